@@ -1,0 +1,162 @@
+package sitesim
+
+import (
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Result is what the site did with one submit to /rent/apply.do, as recorded
+// in the ledger.
+type Result string
+
+// Submit results.
+const (
+	ResultSuccess         Result = "success"           // reservation made
+	ResultNotOpen         Result = "not_open"          // before the opening instant
+	ResultTaken           Result = "taken"             // slot held by another account
+	ResultAlreadyMine     Result = "already_mine"      // slot already held by this account
+	ResultBadPath         Result = "bad_path"          // no page trace, or a missing/used/foreign token
+	ResultNoSession       Result = "no_session"        // no, expired or kicked-out session
+	ResultBlocked         Result = "blocked"           // client IP is blocked
+	ResultError5xx        Result = "error_5xx"         // injected 500/503, not applied
+	ResultResetApplied    Result = "reset_applied"     // processed, then the connection was reset
+	ResultResetNotApplied Result = "reset_not_applied" // connection reset without processing
+	ResultBadRequest      Result = "bad_request"       // unparseable or incomplete form
+)
+
+// Ledger is the simulator's ground truth: every reservation and every submit,
+// with times on the simulator's clock.
+type Ledger struct {
+	OpenAt       time.Time     `json:"open_at"` // zero when always open
+	Now          time.Time     `json:"now"`
+	Reservations []Reservation `json:"reservations"`
+	Submits      []Submit      `json:"submits"`
+}
+
+// Reservation is one booked (facility, date, slot).
+type Reservation struct {
+	Number   string    `json:"number"`
+	Account  string    `json:"account"`
+	Facility int       `json:"facility"`
+	Date     string    `json:"date"` // YYYY-MM-DD
+	Slot     int       `json:"slot"`
+	UserName string    `json:"user_name"`
+	UserTel  string    `json:"user_tel"`
+	People   int       `json:"people"`
+	At       time.Time `json:"at"` // sim clock
+}
+
+// Submit is one request to /rent/apply.do.
+type Submit struct {
+	Account  string    `json:"account"`  // empty when there was no valid session
+	Facility int       `json:"facility"` // 0 when unparseable
+	Date     string    `json:"date"`     // YYYY-MM-DD, or the raw useDate when invalid
+	Slot     int       `json:"slot"`     // 0 when unparseable
+	At       time.Time `json:"at"`       // arrival on the sim clock, once the form was parsed
+	OffsetMS float64   `json:"offset_ms"`
+	Result   Result    `json:"result"`
+	// Outcome is what processing decided for a reset_applied submit
+	// (success, taken, ...); empty otherwise.
+	Outcome     Result `json:"outcome,omitempty"`
+	IP          string `json:"ip"`
+	Reservation string `json:"reservation,omitempty"`
+}
+
+// slotKey names one bookable (facility, date, slot); date is yyyymmdd.
+type slotKey struct {
+	facility int
+	date     int
+	slot     int
+}
+
+func (k slotKey) isoDate() string {
+	return fmt.Sprintf("%04d-%02d-%02d", k.date/10000, k.date/100%100, k.date%100)
+}
+
+// book holds reservations and the submit log. Two short mutexes keep the hot
+// path cheap: a submit takes slotsMu only to check and claim its slot, and
+// submitsMu only to append one entry.
+type book struct {
+	seq atomic.Int64 // reservation numbers stay unique across Reset
+
+	slotsMu      sync.Mutex
+	slots        map[slotKey]int // index into reservations
+	reservations []Reservation
+
+	submitsMu sync.Mutex
+	submits   []Submit
+}
+
+func newBook() *book {
+	return &book{slots: make(map[slotKey]int)}
+}
+
+// claim books k for account unless it is taken. It returns the reservation
+// and ResultSuccess, or the holder's result (taken or already_mine).
+func (b *book) claim(k slotKey, r Reservation) (Reservation, Result) {
+	b.slotsMu.Lock()
+	defer b.slotsMu.Unlock()
+	if i, ok := b.slots[k]; ok {
+		if b.reservations[i].Account == r.Account {
+			return b.reservations[i], ResultAlreadyMine
+		}
+		return b.reservations[i], ResultTaken
+	}
+	r.Number = fmt.Sprintf("R%08d-%06d", k.date, b.seq.Add(1))
+	r.Facility, r.Date, r.Slot = k.facility, k.isoDate(), k.slot
+	b.slots[k] = len(b.reservations)
+	b.reservations = append(b.reservations, r)
+	return r, ResultSuccess
+}
+
+func (b *book) holder(k slotKey) (string, bool) {
+	b.slotsMu.Lock()
+	defer b.slotsMu.Unlock()
+	i, ok := b.slots[k]
+	if !ok {
+		return "", false
+	}
+	return b.reservations[i].Account, true
+}
+
+func (b *book) byAccount(account string) []Reservation {
+	b.slotsMu.Lock()
+	defer b.slotsMu.Unlock()
+	var out []Reservation
+	for _, r := range b.reservations {
+		if r.Account == account {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func (b *book) record(s Submit) {
+	b.submitsMu.Lock()
+	b.submits = append(b.submits, s)
+	b.submitsMu.Unlock()
+}
+
+// snapshot copies both lists; the elements hold no pointers, so the copy is
+// deep.
+func (b *book) snapshot() (rs []Reservation, ss []Submit) {
+	b.slotsMu.Lock()
+	rs = append([]Reservation{}, b.reservations...)
+	b.slotsMu.Unlock()
+	b.submitsMu.Lock()
+	ss = append([]Submit{}, b.submits...)
+	b.submitsMu.Unlock()
+	return rs, ss
+}
+
+func (b *book) reset() {
+	b.slotsMu.Lock()
+	b.slots = make(map[slotKey]int)
+	b.reservations = nil
+	b.slotsMu.Unlock()
+	b.submitsMu.Lock()
+	b.submits = nil
+	b.submitsMu.Unlock()
+}

@@ -1,0 +1,221 @@
+package sitesim
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"time"
+)
+
+// Defaults applied by [New] to zero-valued [Options] fields.
+const (
+	AddrDefault         = "127.0.0.1:0"
+	FacilitiesDefault   = 10
+	SlotsDefault        = 12
+	AccountsDefault     = 500
+	PasswordDefault     = "pass1234"
+	CharsetDefault      = CharsetUTF8
+	SessionIdleDefault  = 30 * time.Minute
+	BlockForDefault     = 60 * time.Second
+	ResetAppliedDefault = 0.5
+)
+
+// Supported page charsets.
+const (
+	CharsetUTF8  = "utf-8"
+	CharsetEUCKR = "euc-kr"
+)
+
+// ResetAppliedNever is the ResetApplied value that means "no reset was
+// applied first". Zero cannot mean that, because zero selects the default.
+const ResetAppliedNever = -1.0
+
+// Limits that keep a mistyped option from exhausting memory.
+const (
+	maxFacilities = 10_000
+	maxSlots      = 48
+	maxAccounts   = 10_000_000
+)
+
+// ErrInvalidOptions is wrapped by every validation error from [New] and
+// [Start].
+var ErrInvalidOptions = errors.New("sitesim: invalid options")
+
+// Options configure a simulated site. The zero value is a valid, friendly
+// site: ten facilities, twelve slots a day, 500 accounts, always open, no
+// blocking and no faults.
+type Options struct {
+	Addr         string        // listen address for Start; default "127.0.0.1:0"; must be loopback
+	Facilities   int           // facilityNo 1..Facilities; default 10
+	Slots        int           // timeNo 1..Slots per day; default 12
+	Accounts     int           // user001..userNNN; default 500
+	Password     string        // shared by every account; default "pass1234"
+	OpenAt       time.Time     // opening instant on the SIM clock; zero = always open
+	Skew         time.Duration // sim clock = time.Now() + Skew
+	Charset      string        // "utf-8" (default) or "euc-kr"
+	SessionIdle  time.Duration // idle expiry of a session; default 30m
+	TokenReuse   bool          // false (default): a token is consumed by each submit
+	BlockRPS     int           // more than BlockRPS requests in 1s blocks the IP; 0 = off
+	BlockFor     time.Duration // block duration; default 60s when BlockRPS > 0
+	Latency      time.Duration // fixed extra latency per response
+	Jitter       time.Duration // uniform extra latency in [0, Jitter)
+	FailRate     float64       // fraction of apply.do answered by 500/503 (not applied)
+	FailPages    bool          // FailRate also applies to every other public page
+	ResetRate    float64       // fraction of apply.do answered by a connection reset
+	ResetApplied float64       // fraction of resets applied first; 0 = default 0.5, ResetAppliedNever = none
+	Seed         int64         // seed of the fault generator
+}
+
+// Faults are the run-time adjustable fault settings; see [Site.SetFaults].
+// The fields mean the same as in [Options].
+type Faults struct {
+	Latency      time.Duration
+	Jitter       time.Duration
+	FailRate     float64
+	FailPages    bool
+	ResetRate    float64
+	ResetApplied float64 // 0 = default 0.5, ResetAppliedNever = none
+}
+
+// withDefaults returns a copy of o with zero fields replaced by defaults.
+func (o Options) withDefaults() Options {
+	o.Addr = cmp.Or(o.Addr, AddrDefault)
+	o.Facilities = cmp.Or(o.Facilities, FacilitiesDefault)
+	o.Slots = cmp.Or(o.Slots, SlotsDefault)
+	o.Accounts = cmp.Or(o.Accounts, AccountsDefault)
+	o.Password = cmp.Or(o.Password, PasswordDefault)
+	o.Charset = cmp.Or(strings.ToLower(strings.TrimSpace(o.Charset)), CharsetDefault)
+	switch o.Charset {
+	case "utf8":
+		o.Charset = CharsetUTF8
+	case "euckr", "cp949", "ks_c_5601-1987":
+		o.Charset = CharsetEUCKR
+	}
+	o.SessionIdle = cmp.Or(o.SessionIdle, SessionIdleDefault)
+	if o.BlockRPS > 0 {
+		o.BlockFor = cmp.Or(o.BlockFor, BlockForDefault)
+	}
+	return o
+}
+
+// validate reports every problem with already-defaulted options at once.
+func (o Options) validate() error {
+	var errs []error
+	bad := func(format string, args ...any) {
+		errs = append(errs, fmt.Errorf(format, args...))
+	}
+	if err := checkLoopback(o.Addr); err != nil {
+		errs = append(errs, err)
+	}
+	if o.Facilities < 1 || o.Facilities > maxFacilities {
+		bad("facilities must be in 1..%d, got %d", maxFacilities, o.Facilities)
+	}
+	if o.Slots < 1 || o.Slots > maxSlots {
+		bad("slots must be in 1..%d, got %d", maxSlots, o.Slots)
+	}
+	if o.Accounts < 1 || o.Accounts > maxAccounts {
+		bad("accounts must be in 1..%d, got %d", maxAccounts, o.Accounts)
+	}
+	if o.Charset != CharsetUTF8 && o.Charset != CharsetEUCKR {
+		bad("charset must be %q or %q, got %q", CharsetUTF8, CharsetEUCKR, o.Charset)
+	}
+	if o.SessionIdle < 0 {
+		bad("session idle must not be negative, got %v", o.SessionIdle)
+	}
+	if o.BlockRPS < 0 {
+		bad("block rps must not be negative, got %d", o.BlockRPS)
+	}
+	if o.BlockFor < 0 {
+		bad("block duration must not be negative, got %v", o.BlockFor)
+	}
+	if err := o.faults().validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if len(errs) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%w: %w", ErrInvalidOptions, errors.Join(errs...))
+}
+
+func (o Options) faults() Faults {
+	return Faults{
+		Latency:      o.Latency,
+		Jitter:       o.Jitter,
+		FailRate:     o.FailRate,
+		FailPages:    o.FailPages,
+		ResetRate:    o.ResetRate,
+		ResetApplied: o.ResetApplied,
+	}
+}
+
+func (f Faults) validate() error {
+	var errs []error
+	bad := func(format string, args ...any) {
+		errs = append(errs, fmt.Errorf(format, args...))
+	}
+	if f.Latency < 0 {
+		bad("latency must not be negative, got %v", f.Latency)
+	}
+	if f.Jitter < 0 {
+		bad("jitter must not be negative, got %v", f.Jitter)
+	}
+	if !isFraction(f.FailRate) {
+		bad("fail rate must be in [0,1], got %v", f.FailRate)
+	}
+	if !isFraction(f.ResetRate) {
+		bad("reset rate must be in [0,1], got %v", f.ResetRate)
+	}
+	if isFraction(f.FailRate) && isFraction(f.ResetRate) && f.FailRate+f.ResetRate > 1 {
+		bad("fail rate + reset rate must not exceed 1, got %v", f.FailRate+f.ResetRate)
+	}
+	if f.ResetApplied != ResetAppliedNever && !isFraction(f.ResetApplied) {
+		bad("reset applied must be in [0,1] or ResetAppliedNever, got %v", f.ResetApplied)
+	}
+	return errors.Join(errs...)
+}
+
+// normalize clamps f into a usable range and resolves the ResetApplied
+// default, so that SetFaults never has to fail.
+func (f Faults) normalize() Faults {
+	f.Latency = max(f.Latency, 0)
+	f.Jitter = max(f.Jitter, 0)
+	f.FailRate = clampFraction(f.FailRate)
+	f.ResetRate = min(clampFraction(f.ResetRate), 1-f.FailRate)
+	switch {
+	case f.ResetApplied == ResetAppliedNever:
+		f.ResetApplied = 0
+	case f.ResetApplied == 0:
+		f.ResetApplied = ResetAppliedDefault
+	default:
+		f.ResetApplied = clampFraction(f.ResetApplied)
+	}
+	return f
+}
+
+func isFraction(x float64) bool { return x >= 0 && x <= 1 }
+
+func clampFraction(x float64) float64 {
+	if !(x > 0) { // also catches NaN
+		return 0
+	}
+	return min(x, 1)
+}
+
+// checkLoopback refuses listen addresses outside 127.0.0.0/8 and ::1: the
+// simulator must never be reachable from another machine.
+func checkLoopback(addr string) error {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("addr %q: %w", addr, err)
+	}
+	if host == "localhost" {
+		return nil
+	}
+	ip := net.ParseIP(host)
+	if ip == nil || !ip.IsLoopback() {
+		return fmt.Errorf("addr %q: host must be a loopback IP (127.0.0.0/8, ::1)", addr)
+	}
+	return nil
+}
