@@ -1,0 +1,127 @@
+// Package booking owns the Booking model and its state machine, the store
+// that keeps bookings, site accounts and the attempt log (gorm on SQLite or
+// MySQL), and the leases by which one daemon instance at a time runs a
+// booking. It does not talk to booking sites and does not validate requests
+// from the API beyond what keeps the data consistent.
+package booking
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// Booking is one queued attempt to reserve one slot.
+type Booking struct {
+	ID             int64
+	TenantID       int64
+	AccountID      int64
+	Site           string
+	Court          string
+	PlayDate       string // YYYY-MM-DD in the site's zone
+	StartTime      string // HH:MM site-local
+	EndTime        string // HH:MM site-local
+	OpensAt        time.Time
+	WindowSeconds  int
+	RatePerSecond  float64
+	Phone          string // E.164 or empty
+	BookerName     string
+	Fields         string // JSON object of site-specific values
+	State          State
+	Reason         Reason
+	ReservationNo  string
+	ActiveKey      *string
+	IdempotencyKey *string
+	RequestHash    string
+	ClaimedBy      string
+	LeaseUntil     *time.Time
+	Version        int64
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+	FinishedAt     *time.Time
+
+	// Account is loaded with the booking when asked for (Preload).
+	Account *Account `gorm:"foreignKey:AccountID"`
+}
+
+// FieldMap decodes the site-specific fields.
+func (b *Booking) FieldMap() map[string]string {
+	m := map[string]string{}
+	if b.Fields != "" {
+		_ = json.Unmarshal([]byte(b.Fields), &m)
+	}
+	return m
+}
+
+// WindowEnd is the instant after which no submit is made (site clock).
+func (b *Booking) WindowEnd() time.Time {
+	return b.OpensAt.Add(time.Duration(b.WindowSeconds) * time.Second)
+}
+
+// Account is a login on a booking site. The password is sealed.
+type Account struct {
+	ID          int64
+	TenantID    int64
+	Site        string
+	Username    string
+	PasswordEnc []byte
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+}
+
+// TableName keeps gorm on the migration's table name.
+func (Account) TableName() string { return "site_accounts" }
+
+// sealContext binds a sealed password to its account, so that a ciphertext
+// copied to another row does not open.
+func (a *Account) sealContext() []byte {
+	return fmt.Appendf(nil, "site_account:%d:%s:%s", a.TenantID, a.Site, a.Username)
+}
+
+// Attempt is one HTTP request the daemon made for a booking.
+type Attempt struct {
+	ID        int64
+	BookingID int64
+	Instance  string
+	Seq       int
+	Step      string
+	SentAt    time.Time
+	SiteDate  *time.Time
+	LatencyUS int64
+	Status    int
+	Class     string
+	Egress    string
+	Excerpt   string
+	Error     string
+}
+
+// Outbox is a notification waiting to be sent.
+type Outbox struct {
+	ID         int64
+	BookingID  int64
+	Kind       string
+	Phone      string
+	Payload    string
+	State      string
+	Tries      int
+	NextAt     time.Time
+	ClaimedBy  string
+	LeaseUntil *time.Time
+	ProviderID string
+	LastError  string
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+	SentAt     *time.Time
+}
+
+// TableName keeps gorm on the migration's table name.
+func (Outbox) TableName() string { return "outbox" }
+
+// activeKey identifies "the same slot for the same account" among a
+// tenant's active bookings.
+func activeKey(tenantID, accountID int64, site, court, date, start, end string) string {
+	sum := sha256.Sum256(fmt.Appendf(nil, "%d\x00%s\x00%d\x00%s\x00%s\x00%s\x00%s", tenantID, site, accountID, court, date, start, end))
+	return hex.EncodeToString(sum[:])
+}

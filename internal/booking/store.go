@@ -1,0 +1,473 @@
+package booking
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"reserver/internal/database"
+	"reserver/internal/secret"
+)
+
+var (
+	// ErrNotFound is returned for a booking that does not exist or that the
+	// caller may not see.
+	ErrNotFound = errors.New("booking not found")
+	// ErrDuplicate is returned when the tenant already has an active booking
+	// of the same slot for the same account.
+	ErrDuplicate = errors.New("an active booking for this account, court, date and time already exists")
+	// ErrIdempotencyMismatch is returned when an Idempotency-Key is reused
+	// with a different request.
+	ErrIdempotencyMismatch = errors.New("this Idempotency-Key was used with a different request")
+	// ErrTerminal is returned when a finished booking is asked to change.
+	ErrTerminal = errors.New("booking is already finished")
+	// ErrConflict is returned when a conditional update found the booking
+	// in another state (or held by another instance) than expected.
+	ErrConflict = errors.New("booking changed concurrently")
+)
+
+// Store keeps bookings, site accounts, attempts and outbox rows.
+type Store struct {
+	db  *database.DB
+	box *secret.Box
+}
+
+// NewStore returns a Store; box seals and opens site passwords.
+func NewStore(db *database.DB, box *secret.Box) *Store {
+	return &Store{db: db, box: box}
+}
+
+// DB exposes the database for packages that share a transaction with the
+// store (the outbox relay).
+func (s *Store) DB() *database.DB { return s.db }
+
+// NewBooking is what the API stores.
+type NewBooking struct {
+	TenantID       int64
+	Site           string
+	Username       string
+	Password       string
+	Court          string
+	PlayDate       string
+	StartTime      string
+	EndTime        string
+	OpensAt        time.Time
+	WindowSeconds  int
+	RatePerSecond  float64
+	Phone          string
+	BookerName     string
+	Fields         map[string]string
+	IdempotencyKey string
+	RequestHash    string // hash of the request body, compared on key reuse
+}
+
+// Create stores a queued booking, creating or updating the site account.
+// With an idempotency key it returns the booking stored earlier under that
+// key (created=false) when the request matches, ErrIdempotencyMismatch when
+// it does not. Nothing is written when it fails.
+func (s *Store) Create(ctx context.Context, nb NewBooking) (b *Booking, created bool, err error) {
+	if nb.IdempotencyKey != "" {
+		if prev, err := s.byIdempotencyKey(ctx, nb.TenantID, nb.IdempotencyKey); err == nil {
+			if prev.RequestHash != nb.RequestHash {
+				return nil, false, ErrIdempotencyMismatch
+			}
+			return prev, false, nil
+		} else if !errors.Is(err, ErrNotFound) {
+			return nil, false, err
+		}
+	}
+	fields, err := json.Marshal(nb.Fields)
+	if err != nil {
+		return nil, false, err
+	}
+	if nb.Fields == nil {
+		fields = []byte("{}")
+	}
+	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		acct, err := s.upsertAccount(tx, nb.TenantID, nb.Site, nb.Username, nb.Password)
+		if err != nil {
+			return err
+		}
+		key := activeKey(nb.TenantID, acct.ID, nb.Site, nb.Court, nb.PlayDate, nb.StartTime, nb.EndTime)
+		b = &Booking{
+			TenantID:      nb.TenantID,
+			AccountID:     acct.ID,
+			Site:          nb.Site,
+			Court:         nb.Court,
+			PlayDate:      nb.PlayDate,
+			StartTime:     nb.StartTime,
+			EndTime:       nb.EndTime,
+			OpensAt:       utc(nb.OpensAt),
+			WindowSeconds: nb.WindowSeconds,
+			RatePerSecond: nb.RatePerSecond,
+			Phone:         nb.Phone,
+			BookerName:    nb.BookerName,
+			Fields:        string(fields),
+			State:         Queued,
+			ActiveKey:     &key,
+			RequestHash:   nb.RequestHash,
+			Version:       1,
+		}
+		if nb.IdempotencyKey != "" {
+			k := nb.IdempotencyKey
+			b.IdempotencyKey = &k
+		}
+		return tx.Omit("Account").Create(b).Error
+	})
+	if errors.Is(err, gorm.ErrDuplicatedKey) {
+		// Either the slot is already active, or a concurrent request with
+		// the same idempotency key won the race.
+		if nb.IdempotencyKey != "" {
+			if prev, err := s.byIdempotencyKey(ctx, nb.TenantID, nb.IdempotencyKey); err == nil {
+				if prev.RequestHash != nb.RequestHash {
+					return nil, false, ErrIdempotencyMismatch
+				}
+				return prev, false, nil
+			}
+		}
+		return nil, false, ErrDuplicate
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("store booking: %w", err)
+	}
+	return b, true, nil
+}
+
+func (s *Store) upsertAccount(tx *gorm.DB, tenantID int64, site, username, password string) (*Account, error) {
+	acct := &Account{TenantID: tenantID, Site: site, Username: username}
+	err := tx.Where("tenant_id = ? AND site = ? AND username = ?", tenantID, site, username).Take(acct).Error
+	exists := err == nil
+	if err != nil && !errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, err
+	}
+	if exists {
+		// A new booking with another password means the user changed it on
+		// the site; the newest one wins.
+		if old, err := s.box.Open(acct.PasswordEnc, acct.sealContext()); err == nil && string(old) == password {
+			return acct, nil
+		}
+	}
+	sealed, err := s.box.Seal([]byte(password), acct.sealContext())
+	if err != nil {
+		return nil, err
+	}
+	acct.PasswordEnc = sealed
+	if exists {
+		return acct, tx.Model(acct).Update("password_enc", sealed).Error
+	}
+	return acct, tx.Create(acct).Error
+}
+
+// Password opens the sealed password of an account.
+func (s *Store) Password(a *Account) (string, error) {
+	p, err := s.box.Open(a.PasswordEnc, a.sealContext())
+	if err != nil {
+		return "", fmt.Errorf("account %d: %w", a.ID, err)
+	}
+	return string(p), nil
+}
+
+func (s *Store) byIdempotencyKey(ctx context.Context, tenantID int64, key string) (*Booking, error) {
+	var b Booking
+	err := s.db.WithContext(ctx).Where("tenant_id = ? AND idempotency_key = ?", tenantID, key).Take(&b).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &b, nil
+}
+
+// Scope limits what a caller sees: one tenant, or all (operators).
+type Scope struct {
+	TenantID int64
+	All      bool
+}
+
+func (sc Scope) apply(q *gorm.DB) *gorm.DB {
+	if sc.All {
+		return q
+	}
+	return q.Where("tenant_id = ?", sc.TenantID)
+}
+
+// Get returns one booking visible in scope, with its account.
+func (s *Store) Get(ctx context.Context, sc Scope, id int64) (*Booking, error) {
+	var b Booking
+	err := sc.apply(s.db.WithContext(ctx).Preload("Account")).Where("id = ?", id).Take(&b).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &b, nil
+}
+
+// ListFilter selects bookings for List.
+type ListFilter struct {
+	Scope
+	State State // empty: any
+	After int64 // cursor: ids greater than this
+	Limit int
+}
+
+// List returns bookings in id order, at most Limit (1..500, default 50).
+func (s *Store) List(ctx context.Context, f ListFilter) ([]Booking, error) {
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 50
+	}
+	limit = min(limit, 500)
+	q := f.apply(s.db.WithContext(ctx)).Where("id > ?", f.After)
+	if f.State != "" {
+		q = q.Where("state = ?", f.State)
+	}
+	var out []Booking
+	err := q.Order("id").Limit(limit).Find(&out).Error
+	return out, err
+}
+
+// Change is what a transition writes besides the state.
+type Change struct {
+	Reason        Reason
+	ReservationNo string
+	// Instance, when set, requires the booking to be held by this instance
+	// (self-fencing: a daemon that lost its lease cannot finish a booking).
+	Instance string
+	// Now is the caller's clock; zero means database.Now().
+	Now time.Time
+}
+
+// Transition moves booking id from → to, writing c, as one conditional
+// update. ErrConflict means the booking was not in from (or not held by
+// c.Instance); ErrNotFound that it does not exist.
+func (s *Store) Transition(ctx context.Context, id int64, from, to State, c Change) error {
+	return s.transition(s.db.WithContext(ctx), id, from, to, c)
+}
+
+func (s *Store) transition(tx *gorm.DB, id int64, from, to State, c Change) error {
+	if !CanMove(from, to) {
+		return fmt.Errorf("booking %d: %s → %s is not a transition of the state machine", id, from, to)
+	}
+	now := c.Now
+	if now.IsZero() {
+		now = database.Now()
+	}
+	now = utc(now)
+	updates := map[string]any{
+		"state":      to,
+		"version":    gorm.Expr("version + 1"),
+		"updated_at": now,
+	}
+	if c.Reason != "" {
+		updates["reason"] = c.Reason
+	}
+	if c.ReservationNo != "" {
+		updates["reservation_no"] = c.ReservationNo
+	}
+	if to.Terminal() {
+		updates["finished_at"] = now
+		updates["active_key"] = nil
+		updates["claimed_by"] = ""
+		updates["lease_until"] = nil
+	}
+	if to == Queued {
+		updates["claimed_by"] = ""
+		updates["lease_until"] = nil
+	}
+	q := tx.Model(&Booking{}).Where("id = ? AND state = ?", id, from)
+	if c.Instance != "" {
+		q = q.Where("claimed_by = ?", c.Instance)
+	}
+	res := q.Updates(updates)
+	if res.Error != nil {
+		return fmt.Errorf("booking %d %s → %s: %w", id, from, to, res.Error)
+	}
+	if res.RowsAffected == 1 {
+		return nil
+	}
+	var n int64
+	if err := tx.Model(&Booking{}).Where("id = ?", id).Count(&n).Error; err != nil {
+		return err
+	}
+	if n == 0 {
+		return ErrNotFound
+	}
+	return ErrConflict
+}
+
+// Cancel cancels a booking visible in scope that is not yet finished. It
+// retries when the daemon moves the booking at the same moment.
+func (s *Store) Cancel(ctx context.Context, sc Scope, id int64, reason Reason) (*Booking, error) {
+	for range 5 {
+		b, err := s.Get(ctx, sc, id)
+		if err != nil {
+			return nil, err
+		}
+		if b.State.Terminal() {
+			return b, ErrTerminal
+		}
+		err = s.Transition(ctx, id, b.State, Cancelled, Change{Reason: reason})
+		if errors.Is(err, ErrConflict) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		return s.Get(ctx, sc, id)
+	}
+	return nil, ErrConflict
+}
+
+// Claim takes the lease of booking id for instance until leaseUntil, when
+// the booking is queued, or armed/running with an expired lease (takeover).
+// A queued booking becomes armed; a taken-over one keeps its state.
+func (s *Store) Claim(ctx context.Context, id int64, instance string, now, leaseUntil time.Time) (*Booking, error) {
+	now, leaseUntil = utc(now), utc(leaseUntil)
+	res := s.db.WithContext(ctx).Model(&Booking{}).
+		Where("id = ? AND state = ?", id, Queued).
+		Updates(map[string]any{
+			"state": Armed, "claimed_by": instance, "lease_until": leaseUntil,
+			"version": gorm.Expr("version + 1"), "updated_at": now,
+		})
+	if res.Error != nil {
+		return nil, res.Error
+	}
+	if res.RowsAffected == 0 {
+		res = s.db.WithContext(ctx).Model(&Booking{}).
+			Where("id = ? AND state IN ? AND (lease_until IS NULL OR lease_until < ?)", id, []State{Armed, Running}, now).
+			Updates(map[string]any{
+				"claimed_by": instance, "lease_until": leaseUntil,
+				"version": gorm.Expr("version + 1"), "updated_at": now,
+			})
+		if res.Error != nil {
+			return nil, res.Error
+		}
+		if res.RowsAffected == 0 {
+			return nil, ErrConflict
+		}
+	}
+	return s.Get(ctx, Scope{All: true}, id)
+}
+
+// Renew extends the leases of the given bookings held by instance and
+// returns the ids it still holds; a booking missing from the result was
+// taken over, finished or cancelled, and the instance must stop it.
+func (s *Store) Renew(ctx context.Context, instance string, ids []int64, now, leaseUntil time.Time) ([]int64, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	now, leaseUntil = utc(now), utc(leaseUntil)
+	q := s.db.WithContext(ctx).Model(&Booking{}).
+		Where("id IN ? AND claimed_by = ? AND state IN ? AND lease_until >= ?", ids, instance, []State{Armed, Running}, now)
+	if err := q.Updates(map[string]any{"lease_until": leaseUntil}).Error; err != nil {
+		return nil, err
+	}
+	var held []int64
+	err := s.db.WithContext(ctx).Model(&Booking{}).
+		Where("id IN ? AND claimed_by = ? AND state IN ? AND lease_until = ?", ids, instance, []State{Armed, Running}, leaseUntil).
+		Pluck("id", &held).Error
+	return held, err
+}
+
+// Release gives up instance's lease on booking id so that another instance
+// can take it over at once; the state is kept.
+func (s *Store) Release(ctx context.Context, id int64, instance string) error {
+	return s.db.WithContext(ctx).Model(&Booking{}).
+		Where("id = ? AND claimed_by = ?", id, instance).
+		Updates(map[string]any{"claimed_by": "", "lease_until": nil}).Error
+}
+
+// Claimable returns ids of bookings an instance may claim now: queued ones
+// whose opening is before horizon, and armed/running ones whose lease has
+// expired.
+func (s *Store) Claimable(ctx context.Context, now, horizon time.Time, limit int) ([]int64, error) {
+	now, horizon = utc(now), utc(horizon)
+	var ids []int64
+	err := s.db.WithContext(ctx).Model(&Booking{}).
+		Where("(state = ? AND opens_at <= ?) OR (state IN ? AND (lease_until IS NULL OR lease_until < ?))",
+			Queued, horizon, []State{Armed, Running}, now).
+		Order("opens_at").Limit(limit).Pluck("id", &ids).Error
+	return ids, err
+}
+
+// Succeed records the success, the reservation number and the outbox rows
+// in one transaction, only while instance holds the booking.
+func (s *Store) Succeed(ctx context.Context, id int64, from State, instance, reservationNo string, notes []Outbox, now time.Time) error {
+	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		err := s.transition(tx, id, from, Succeeded, Change{ReservationNo: reservationNo, Instance: instance, Now: now})
+		if err != nil {
+			return err
+		}
+		return insertOutbox(tx, notes, now)
+	})
+}
+
+// Fail records a terminal failure and its outbox rows in one transaction.
+func (s *Store) Fail(ctx context.Context, id int64, from State, instance string, reason Reason, notes []Outbox, now time.Time) error {
+	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		err := s.transition(tx, id, from, Failed, Change{Reason: reason, Instance: instance, Now: now})
+		if err != nil {
+			return err
+		}
+		return insertOutbox(tx, notes, now)
+	})
+}
+
+// AddOutbox writes notification rows outside a transition (e.g. a login
+// failure at pre-warm). A row of the same booking and kind is not doubled.
+func (s *Store) AddOutbox(ctx context.Context, notes []Outbox, now time.Time) error {
+	return insertOutbox(s.db.WithContext(ctx), notes, now)
+}
+
+func insertOutbox(tx *gorm.DB, notes []Outbox, now time.Time) error {
+	if len(notes) == 0 {
+		return nil
+	}
+	for i := range notes {
+		if notes[i].State == "" {
+			notes[i].State = "pending"
+		}
+		if notes[i].NextAt.IsZero() {
+			notes[i].NextAt = utc(now)
+		}
+	}
+	return tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&notes).Error
+}
+
+// AddAttempts writes attempt rows; rows already written (same booking,
+// instance and seq) are skipped, so a batch may be retried safely.
+func (s *Store) AddAttempts(ctx context.Context, rows []Attempt) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	for i := range rows {
+		rows[i].SentAt = utc(rows[i].SentAt)
+		if rows[i].SiteDate != nil {
+			d := utc(*rows[i].SiteDate)
+			rows[i].SiteDate = &d
+		}
+	}
+	return s.db.WithContext(ctx).Clauses(clause.OnConflict{DoNothing: true}).CreateInBatches(&rows, 200).Error
+}
+
+// Attempts returns a booking's attempts in the order they were sent.
+func (s *Store) Attempts(ctx context.Context, bookingID int64, after int64, limit int) ([]Attempt, error) {
+	if limit <= 0 {
+		limit = 200
+	}
+	limit = min(limit, 1000)
+	var out []Attempt
+	err := s.db.WithContext(ctx).Where("booking_id = ? AND id > ?", bookingID, after).
+		Order("id").Limit(limit).Find(&out).Error
+	return out, err
+}
+
+func utc(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
