@@ -88,36 +88,38 @@ func (s *Store) Create(ctx context.Context, nb NewBooking) (b *Booking, created 
 	if nb.Fields == nil {
 		fields = []byte("{}")
 	}
-	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		acct, err := s.upsertAccount(tx, nb.TenantID, nb.Site, nb.Username, nb.Password)
-		if err != nil {
-			return err
-		}
-		key := activeKey(nb.TenantID, acct.ID, nb.Site, nb.Court, nb.PlayDate, nb.StartTime, nb.EndTime)
-		b = &Booking{
-			TenantID:      nb.TenantID,
-			AccountID:     acct.ID,
-			Site:          nb.Site,
-			Court:         nb.Court,
-			PlayDate:      nb.PlayDate,
-			StartTime:     nb.StartTime,
-			EndTime:       nb.EndTime,
-			OpensAt:       utc(nb.OpensAt),
-			WindowSeconds: nb.WindowSeconds,
-			RatePerSecond: nb.RatePerSecond,
-			Phone:         nb.Phone,
-			BookerName:    nb.BookerName,
-			Fields:        string(fields),
-			State:         Queued,
-			ActiveKey:     &key,
-			RequestHash:   nb.RequestHash,
-			Version:       1,
-		}
-		if nb.IdempotencyKey != "" {
-			k := nb.IdempotencyKey
-			b.IdempotencyKey = &k
-		}
-		return tx.Omit("Account").Create(b).Error
+	err = database.Retry(ctx, func() error {
+		return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+			acct, err := s.upsertAccount(tx, nb.TenantID, nb.Site, nb.Username, nb.Password)
+			if err != nil {
+				return err
+			}
+			key := activeKey(nb.TenantID, acct.ID, nb.Site, nb.Court, nb.PlayDate, nb.StartTime, nb.EndTime)
+			b = &Booking{
+				TenantID:      nb.TenantID,
+				AccountID:     acct.ID,
+				Site:          nb.Site,
+				Court:         nb.Court,
+				PlayDate:      nb.PlayDate,
+				StartTime:     nb.StartTime,
+				EndTime:       nb.EndTime,
+				OpensAt:       utc(nb.OpensAt),
+				WindowSeconds: nb.WindowSeconds,
+				RatePerSecond: nb.RatePerSecond,
+				Phone:         nb.Phone,
+				BookerName:    nb.BookerName,
+				Fields:        string(fields),
+				State:         Queued,
+				ActiveKey:     &key,
+				RequestHash:   nb.RequestHash,
+				Version:       1,
+			}
+			if nb.IdempotencyKey != "" {
+				k := nb.IdempotencyKey
+				b.IdempotencyKey = &k
+			}
+			return tx.Omit("Account").Create(b).Error
+		})
 	})
 	if errors.Is(err, gorm.ErrDuplicatedKey) {
 		// Either the slot is already active, or a concurrent request with
@@ -249,7 +251,9 @@ type Change struct {
 // update. ErrConflict means the booking was not in from (or not held by
 // c.Instance); ErrNotFound that it does not exist.
 func (s *Store) Transition(ctx context.Context, id int64, from, to State, c Change) error {
-	return s.transition(s.db.WithContext(ctx), id, from, to, c)
+	return database.Retry(ctx, func() error {
+		return s.transition(s.db.WithContext(ctx), id, from, to, c)
+	})
 }
 
 func (s *Store) transition(tx *gorm.DB, id int64, from, to State, c Change) error {
@@ -330,7 +334,16 @@ func (s *Store) Cancel(ctx context.Context, sc Scope, id int64, reason Reason) (
 // the booking is queued, or armed/running with an expired lease (takeover).
 // A queued booking becomes armed; a taken-over one keeps its state.
 func (s *Store) Claim(ctx context.Context, id int64, instance string, now, leaseUntil time.Time) (*Booking, error) {
-	now, leaseUntil = utc(now), utc(leaseUntil)
+	err := database.Retry(ctx, func() error {
+		return s.claim(ctx, id, instance, utc(now), utc(leaseUntil))
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.Get(ctx, Scope{All: true}, id)
+}
+
+func (s *Store) claim(ctx context.Context, id int64, instance string, now, leaseUntil time.Time) error {
 	res := s.db.WithContext(ctx).Model(&Booking{}).
 		Where("id = ? AND state = ?", id, Queued).
 		Updates(map[string]any{
@@ -338,7 +351,7 @@ func (s *Store) Claim(ctx context.Context, id int64, instance string, now, lease
 			"version": gorm.Expr("version + 1"), "updated_at": now,
 		})
 	if res.Error != nil {
-		return nil, res.Error
+		return res.Error
 	}
 	if res.RowsAffected == 0 {
 		res = s.db.WithContext(ctx).Model(&Booking{}).
@@ -348,13 +361,13 @@ func (s *Store) Claim(ctx context.Context, id int64, instance string, now, lease
 				"version": gorm.Expr("version + 1"), "updated_at": now,
 			})
 		if res.Error != nil {
-			return nil, res.Error
+			return res.Error
 		}
 		if res.RowsAffected == 0 {
-			return nil, ErrConflict
+			return ErrConflict
 		}
 	}
-	return s.Get(ctx, Scope{All: true}, id)
+	return nil
 }
 
 // Renew extends the leases of the given bookings held by instance and
@@ -367,11 +380,14 @@ func (s *Store) Renew(ctx context.Context, instance string, ids []int64, now, le
 	now, leaseUntil = utc(now), utc(leaseUntil)
 	q := s.db.WithContext(ctx).Model(&Booking{}).
 		Where("id IN ? AND claimed_by = ? AND state IN ? AND lease_until >= ?", ids, instance, []State{Armed, Running}, now)
-	if err := q.Updates(map[string]any{"lease_until": leaseUntil}).Error; err != nil {
+	err := database.Retry(ctx, func() error {
+		return q.Updates(map[string]any{"lease_until": leaseUntil}).Error
+	})
+	if err != nil {
 		return nil, err
 	}
 	var held []int64
-	err := s.db.WithContext(ctx).Model(&Booking{}).
+	err = s.db.WithContext(ctx).Model(&Booking{}).
 		Where("id IN ? AND claimed_by = ? AND state IN ? AND lease_until = ?", ids, instance, []State{Armed, Running}, leaseUntil).
 		Pluck("id", &held).Error
 	return held, err
@@ -380,9 +396,11 @@ func (s *Store) Renew(ctx context.Context, instance string, ids []int64, now, le
 // Release gives up instance's lease on booking id so that another instance
 // can take it over at once; the state is kept.
 func (s *Store) Release(ctx context.Context, id int64, instance string) error {
-	return s.db.WithContext(ctx).Model(&Booking{}).
-		Where("id = ? AND claimed_by = ?", id, instance).
-		Updates(map[string]any{"claimed_by": "", "lease_until": nil}).Error
+	return database.Retry(ctx, func() error {
+		return s.db.WithContext(ctx).Model(&Booking{}).
+			Where("id = ? AND claimed_by = ?", id, instance).
+			Updates(map[string]any{"claimed_by": "", "lease_until": nil}).Error
+	})
 }
 
 // Claimable returns ids of bookings an instance may claim now: queued ones
@@ -401,23 +419,27 @@ func (s *Store) Claimable(ctx context.Context, now, horizon time.Time, limit int
 // Succeed records the success, the reservation number and the outbox rows
 // in one transaction, only while instance holds the booking.
 func (s *Store) Succeed(ctx context.Context, id int64, from State, instance, reservationNo string, notes []Outbox, now time.Time) error {
-	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		err := s.transition(tx, id, from, Succeeded, Change{ReservationNo: reservationNo, Instance: instance, Now: now})
-		if err != nil {
-			return err
-		}
-		return insertOutbox(tx, notes, now)
+	return database.Retry(ctx, func() error {
+		return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+			err := s.transition(tx, id, from, Succeeded, Change{ReservationNo: reservationNo, Instance: instance, Now: now})
+			if err != nil {
+				return err
+			}
+			return insertOutbox(tx, notes, now)
+		})
 	})
 }
 
 // Fail records a terminal failure and its outbox rows in one transaction.
 func (s *Store) Fail(ctx context.Context, id int64, from State, instance string, reason Reason, notes []Outbox, now time.Time) error {
-	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		err := s.transition(tx, id, from, Failed, Change{Reason: reason, Instance: instance, Now: now})
-		if err != nil {
-			return err
-		}
-		return insertOutbox(tx, notes, now)
+	return database.Retry(ctx, func() error {
+		return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+			err := s.transition(tx, id, from, Failed, Change{Reason: reason, Instance: instance, Now: now})
+			if err != nil {
+				return err
+			}
+			return insertOutbox(tx, notes, now)
+		})
 	})
 }
 
