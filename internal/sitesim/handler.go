@@ -64,7 +64,7 @@ func (s *Site) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "closing", http.StatusServiceUnavailable)
 		return
 	}
-	defer s.inflight.Done()
+	defer s.leave()
 	if strings.HasPrefix(r.URL.Path, "/_sim/") {
 		s.serveSim(w, r)
 		return

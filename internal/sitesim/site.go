@@ -36,6 +36,7 @@ type Site struct {
 	stopped  bool
 	stopCh   chan struct{}
 	inflight sync.WaitGroup
+	active   atomic.Int64 // handlers running now
 }
 
 // New validates opts, applies defaults and returns a site ready to serve
@@ -155,7 +156,13 @@ func (s *Site) enter() bool {
 		return false
 	}
 	s.inflight.Add(1)
+	s.active.Add(1)
 	return true
+}
+
+func (s *Site) leave() {
+	s.active.Add(-1)
+	s.inflight.Done()
 }
 
 // stop aborts latency sleeps and waits for running handlers to return.

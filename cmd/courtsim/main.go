@@ -1,0 +1,118 @@
+// Command courtsim serves the simulated court-booking site (internal/sitesim)
+// on a loopback address, for rehearsals, demos and benchmarks.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"reserver/internal/sitesim"
+)
+
+func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
+
+func run(args []string, stdout, stderr io.Writer) int {
+	opts, err := parseFlags(args, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "courtsim:", err)
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	srv, err := sitesim.Start(opts)
+	if err != nil {
+		fmt.Fprintln(stderr, "courtsim:", err)
+		return 1
+	}
+	open := "always open"
+	if at := srv.OpenAt(); !at.IsZero() {
+		open = at.Format(time.RFC3339Nano)
+	}
+	o := srv.Options()
+	fmt.Fprintf(stdout, "courtsim: serving %s open_at=%s (sim clock) skew=%s accounts=%s..%s charset=%s\n",
+		srv.URL(), open, srv.Skew(), srv.AccountName(1), srv.AccountName(o.Accounts), o.Charset)
+
+	<-ctx.Done()
+	if err := srv.Close(); err != nil {
+		fmt.Fprintln(stderr, "courtsim: close:", err)
+		return 1
+	}
+	return 0
+}
+
+func parseFlags(args []string, stderr io.Writer) (sitesim.Options, error) {
+	fs := flag.NewFlagSet("courtsim", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), `Usage: courtsim [flags]
+
+Serves a simulated legacy court-booking site on a loopback address.
+Accounts user001..userNNN (zero-padded to at least 3 digits) all share the
+password given by -password (default %q).
+Ground truth: GET /_sim/ledger (JSON), POST /_sim/reset.
+
+Flags:
+`, sitesim.PasswordDefault)
+		fs.PrintDefaults()
+	}
+	var (
+		o      sitesim.Options
+		openAt string
+		openIn time.Duration
+		resetA float64
+	)
+	fs.StringVar(&o.Addr, "addr", "127.0.0.1:9090", "listen `address` (loopback only)")
+	fs.IntVar(&o.Facilities, "facilities", sitesim.FacilitiesDefault, "number of facilities (facilityNo 1..N)")
+	fs.IntVar(&o.Slots, "slots", sitesim.SlotsDefault, "time slots per day (timeNo 1..M)")
+	fs.IntVar(&o.Accounts, "accounts", sitesim.AccountsDefault, "number of generated accounts user001..userNNN")
+	fs.StringVar(&o.Password, "password", sitesim.PasswordDefault, "password shared by every account")
+	fs.StringVar(&openAt, "open-at", "", "opening instant on the sim clock, RFC 3339 (empty and no -open-in = always open)")
+	fs.DurationVar(&openIn, "open-in", 0, "open this long after start (machine now + skew + duration); 0 = not used")
+	fs.DurationVar(&o.Skew, "skew", 0, "sim clock minus machine clock (may be negative), e.g. 2.3s; default 0")
+	fs.StringVar(&o.Charset, "charset", sitesim.CharsetDefault, "page and form charset: utf-8 or euc-kr")
+	fs.DurationVar(&o.SessionIdle, "session-idle", sitesim.SessionIdleDefault, "session idle expiry")
+	fs.BoolVar(&o.TokenReuse, "token-reuse", false, "let a rentToken be submitted more than once (default: consumed by every submit)")
+	fs.IntVar(&o.BlockRPS, "block-rps", 0, "block an IP sending more than this many requests in a sliding 1s window; 0 = off")
+	fs.DurationVar(&o.BlockFor, "block-for", sitesim.BlockForDefault, "how long a blocked IP stays blocked")
+	fs.DurationVar(&o.Latency, "latency", 0, "fixed extra latency per response; 0 = none")
+	fs.DurationVar(&o.Jitter, "jitter", 0, "uniform extra latency in [0, jitter) per response; 0 = none")
+	fs.Float64Var(&o.FailRate, "fail-rate", 0, "fraction of submits answered by 500/503 (not applied); 0 = none")
+	fs.BoolVar(&o.FailPages, "fail-pages", false, "apply -fail-rate to every public page, not only submits")
+	fs.Float64Var(&o.ResetRate, "reset-rate", 0, "fraction of submits answered by a connection reset; 0 = none")
+	fs.Float64Var(&resetA, "reset-applied", sitesim.ResetAppliedDefault, "fraction of resets whose submit was applied first")
+	fs.Int64Var(&o.Seed, "seed", 0, "seed of the fault generator (default 0; same seed, same fault sequence)")
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	if fs.NArg() > 0 {
+		return o, fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+	switch {
+	case openAt != "" && openIn != 0:
+		return o, errors.New("use either -open-at or -open-in, not both")
+	case openAt != "":
+		t, err := time.Parse(time.RFC3339Nano, openAt)
+		if err != nil {
+			return o, fmt.Errorf("-open-at: %w", err)
+		}
+		o.OpenAt = t
+	case openIn != 0:
+		o.OpenAt = time.Now().Add(o.Skew).Add(openIn)
+	}
+	o.ResetApplied = resetA
+	if resetA == 0 {
+		o.ResetApplied = sitesim.ResetAppliedNever
+	}
+	return o, nil
+}
