@@ -567,7 +567,12 @@ func (l *loader) steps(n *yaml.Node, p *Profile) {
 var stepKeys = []string{"description", "method", "path", "headers", "form", "body", "content_type",
 	"follow_redirects", "extract", "classify", "every_submit"}
 
-var sensitiveRe = regexp.MustCompile(`(?i)pass|pw|pwd|token|secret|csrf`)
+var sensitiveRe = regexp.MustCompile(`(?i)pass|pw|token|secret|csrf`)
+
+// Sensitive reports whether a form field or extraction called name holds a
+// credential or token by its name (pass, pw, token, secret, csrf), so that
+// its value is masked wherever it is shown.
+func Sensitive(name string) bool { return sensitiveRe.MatchString(name) }
 
 func (l *loader) step(n *yaml.Node, name string) *Step {
 	m := byKey(l.mapping(n, "steps."+name, stepKeys))

@@ -1,0 +1,107 @@
+package session
+
+import (
+	"html"
+	"net/url"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"reserver/internal/profile"
+)
+
+// ExcerptMax is the maximum length of Result.Excerpt in runes.
+const ExcerptMax = 300
+
+const mask = "***"
+
+// secretForms returns every spelling of the secrets that may appear in a
+// page or a URL: raw, HTML-escaped, and percent-encoded in UTF-8 and in the
+// site charset.
+func secretForms(p *profile.Profile, secrets []string) []string {
+	out := make([]string, 0, len(secrets)*3)
+	add := func(s string) {
+		if s != "" && s != mask {
+			for _, o := range out {
+				if o == s {
+					return
+				}
+			}
+			out = append(out, s)
+		}
+	}
+	for _, s := range secrets {
+		add(s)
+		add(html.EscapeString(s))
+		add(url.QueryEscape(s))
+		add(url.PathEscape(s))
+		if p.Charset != profile.DefaultCharset {
+			enc := p.EncodeText(s)
+			add(url.QueryEscape(enc))
+		}
+	}
+	return out
+}
+
+// Redact replaces every form of every secret in s with ***.
+func redact(s string, forms []string) string {
+	for _, f := range forms {
+		if strings.Contains(s, f) {
+			s = strings.ReplaceAll(s, f, mask)
+		}
+	}
+	return s
+}
+
+// excerpt returns at most ExcerptMax runes of the page text: tags removed,
+// whitespace collapsed, secrets masked. It scans only as much of body as it
+// needs, so a large page costs no more than a small one.
+func excerpt(body string, forms []string) string {
+	longest := 0
+	for _, f := range forms {
+		longest = max(longest, utf8.RuneCountInString(f))
+	}
+	// Collect enough text that a secret straddling the cut is still masked whole.
+	want := ExcerptMax + longest
+	var b strings.Builder
+	b.Grow(min(len(body), want*3))
+	n, inTag, space := 0, false, false
+	for _, r := range body {
+		if n >= want {
+			break
+		}
+		switch {
+		case r == '<':
+			inTag = true
+			space = true
+			continue
+		case inTag:
+			if r == '>' {
+				inTag = false
+			}
+			continue
+		case unicode.IsSpace(r):
+			space = true
+			continue
+		}
+		if space && n > 0 {
+			b.WriteByte(' ')
+			n++
+		}
+		space = false
+		b.WriteRune(r)
+		n++
+	}
+	text := redact(b.String(), forms)
+	if utf8.RuneCountInString(text) <= ExcerptMax {
+		return text
+	}
+	i, k := 0, 0
+	for i = range text {
+		if k == ExcerptMax {
+			break
+		}
+		k++
+	}
+	return text[:i]
+}

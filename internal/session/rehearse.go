@@ -1,0 +1,154 @@
+package session
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"reserver/internal/profile"
+)
+
+// RehearseOptions configure Rehearse.
+type RehearseOptions struct {
+	// Submit also sends the submit step: a real booking attempt. Off by
+	// default so that a rehearsal never books by accident.
+	Submit    bool
+	Transport http.RoundTripper // required
+	Clock     Clock             // default the machine clock
+	// Probes is the number of clock probes (default 10; negative: none).
+	Probes int
+	// ProbeSpacing is the pause between probes; default 1/rate + 50 ms, so
+	// that the probes stay within the site's rate and their send times
+	// fall at different phases of a second.
+	ProbeSpacing time.Duration
+}
+
+// Rehearse replays the profile against the site as `reserver check` does:
+// login, trace and, only with Submit, submit, printing each step as it
+// goes, then estimates the site's clock offset from Date headers. healthy
+// is true when login and trace succeeded and the submit (if sent) reached a
+// known class. err is only for a rehearsal that could not run at all.
+func Rehearse(ctx context.Context, p *profile.Profile, acct profile.AccountData, data *profile.Data,
+	opts RehearseOptions, out io.Writer) (healthy bool, err error) {
+	s, err := New(Config{Profile: p, Account: acct, Transport: opts.Transport, Clock: opts.Clock})
+	if err != nil {
+		return false, err
+	}
+	fmt.Fprintf(out, "site %s  %s  charset %s  zone %s  timeout %s  rate %g/s\n",
+		p.Name, p.BaseURL, p.Charset, p.Location, p.Timeout, p.RatePerSecond)
+	if data != nil && p.Opening != nil && !data.Booking.Date.IsZero() {
+		if at, ok := p.OpensAt(data.Booking.Date); ok {
+			fmt.Fprintf(out, "opens   %s for play date %s\n", at.Format(time.RFC3339), data.Booking.Date.In(p.Location).Format(time.DateOnly))
+		}
+	}
+	healthy = true
+	spacing := cmp.Or(opts.ProbeSpacing, time.Duration(float64(time.Second)/p.RatePerSecond)+50*time.Millisecond)
+	pause := func() error {
+		t := time.NewTimer(spacing)
+		defer t.Stop()
+		select {
+		case <-t.C:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+
+	_, res, err := s.Login(ctx, 0)
+	printResult(out, res, err)
+	if err != nil {
+		fmt.Fprintln(out, "unhealthy: login failed")
+		return false, ctx.Err()
+	}
+	steps := []string{profile.StepTrace}
+	if opts.Submit {
+		steps = append(steps, profile.StepSubmit)
+	}
+	for _, step := range steps {
+		if err := pause(); err != nil {
+			return false, err
+		}
+		res, err := s.Do(ctx, step, data)
+		printResult(out, res, err)
+		switch {
+		case err != nil || res == nil:
+			healthy = false
+		case step == profile.StepTrace && res.Class != profile.ClassSuccess:
+			healthy = false
+		case step == profile.StepSubmit && (res.Class == profile.ClassUnknown || res.Class == profile.ClassFatal):
+			healthy = false
+		}
+		if !healthy {
+			fmt.Fprintf(out, "unhealthy: %s did not pass\n", step)
+			return false, ctx.Err()
+		}
+	}
+
+	n := cmp.Or(opts.Probes, 10)
+	var probes []ProbeResult
+	for i := 0; i < n; i++ {
+		if err := pause(); err != nil {
+			return false, err
+		}
+		pr, err := s.Probe(ctx)
+		if err != nil {
+			fmt.Fprintf(out, "probe   %v\n", err)
+			continue
+		}
+		probes = append(probes, pr)
+	}
+	if n > 0 {
+		if est, ok := EstimateOffset(probes); ok {
+			fmt.Fprintf(out, "clock   site - local = %+.3fs ± %.3fs (%d probes)\n",
+				est.Offset.Seconds(), est.Uncertainty.Seconds(), est.Probes)
+		} else {
+			fmt.Fprintln(out, "clock   no usable Date header; offset unknown")
+		}
+	}
+	fmt.Fprintln(out, "healthy")
+	return true, nil
+}
+
+// printResult writes one line per step; sensitive extractions are masked.
+func printResult(out io.Writer, r *Result, err error) {
+	if r == nil {
+		fmt.Fprintf(out, "error   %v\n", err)
+		return
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%-7s %-4s %s  %d  %s  %s", r.Step, r.Method, r.Path, r.Status,
+		r.Latency.Round(time.Millisecond), r.Class)
+	if r.Reservation != "" {
+		fmt.Fprintf(&b, "  reservation=%s", r.Reservation)
+	}
+	keys := make([]string, 0, len(r.Extracted))
+	for k := range r.Extracted {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		v := r.Extracted[k]
+		if profile.Sensitive(k) {
+			v = fmt.Sprintf("%s(%d chars)", mask, len(v))
+		}
+		fmt.Fprintf(&b, "  %s=%s", k, v)
+	}
+	if r.Truncated {
+		b.WriteString("  (body truncated)")
+	}
+	if r.Err != nil {
+		fmt.Fprintf(&b, "  error: %v", r.Err)
+	}
+	if r.Ambiguous {
+		b.WriteString("  AMBIGUOUS")
+	}
+	if r.Class != profile.ClassSuccess && r.Excerpt != "" {
+		fmt.Fprintf(&b, "\n        %s", r.Excerpt)
+	}
+	fmt.Fprintln(out, b.String())
+}
