@@ -11,6 +11,19 @@
 // reservation and every submit's arrival time on the simulator's clock,
 // served as JSON under /_sim/ledger and returned by [Site.Ledger].
 //
+// A submit to /rent/apply.do is checked in this order: IP block, injected
+// fault (a 5xx or an unapplied reset touches nothing), session, a valid
+// facility/date/slot (else bad_request), opening gate, page trace and token,
+// the required fields userName, userTel and people (else bad_request), and
+// finally the slot. The token named by the submit's slot is consumed as soon
+// as the session and slot are valid, whatever the answer, so every attempt
+// needs a fresh page visit. Only the latest token issued for a slot within a
+// session is valid.
+//
+// Injected latency is split evenly: half before the request is handled and
+// half after, so a client's RTT/2 is a fair one-way estimate and the Date
+// header and arrival time sit in the middle of the round trip.
+//
 // The package owns the simulated site only. It knows nothing about bookings,
 // profiles or the daemon; cmd/courtsim is a thin wrapper that serves it.
 package sitesim
