@@ -1,0 +1,127 @@
+// Package clocksync estimates a booking site's clock offset and round-trip
+// time from the HTTP Date header, and waits precisely for the local instant
+// at which a request must be sent to arrive at a given instant on the site's
+// clock.
+//
+// A Date header has one-second resolution, so one reading places the site's
+// clock only within a second. Measure times a handful of cheap probes so that
+// they straddle the site's second edges and intersects what each answer
+// proves about the offset; on loopback the result is known to within a couple
+// of milliseconds after about a dozen probes.
+//
+// The package owns the estimate and the wait. It does not own the HTTP
+// session (HTTPProber takes any *http.Client), nor deciding when to measure
+// or what to fire: that belongs to the scheduler.
+package clocksync
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Sentinel errors returned by this package.
+var (
+	// ErrInconsistent means the samples contradicted each other twice in a
+	// row: no single offset explains them, e.g. the site's clock jumped
+	// while it was being measured, or a cache served a stale Date.
+	ErrInconsistent = errors.New("clocksync: inconsistent site clock samples")
+	// ErrProbesFailed means more than half of a round's probes failed; it
+	// wraps the last probe error.
+	ErrProbesFailed = errors.New("clocksync: too many probes failed")
+	// ErrBadSample means a probe returned a sample that cannot be used,
+	// e.g. Received before Sent or no site date.
+	ErrBadSample = errors.New("clocksync: bad sample")
+	// ErrNoDate means the site's response carried no parseable Date header.
+	ErrNoDate = errors.New("clocksync: response has no valid Date header")
+	// ErrInvalidConfig means a Config field is out of range.
+	ErrInvalidConfig = errors.New("clocksync: invalid config")
+)
+
+// A Prober performs one cheap request to the site. It reports when the
+// request was sent and when the answer arrived, both on the local clock, and
+// the site's Date header (second resolution, truncated).
+type Prober interface {
+	Probe(ctx context.Context) (Sample, error)
+}
+
+// Sample is one probe's answer. The site must have read its clock at some
+// instant between Sent and Received; Sent must therefore be taken no later
+// than the first byte of the request leaves and Received no earlier than the
+// Date header arrives.
+type Sample struct {
+	Sent     time.Time // local instant the request started to go out
+	Received time.Time // local instant the response headers started to arrive
+	SiteDate time.Time // the site's Date header; sub-second parts are ignored
+}
+
+// RTT is the sample's round-trip time.
+func (s Sample) RTT() time.Duration { return s.Received.Sub(s.Sent) }
+
+func (s Sample) valid() error {
+	switch {
+	case s.Sent.IsZero() || s.Received.IsZero() || s.SiteDate.IsZero():
+		return fmt.Errorf("%w: zero time", ErrBadSample)
+	case s.Received.Before(s.Sent):
+		return fmt.Errorf("%w: received before sent", ErrBadSample)
+	}
+	return nil
+}
+
+// Clock reads the local time. The default is the real clock (time.Now).
+// Waiting uses runtime timers, so a Clock must advance with them: the real
+// clock, or time.Now inside a testing/synctest bubble.
+type Clock interface {
+	Now() time.Time
+}
+
+type realClock struct{}
+
+func (realClock) Now() time.Time { return time.Now() }
+
+// RealClock returns the clock that reads time.Now.
+func RealClock() Clock { return realClock{} }
+
+func clockOrReal(c Clock) Clock {
+	if c == nil {
+		return realClock{}
+	}
+	return c
+}
+
+// Estimate is what Measure learned about the site's clock.
+type Estimate struct {
+	// Offset is the site clock minus the local clock, at the middle of the
+	// interval the samples allow.
+	Offset time.Duration
+	// Uncertainty is the half-width of the interval the offset is known to
+	// lie in: the true offset is within Offset ± Uncertainty.
+	Uncertainty time.Duration
+	// RTT is the median round-trip time of the probes used.
+	RTT time.Duration
+	// Probes is how many probes were sent, including failed and discarded
+	// ones, i.e. the load the measurement put on the site.
+	Probes int
+	// At is the local instant the estimate was made.
+	At time.Time
+}
+
+// SiteToLocal converts an instant on the site's clock to the local instant.
+func (e Estimate) SiteToLocal(t time.Time) time.Time { return t.Add(-e.Offset) }
+
+// LocalToSite converts a local instant to the site's clock, e.g. to log when
+// a request was sent in the site's terms.
+func (e Estimate) LocalToSite(t time.Time) time.Time { return t.Add(e.Offset) }
+
+// OneWay is the estimated one-way latency to the site, half the RTT.
+func (e Estimate) OneWay() time.Duration { return e.RTT / 2 }
+
+// FireAt returns the local instant at which to send a request so that it
+// reaches the site at siteT+margin on the site's clock:
+// siteT + margin − Offset − RTT/2.
+//
+// A caller that must never arrive early adds e.Uncertainty to margin.
+func (e Estimate) FireAt(siteT time.Time, margin time.Duration) time.Time {
+	return siteT.Add(margin - e.Offset - e.OneWay())
+}

@@ -1,0 +1,119 @@
+package clocksync
+
+import "time"
+
+// Planning the next probe.
+//
+// A probe sent at local s is handled at about s + rtt/2, where the site's
+// clock reads s + rtt/2 + offset. Aimed at a site second edge E it asks
+// "is offset ≥ q?" with q = E − s − rtt/2: if the site answers E (crossed),
+// the new lower bound is E − Received ≈ q − rtt/2; if it answers E − 1s,
+// the new upper bound is E − Sent ≈ q + rtt/2.
+//
+// Time only runs forward, which makes this unlike textbook bisection. Along
+// one edge E (a "pass") later probes test smaller q, so after a "not yet"
+// the search can continue on the same edge at once, but after a "crossed"
+// the offsets left to test lie in the past and must wait for edge E+1s, up
+// to a second later. Writing x = hi − q + rtt/2 for the width a crossing
+// leaves, the widest interval that n probes resolve to an accepted width a
+// using the current pass plus p further passes is
+//
+//	C(n, −1) = C(0, p) = a
+//	C(n, p)  = C(n−1, p−1) + C(n−1, p) − rtt
+//
+// (a crossing must be resolvable with one pass fewer; a "not yet" leaves
+// w − x + rtt in the same pass). The planner uses the fewest passes its
+// remaining probes allow, and inside that plan the most even split, so the
+// search takes about a dozen probes and two or three seconds.
+
+// maxPlanPasses bounds the pass search; beyond it the planner just bisects.
+const maxPlanPasses = 8
+
+// capacity returns C(n, p) above for accepted width a and round trip rtt.
+func capacity(n, p int, a, rtt time.Duration) time.Duration {
+	if n <= 0 || p < 0 {
+		return a
+	}
+	// row[q+1] holds C(k, q) for the current k, with row[0] = C(k, −1).
+	row := make([]time.Duration, p+2)
+	for i := range row {
+		row[i] = a
+	}
+	for k := 1; k <= n; k++ {
+		// Walk q downwards so row[q] still holds C(k−1, q−1).
+		for q := p; q >= 0; q-- {
+			row[q+1] = row[q] + row[q+1] - rtt
+		}
+	}
+	return row[p+1]
+}
+
+// step returns x, the width of the offset interval that a crossing answer
+// leaves, for an interval of width w when the plan may spend n more probes
+// (this one included) and must reach width a. It uses the fewest passes n
+// probes allow and, for that many passes, the fewest probes in the worst
+// case. Once w is down to a, or if n probes cannot reach a at all, it
+// bisects: each probe then gets its own edge anyway.
+func step(w time.Duration, n int, a, rtt time.Duration) time.Duration {
+	half := (w + rtt) / 2 // both answers leave the same width
+	x := half
+	if a > rtt && w > a {
+		for p := 0; p <= maxPlanPasses; p++ {
+			if capacity(n, p, a, rtt) < w {
+				continue
+			}
+			for n > 1 && capacity(n-1, p, a, rtt) >= w {
+				n--
+			}
+			lo := w - capacity(n-1, p, a, rtt) + rtt
+			hi := capacity(n-1, p-1, a, rtt)
+			x = min(max(half, lo), hi)
+			break
+		}
+	}
+	return min(max(x, 1), w)
+}
+
+// plan is everything the planner needs to place the next probe.
+type plan struct {
+	b        bounds        // current offset interval
+	left     int           // probes left, this one included
+	reserve  int           // probes the plan keeps for failures and outliers
+	accept   time.Duration // interval width that meets the target
+	rtt      time.Duration // expected round trip
+	lag      time.Duration // expected delay from wake-up to Sent
+	spacing  time.Duration // minimum time between wake-ups
+	earliest time.Time     // no wake-up before this local instant
+}
+
+// wakeLead is the least time the planner leaves between deciding and the
+// wake-up it plans, so that WaitUntil is never asked for the past.
+const wakeLead = 200 * time.Microsecond
+
+// next returns the local instant to wake up and send the next probe.
+func (p plan) next() time.Time {
+	// Probes on one edge are x − rtt apart, and that must leave room for
+	// the previous round trip (with some jitter), the lag and the spacing; a plan that resolves
+	// finer than that would place every final probe on its own edge.
+	a := max(p.accept, 2*p.rtt+p.rtt/2+p.lag+p.spacing+wakeLead)
+	w := p.b.width()
+	n := p.left - p.reserve
+	if n < 1 || capacity(n, maxPlanPasses, a, p.rtt) < w {
+		n = p.left // the reserve is all there is
+	}
+	x := step(w, n, a, p.rtt)
+	// Send so that the site's edge E is crossed iff offset ≥ hi − x + rtt/2,
+	// i.e. E − Sent = hi − x + rtt.
+	lead := p.b.hi - x + p.rtt + p.lag
+	edge := ceilSecond(p.earliest.Add(lead))
+	return edge.Add(-lead)
+}
+
+// ceilSecond returns the first whole second at or after t.
+func ceilSecond(t time.Time) time.Time {
+	u := t.Truncate(time.Second)
+	if u.Before(t) {
+		u = u.Add(time.Second)
+	}
+	return u
+}
