@@ -588,6 +588,7 @@ func (l *loader) step(n *yaml.Node, name string) *Step {
 				s.Method = x
 			default:
 				l.add(v, "%s: unsupported method %q", name, x)
+				s.Method = "" // do not also complain about a form on GET
 			}
 		}
 	}
@@ -609,6 +610,7 @@ func (l *loader) step(n *yaml.Node, name string) *Step {
 			}
 		}
 		if s.Method == http.MethodGet || s.Method == http.MethodHead {
+			// A GET cannot carry a form body; put the values in the path.
 			l.add(v, "%s: form needs a method with a body (POST, PUT, PATCH)", name)
 		}
 	}
@@ -780,8 +782,13 @@ func (l *loader) rules(n *yaml.Node, step string) []Rule {
 				l.add(v, "%s: reservation only belongs to a success rule", what)
 			}
 		}
-		if len(r.Status) == 0 && r.Location == "" && r.LocationRegex == nil && len(r.Header) == 0 &&
-			r.BodyContains == "" && r.BodyRegex == nil && r.BodyContainsT == nil && r.BodyRegexT == nil && catchAll < 0 {
+		conditions := 0
+		for _, k := range []string{"status", "location", "location_regex", "header", "body_contains", "body_regex"} {
+			if m[k] != nil {
+				conditions++
+			}
+		}
+		if conditions == 0 && catchAll < 0 {
 			catchAll = i
 		}
 		out = append(out, r)
