@@ -1,0 +1,19 @@
+// Command reserver is the booking daemon and the operator's command line.
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"reserver/internal/cli"
+)
+
+func main() { os.Exit(run()) }
+
+func run() int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return cli.Reserver(ctx, os.Args[1:], cli.StdIO())
+}

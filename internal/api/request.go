@@ -1,0 +1,382 @@
+package api
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// FieldProblem names one bad field of a request and what is expected.
+type FieldProblem struct {
+	Field  string `json:"field"`
+	Detail string `json:"detail"`
+}
+
+// Site is what the API needs to know about a booking site to validate a
+// booking for it. The site profiles implement it.
+type Site interface {
+	// Location is the site's time zone: play dates and times are local to it.
+	Location() *time.Location
+	// CheckFields returns a problem for each missing, unknown or malformed
+	// site-specific field.
+	CheckFields(fields map[string]string) []FieldProblem
+	// OpensAt computes the opening instant of a play date when the site has
+	// an opening rule.
+	OpensAt(playDate time.Time) (time.Time, bool)
+}
+
+// Sites finds a site by name.
+type Sites interface {
+	Site(name string) (Site, bool)
+}
+
+// Limits bound what a booking may ask for.
+type Limits struct {
+	DefaultRate   float64
+	MaxRate       float64
+	DefaultWindow int
+	MinWindow     int
+	MaxWindow     int
+}
+
+// bookingRequest is the JSON body of POST /v1/bookings. Pointers tell a
+// missing field from a zero one.
+type bookingRequest struct {
+	Site          *string                    `json:"site"`
+	Account       *accountRequest            `json:"account"`
+	Court         *flexString                `json:"court"`
+	Date          *string                    `json:"date"`
+	Start         *string                    `json:"start"`
+	End           *string                    `json:"end"`
+	OpensAt       *string                    `json:"opens_at"`
+	WindowSeconds *int                       `json:"window_seconds"`
+	RatePerSecond *float64                   `json:"rate_per_second"`
+	Phone         *string                    `json:"phone"`
+	Name          *string                    `json:"name"`
+	Fields        map[string]json.RawMessage `json:"fields"`
+}
+
+type accountRequest struct {
+	Username *string `json:"username"`
+	Password *string `json:"password"`
+}
+
+// flexString accepts "3" or 3: court numbers are written both ways.
+type flexString string
+
+func (f *flexString) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err == nil {
+		*f = flexString(s)
+		return nil
+	}
+	var n json.Number
+	if err := json.Unmarshal(b, &n); err == nil {
+		*f = flexString(n.String())
+		return nil
+	}
+	return errors.New("expected a string or a number")
+}
+
+// validBooking is a request that passed every check.
+type validBooking struct {
+	Site, Username, Password string
+	Court, Date, Start, End  string
+	OpensAt                  time.Time
+	OpensAtComputed          bool
+	Window                   int
+	Rate                     float64
+	Phone, Name              string
+	Fields                   map[string]string
+}
+
+var (
+	siteRE  = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
+	courtRE = regexp.MustCompile(`^[A-Za-z0-9._-]{1,32}$`)
+	fieldRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,63}$`)
+)
+
+// decodeBooking parses and validates a request body. It never panics on any
+// input (FuzzDecodeBooking) and reports every problem it finds.
+func decodeBooking(body []byte, sites Sites, lim Limits, now time.Time) (validBooking, []FieldProblem) {
+	var req bookingRequest
+	if probs := decodeStrict(body, &req); probs != nil {
+		return validBooking{}, probs
+	}
+	return validate(req, sites, lim, now)
+}
+
+// decodeStrict decodes one JSON object, refusing unknown fields and
+// trailing data, and turns decoder errors into field problems.
+func decodeStrict(body []byte, v any) []FieldProblem {
+	if !utf8.Valid(body) {
+		return []FieldProblem{{Field: "", Detail: "the body is not valid UTF-8"}}
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	err := dec.Decode(v)
+	if err == nil {
+		if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+			return []FieldProblem{{Field: "", Detail: "expected one JSON object and nothing after it"}}
+		}
+		return nil
+	}
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.Is(err, io.EOF):
+		return []FieldProblem{{Field: "", Detail: "the body is empty: expected a JSON object"}}
+	case errors.As(err, &syn):
+		return []FieldProblem{{Field: "", Detail: fmt.Sprintf("malformed JSON at byte %d: %s", syn.Offset, syn.Error())}}
+	case errors.As(err, &typ):
+		field := typ.Field
+		if field == "" {
+			return []FieldProblem{{Field: "", Detail: "expected a JSON object"}}
+		}
+		return []FieldProblem{{Field: field, Detail: "expected " + jsonKind(typ.Type.Kind().String()) + ", got " + typ.Value}}
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		return []FieldProblem{{Field: name, Detail: "unknown field; site-specific values go inside \"fields\""}}
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return []FieldProblem{{Field: "", Detail: "malformed JSON: the body ends in the middle of a value"}}
+	}
+	// A field's own UnmarshalJSON failed (court).
+	msg := err.Error()
+	if i := strings.Index(msg, "Go struct field "); i >= 0 {
+		rest := msg[i+len("Go struct field "):]
+		if f, _, ok := strings.Cut(rest, " "); ok {
+			if _, name, ok := strings.Cut(f, "."); ok {
+				return []FieldProblem{{Field: strings.ToLower(name), Detail: "expected a string or a number"}}
+			}
+		}
+	}
+	return []FieldProblem{{Field: "", Detail: "malformed JSON: " + msg}}
+}
+
+func jsonKind(goKind string) string {
+	switch goKind {
+	case "string":
+		return "a string"
+	case "int", "int64", "int32":
+		return "an integer"
+	case "float64", "float32":
+		return "a number"
+	case "map", "struct":
+		return "an object"
+	case "slice":
+		return "an array"
+	case "ptr":
+		return "an object"
+	}
+	return goKind
+}
+
+func validate(req bookingRequest, sites Sites, lim Limits, now time.Time) (validBooking, []FieldProblem) {
+	var v validBooking
+	var probs []FieldProblem
+	bad := func(field, detail string) { probs = append(probs, FieldProblem{Field: field, Detail: detail}) }
+
+	var site Site
+	switch {
+	case req.Site == nil || *req.Site == "":
+		bad("site", "required: the name of a site profile, such as \"courtsim\"")
+	case !siteRE.MatchString(*req.Site):
+		bad("site", "expected a site profile name: lower-case letters, digits, '-' or '_'")
+	default:
+		s, ok := sites.Site(*req.Site)
+		if !ok {
+			bad("site", fmt.Sprintf("unknown site %q: no profile of that name is configured", *req.Site))
+		} else {
+			site = s
+			v.Site = *req.Site
+		}
+	}
+
+	switch {
+	case req.Account == nil:
+		bad("account", "required: an object {\"username\": ..., \"password\": ...} for the booking site")
+	default:
+		if req.Account.Username == nil || strings.TrimSpace(*req.Account.Username) == "" {
+			bad("account.username", "required: the login name on the booking site")
+		} else if len(*req.Account.Username) > 128 {
+			bad("account.username", "too long: at most 128 bytes")
+		} else {
+			v.Username = *req.Account.Username
+		}
+		if req.Account.Password == nil || *req.Account.Password == "" {
+			bad("account.password", "required: the password on the booking site")
+		} else if len(*req.Account.Password) > 256 {
+			bad("account.password", "too long: at most 256 bytes")
+		} else {
+			v.Password = *req.Account.Password
+		}
+	}
+
+	if req.Court == nil || *req.Court == "" {
+		bad("court", "required: the court (facility) number or name, such as \"3\"")
+	} else if !courtRE.MatchString(string(*req.Court)) {
+		bad("court", "expected 1-32 letters, digits, '.', '_' or '-'")
+	} else {
+		v.Court = string(*req.Court)
+	}
+
+	loc := time.UTC
+	if site != nil {
+		loc = site.Location()
+	}
+	var playDate time.Time
+	if req.Date == nil || *req.Date == "" {
+		bad("date", "required: the play date as YYYY-MM-DD")
+	} else if d, err := time.ParseInLocation("2006-01-02", *req.Date, loc); err != nil {
+		bad("date", fmt.Sprintf("%q is not a date that exists: expected YYYY-MM-DD", *req.Date))
+	} else {
+		playDate = d
+		v.Date = *req.Date
+	}
+	start, okStart := clock(req.Start, "start", bad)
+	end, okEnd := clock(req.End, "end", bad)
+	if okStart && okEnd && end <= start {
+		bad("end", "must be after start")
+	}
+	if okStart {
+		v.Start = *req.Start
+	}
+	if okEnd {
+		v.End = *req.End
+	}
+
+	switch {
+	case req.OpensAt != nil && *req.OpensAt != "":
+		t, err := time.Parse(time.RFC3339Nano, *req.OpensAt)
+		if err != nil {
+			bad("opens_at", fmt.Sprintf("%q is not an RFC 3339 instant with an offset, such as 2026-12-01T10:00:00+09:00", *req.OpensAt))
+			break
+		}
+		v.OpensAt = t
+	case site != nil && !playDate.IsZero():
+		if t, ok := site.OpensAt(playDate); ok {
+			v.OpensAt = t
+			v.OpensAtComputed = true
+		} else {
+			bad("opens_at", "required: this site's profile has no opening rule, so give the opening instant (RFC 3339 with offset)")
+		}
+	case site != nil:
+		// The date problem is reported already.
+	default:
+		bad("opens_at", "required: the opening instant on the site's clock (RFC 3339 with offset)")
+	}
+	if !v.OpensAt.IsZero() {
+		if !v.OpensAt.After(now) {
+			bad("opens_at", fmt.Sprintf("%s is in the past: the opening instant must be in the future", v.OpensAt.Format(time.RFC3339)))
+		}
+		if okStart && !playDate.IsZero() {
+			playStart := time.Date(playDate.Year(), playDate.Month(), playDate.Day(),
+				int(start/time.Hour), int(start%time.Hour/time.Minute), 0, 0, loc)
+			if !v.OpensAt.Before(playStart) {
+				bad("opens_at", fmt.Sprintf("%s is not before the play time %s %s: a booking must open before the court is played", v.OpensAt.Format(time.RFC3339), v.Date, v.Start))
+			}
+		}
+	}
+
+	v.Window = lim.DefaultWindow
+	if req.WindowSeconds != nil {
+		if *req.WindowSeconds < lim.MinWindow || *req.WindowSeconds > lim.MaxWindow {
+			bad("window_seconds", fmt.Sprintf("expected an integer from %d to %d", lim.MinWindow, lim.MaxWindow))
+		}
+		v.Window = *req.WindowSeconds
+	}
+	v.Rate = lim.DefaultRate
+	if req.RatePerSecond != nil {
+		if !(*req.RatePerSecond > 0) || *req.RatePerSecond > lim.MaxRate {
+			bad("rate_per_second", fmt.Sprintf("expected a number of requests per second above 0 and at most %g (the configured ceiling)", lim.MaxRate))
+		}
+		v.Rate = *req.RatePerSecond
+	}
+
+	if req.Phone != nil && *req.Phone != "" {
+		p, err := normalizePhone(*req.Phone)
+		if err != nil {
+			bad("phone", err.Error())
+		}
+		v.Phone = p
+	}
+	if req.Name != nil {
+		if utf8.RuneCountInString(*req.Name) > 50 {
+			bad("name", "too long: at most 50 characters")
+		}
+		v.Name = *req.Name
+	}
+
+	v.Fields = map[string]string{}
+	if len(req.Fields) > 32 {
+		bad("fields", "at most 32 site-specific fields")
+	}
+	names := make([]string, 0, len(req.Fields))
+	for k := range req.Fields {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		if !fieldRE.MatchString(k) {
+			bad("fields."+k, "field names are letters, digits and '_'")
+			continue
+		}
+		s, ok := scalar(req.Fields[k])
+		if !ok {
+			bad("fields."+k, "expected a string, number or boolean")
+			continue
+		}
+		if len(s) > 512 {
+			bad("fields."+k, "too long: at most 512 bytes")
+			continue
+		}
+		v.Fields[k] = s
+	}
+	if site != nil {
+		for _, p := range site.CheckFields(v.Fields) {
+			if !strings.HasPrefix(p.Field, "fields.") {
+				p.Field = "fields." + p.Field
+			}
+			probs = append(probs, p)
+		}
+	}
+	return v, probs
+}
+
+// clock parses "HH:MM" into the duration since midnight.
+func clock(s *string, field string, bad func(string, string)) (time.Duration, bool) {
+	if s == nil || *s == "" {
+		bad(field, "required: a site-local time as HH:MM")
+		return 0, false
+	}
+	t, err := time.Parse("15:04", *s)
+	if err != nil || len(*s) != 5 {
+		bad(field, fmt.Sprintf("%q is not a time that exists: expected HH:MM from 00:00 to 23:59", *s))
+		return 0, false
+	}
+	return time.Duration(t.Hour())*time.Hour + time.Duration(t.Minute())*time.Minute, true
+}
+
+func scalar(raw json.RawMessage) (string, bool) {
+	var s string
+	if err := json.Unmarshal(raw, &s); err == nil {
+		return s, true
+	}
+	var n json.Number
+	if err := json.Unmarshal(raw, &n); err == nil {
+		return n.String(), true
+	}
+	var b bool
+	if err := json.Unmarshal(raw, &b); err == nil {
+		return strconv.FormatBool(b), true
+	}
+	return "", false
+}

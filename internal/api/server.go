@@ -1,0 +1,342 @@
+// Package api is the REST API of reserver (cmd/api): it authenticates
+// callers, validates and stores bookings, and shows them and their attempt
+// logs. It never talks to a booking site, so an overloaded API can never
+// disturb a running booking window.
+package api
+
+import (
+	"context"
+	"crypto/sha256"
+	_ "embed"
+	"encoding/hex"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.uber.org/zap"
+
+	"reserver/internal/booking"
+	"reserver/internal/database"
+	"reserver/internal/tenant"
+)
+
+//go:embed openapi.yaml
+var openAPI []byte
+
+// Options wires a Server.
+type Options struct {
+	DB           *database.DB
+	Bookings     *booking.Store
+	Tenants      *tenant.Store
+	Sites        Sites
+	Limits       Limits
+	MaxBodyBytes int64
+	Logger       *zap.Logger
+	// Now is the clock used to judge opens_at; default time.Now.
+	Now func() time.Time
+}
+
+// Server serves the REST API.
+type Server struct {
+	o   Options
+	mux *http.ServeMux
+}
+
+type route struct {
+	method, path string
+	public       bool
+	handle       func(*Server, http.ResponseWriter, *http.Request)
+}
+
+// routes is the whole API surface; openapi.yaml documents exactly these
+// (TestOpenAPIMatchesRoutes).
+var routes = []route{
+	{"GET", "/healthz", true, (*Server).healthz},
+	{"GET", "/readyz", true, (*Server).readyz},
+	{"GET", "/openapi.yaml", true, (*Server).openapi},
+	{"POST", "/v1/bookings", false, (*Server).createBooking},
+	{"GET", "/v1/bookings", false, (*Server).listBookings},
+	{"GET", "/v1/bookings/{id}", false, (*Server).getBooking},
+	{"DELETE", "/v1/bookings/{id}", false, (*Server).cancelBooking},
+	{"GET", "/v1/bookings/{id}/attempts", false, (*Server).listAttempts},
+}
+
+// New checks the options and builds the routes.
+func New(o Options) (*Server, error) {
+	if o.DB == nil || o.Bookings == nil || o.Tenants == nil || o.Sites == nil {
+		return nil, errors.New("api: DB, Bookings, Tenants and Sites are required")
+	}
+	if o.Logger == nil {
+		o.Logger = zap.NewNop()
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.MaxBodyBytes <= 0 {
+		o.MaxBodyBytes = 64 << 10
+	}
+	s := &Server{o: o, mux: http.NewServeMux()}
+	for _, r := range routes {
+		h := func(w http.ResponseWriter, req *http.Request) { r.handle(s, w, req) }
+		if !r.public {
+			h = s.authenticated(h)
+		}
+		s.mux.HandleFunc(r.method+" "+r.path, h)
+	}
+	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeProblem(w, problem{Type: typeNotFound, Title: "Not found", Status: http.StatusNotFound, Detail: "no such route; see /openapi.yaml"})
+	})
+	return s, nil
+}
+
+// Handler returns the API with request logging.
+func (s *Server) Handler() http.Handler {
+	return s.logRequests(s.mux)
+}
+
+type ctxKey struct{}
+
+func principal(ctx context.Context) tenant.Principal {
+	p, _ := ctx.Value(ctxKey{}).(tenant.Principal)
+	return p
+}
+
+func (s *Server) authenticated(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		auth := r.Header.Get("Authorization")
+		token, ok := strings.CutPrefix(auth, "Bearer ")
+		if !ok || token == "" {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="reserver"`)
+			writeProblem(w, problem{Type: typeUnauthorized, Title: "Unauthorized", Status: http.StatusUnauthorized,
+				Detail: "send an API token as 'Authorization: Bearer <token>' (create one with: reserver token create --tenant NAME)"})
+			return
+		}
+		p, err := s.o.Tenants.Authenticate(r.Context(), strings.TrimSpace(token))
+		if errors.Is(err, tenant.ErrUnauthenticated) {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="reserver", error="invalid_token"`)
+			writeProblem(w, problem{Type: typeUnauthorized, Title: "Unauthorized", Status: http.StatusUnauthorized, Detail: "the token is unknown or revoked"})
+			return
+		}
+		if err != nil {
+			s.internal(w, r, err)
+			return
+		}
+		if rec, ok := w.(*statusRecorder); ok {
+			rec.tenant = p.TenantName
+		}
+		next(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, p)))
+	}
+}
+
+func (s *Server) scope(r *http.Request) booking.Scope {
+	p := principal(r.Context())
+	return booking.Scope{TenantID: p.TenantID, All: p.IsOperator()}
+}
+
+func (s *Server) internal(w http.ResponseWriter, r *http.Request, err error) {
+	s.o.Logger.Error("request failed", zap.String("method", r.Method), zap.String("path", r.URL.Path), zap.Error(err))
+	writeProblem(w, problem{Type: typeInternal, Title: "Internal error", Status: http.StatusInternalServerError, Detail: "the server failed; the error is logged"})
+}
+
+func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := s.o.DB.Ping(ctx); err != nil {
+		writeProblem(w, problem{Type: typeUnavailable, Title: "Not ready", Status: http.StatusServiceUnavailable, Detail: "the database does not answer"})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready", "database": string(s.o.DB.Dialect)})
+}
+
+func (s *Server) openapi(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "application/yaml")
+	_, _ = w.Write(openAPI)
+}
+
+func (s *Server) createBooking(w http.ResponseWriter, r *http.Request) {
+	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
+		writeProblem(w, problem{Type: typeUnsupported, Title: "Unsupported media type", Status: http.StatusUnsupportedMediaType, Detail: "send the booking as application/json"})
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.o.MaxBodyBytes))
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		writeProblem(w, problem{Type: typeTooLarge, Title: "Request too large", Status: http.StatusRequestEntityTooLarge,
+			Detail: "the body is larger than " + strconv.FormatInt(s.o.MaxBodyBytes, 10) + " bytes"})
+		return
+	}
+	if err != nil {
+		badRequest(w, []FieldProblem{{Detail: "the body could not be read"}})
+		return
+	}
+	key := r.Header.Get("Idempotency-Key")
+	if len(key) > 255 {
+		badRequest(w, []FieldProblem{{Field: "Idempotency-Key", Detail: "at most 255 characters"}})
+		return
+	}
+	v, probs := decodeBooking(body, s.o.Sites, s.o.Limits, s.o.Now())
+	if len(probs) > 0 {
+		badRequest(w, probs)
+		return
+	}
+	p := principal(r.Context())
+	sum := sha256.Sum256(body)
+	b, created, err := s.o.Bookings.Create(r.Context(), booking.NewBooking{
+		TenantID: p.TenantID, Site: v.Site, Username: v.Username, Password: v.Password,
+		Court: v.Court, PlayDate: v.Date, StartTime: v.Start, EndTime: v.End,
+		OpensAt: v.OpensAt, WindowSeconds: v.Window, RatePerSecond: v.Rate,
+		Phone: v.Phone, BookerName: v.Name, Fields: v.Fields,
+		IdempotencyKey: key, RequestHash: hex.EncodeToString(sum[:]),
+	})
+	switch {
+	case errors.Is(err, booking.ErrDuplicate):
+		writeProblem(w, problem{Type: typeConflict, Title: "Duplicate booking", Status: http.StatusConflict, Detail: err.Error()})
+		return
+	case errors.Is(err, booking.ErrIdempotencyMismatch):
+		writeProblem(w, problem{Type: typeConflict, Title: "Idempotency key reused", Status: http.StatusUnprocessableEntity,
+			Detail: err.Error() + "; use a new key for a new request"})
+		return
+	case err != nil:
+		s.internal(w, r, err)
+		return
+	}
+	if !created {
+		w.Header().Set("Idempotent-Replayed", "true")
+	}
+	w.Header().Set("Location", "/v1/bookings/"+strconv.FormatInt(b.ID, 10))
+	b.Account = &booking.Account{Username: v.Username}
+	writeJSON(w, http.StatusCreated, s.view(b, p))
+}
+
+func (s *Server) listBookings(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	f := booking.ListFilter{Scope: s.scope(r)}
+	var probs []FieldProblem
+	if st := q.Get("state"); st != "" {
+		state, err := booking.ParseState(st)
+		if err != nil {
+			probs = append(probs, FieldProblem{Field: "state", Detail: err.Error()})
+		}
+		f.State = state
+	}
+	f.After, f.Limit, probs = paging(q.Get("cursor"), q.Get("limit"), probs)
+	if len(probs) > 0 {
+		badRequest(w, probs)
+		return
+	}
+	items, err := s.o.Bookings.List(r.Context(), f)
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	out := listView{Items: make([]bookingView, 0, len(items))}
+	p := principal(r.Context())
+	for i := range items {
+		out.Items = append(out.Items, s.view(&items[i], p))
+	}
+	if len(items) == f.Limit {
+		out.NextCursor = strconv.FormatInt(items[len(items)-1].ID, 10)
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func paging(cursor, limit string, probs []FieldProblem) (after int64, n int, _ []FieldProblem) {
+	n = 50
+	if cursor != "" {
+		c, err := strconv.ParseInt(cursor, 10, 64)
+		if err != nil || c < 0 {
+			probs = append(probs, FieldProblem{Field: "cursor", Detail: "expected the next_cursor value of the previous page"})
+		}
+		after = c
+	}
+	if limit != "" {
+		l, err := strconv.Atoi(limit)
+		if err != nil || l < 1 || l > 500 {
+			probs = append(probs, FieldProblem{Field: "limit", Detail: "expected an integer from 1 to 500"})
+		}
+		n = l
+	}
+	return after, n, probs
+}
+
+func (s *Server) bookingFromPath(w http.ResponseWriter, r *http.Request) (*booking.Booking, bool) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id <= 0 {
+		writeProblem(w, problem{Type: typeNotFound, Title: "Not found", Status: http.StatusNotFound, Detail: "no booking with this id"})
+		return nil, false
+	}
+	b, err := s.o.Bookings.Get(r.Context(), s.scope(r), id)
+	if errors.Is(err, booking.ErrNotFound) {
+		writeProblem(w, problem{Type: typeNotFound, Title: "Not found", Status: http.StatusNotFound, Detail: "no booking with this id"})
+		return nil, false
+	}
+	if err != nil {
+		s.internal(w, r, err)
+		return nil, false
+	}
+	return b, true
+}
+
+func (s *Server) getBooking(w http.ResponseWriter, r *http.Request) {
+	if b, ok := s.bookingFromPath(w, r); ok {
+		writeJSON(w, http.StatusOK, s.view(b, principal(r.Context())))
+	}
+}
+
+func (s *Server) cancelBooking(w http.ResponseWriter, r *http.Request) {
+	b, ok := s.bookingFromPath(w, r)
+	if !ok {
+		return
+	}
+	p := principal(r.Context())
+	reason := booking.ReasonUser
+	if p.IsOperator() && p.TenantID != b.TenantID {
+		reason = booking.ReasonOperator
+	}
+	got, err := s.o.Bookings.Cancel(r.Context(), s.scope(r), b.ID, reason)
+	switch {
+	case errors.Is(err, booking.ErrTerminal):
+		writeProblem(w, problem{Type: typeConflict, Title: "Booking finished", Status: http.StatusConflict,
+			Detail: "the booking is already " + string(got.State) + " and cannot be cancelled"})
+		return
+	case errors.Is(err, booking.ErrNotFound):
+		writeProblem(w, problem{Type: typeNotFound, Title: "Not found", Status: http.StatusNotFound, Detail: "no booking with this id"})
+		return
+	case err != nil:
+		s.internal(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, s.view(got, p))
+}
+
+func (s *Server) listAttempts(w http.ResponseWriter, r *http.Request) {
+	b, ok := s.bookingFromPath(w, r)
+	if !ok {
+		return
+	}
+	after, limit, probs := paging(r.URL.Query().Get("cursor"), r.URL.Query().Get("limit"), nil)
+	if len(probs) > 0 {
+		badRequest(w, probs)
+		return
+	}
+	rows, err := s.o.Bookings.Attempts(r.Context(), b.ID, after, limit)
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	out := attemptList{Items: make([]attemptView, 0, len(rows))}
+	for _, a := range rows {
+		out.Items = append(out.Items, viewAttempt(a, b.OpensAt))
+	}
+	if len(rows) == limit {
+		out.NextCursor = strconv.FormatInt(rows[len(rows)-1].ID, 10)
+	}
+	writeJSON(w, http.StatusOK, out)
+}

@@ -1,0 +1,89 @@
+package api
+
+import (
+	"time"
+
+	"reserver/internal/booking"
+	"reserver/internal/tenant"
+)
+
+// bookingView is a booking as the API shows it. The site password is never
+// part of it.
+type bookingView struct {
+	ID            int64             `json:"id"`
+	Tenant        int64             `json:"tenant_id,omitempty"`
+	Site          string            `json:"site"`
+	Account       accountView       `json:"account"`
+	Court         string            `json:"court"`
+	Date          string            `json:"date"`
+	Start         string            `json:"start"`
+	End           string            `json:"end"`
+	OpensAt       time.Time         `json:"opens_at"`
+	WindowSeconds int               `json:"window_seconds"`
+	RatePerSecond float64           `json:"rate_per_second"`
+	Phone         string            `json:"phone,omitempty"`
+	Name          string            `json:"name,omitempty"`
+	Fields        map[string]string `json:"fields"`
+	State         booking.State     `json:"state"`
+	Reason        booking.Reason    `json:"reason,omitempty"`
+	ReservationNo string            `json:"reservation_no,omitempty"`
+	CreatedAt     time.Time         `json:"created_at"`
+	UpdatedAt     time.Time         `json:"updated_at"`
+	FinishedAt    *time.Time        `json:"finished_at,omitempty"`
+}
+
+type accountView struct {
+	Username string `json:"username"`
+}
+
+type listView struct {
+	Items      []bookingView `json:"items"`
+	NextCursor string        `json:"next_cursor,omitempty"`
+}
+
+func (s *Server) view(b *booking.Booking, p tenant.Principal) bookingView {
+	v := bookingView{
+		ID: b.ID, Site: b.Site, Court: b.Court, Date: b.PlayDate, Start: b.StartTime, End: b.EndTime,
+		OpensAt: b.OpensAt, WindowSeconds: b.WindowSeconds, RatePerSecond: b.RatePerSecond,
+		Phone: b.Phone, Name: b.BookerName, Fields: b.FieldMap(), State: b.State, Reason: b.Reason,
+		ReservationNo: b.ReservationNo, CreatedAt: b.CreatedAt, UpdatedAt: b.UpdatedAt, FinishedAt: b.FinishedAt,
+	}
+	if b.Account != nil {
+		v.Account.Username = b.Account.Username
+	}
+	if p.IsOperator() {
+		v.Tenant = b.TenantID
+	}
+	return v
+}
+
+// attemptView is one attempt as the API shows it.
+type attemptView struct {
+	ID        int64      `json:"id"`
+	Seq       int        `json:"seq"`
+	Instance  string     `json:"instance"`
+	Step      string     `json:"step"`
+	SentAt    time.Time  `json:"sent_at"`
+	OffsetMS  float64    `json:"offset_ms"`
+	SiteDate  *time.Time `json:"site_date,omitempty"`
+	LatencyMS float64    `json:"latency_ms"`
+	Status    int        `json:"status"`
+	Class     string     `json:"class"`
+	Egress    string     `json:"egress,omitempty"`
+	Excerpt   string     `json:"excerpt,omitempty"`
+	Error     string     `json:"error,omitempty"`
+}
+
+type attemptList struct {
+	Items      []attemptView `json:"items"`
+	NextCursor string        `json:"next_cursor,omitempty"`
+}
+
+func viewAttempt(a booking.Attempt, opensAt time.Time) attemptView {
+	return attemptView{
+		ID: a.ID, Seq: a.Seq, Instance: a.Instance, Step: a.Step, SentAt: a.SentAt,
+		OffsetMS: float64(a.SentAt.Sub(opensAt).Microseconds()) / 1000,
+		SiteDate: a.SiteDate, LatencyMS: float64(a.LatencyUS) / 1000, Status: a.Status,
+		Class: a.Class, Egress: a.Egress, Excerpt: a.Excerpt, Error: a.Error,
+	}
+}

@@ -1,0 +1,183 @@
+// Package cli holds the command lines of both binaries (cobra): flag
+// parsing and output only; the work is done by the app package.
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"reserver/internal/app"
+	"reserver/internal/config"
+	"reserver/internal/tenant"
+)
+
+// IO is where a command writes.
+type IO struct {
+	Out, Err io.Writer
+	Getenv   func(string) string
+}
+
+// StdIO is the process's own streams and environment.
+func StdIO() IO { return IO{Out: os.Stdout, Err: os.Stderr, Getenv: os.Getenv} }
+
+// Reserver runs the reserver command line and returns the exit status.
+func Reserver(ctx context.Context, args []string, io IO) int {
+	return execute(ctx, reserverCmd(io), args, io)
+}
+
+// API runs the cmd/api command line and returns the exit status.
+func API(ctx context.Context, args []string, io IO) int {
+	return execute(ctx, apiCmd(io), args, io)
+}
+
+func execute(ctx context.Context, root *cobra.Command, args []string, io IO) int {
+	root.SetArgs(args)
+	root.SetOut(io.Out)
+	root.SetErr(io.Err)
+	root.SilenceUsage = true
+	root.SilenceErrors = true
+	if err := root.ExecuteContext(ctx); err != nil {
+		fmt.Fprintln(io.Err, "error:", err)
+		return exitCode(err)
+	}
+	return 0
+}
+
+// exitError carries an exit status other than 1.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e exitError) Error() string { return e.err.Error() }
+func (e exitError) Unwrap() error { return e.err }
+
+func exitCode(err error) int {
+	if e, ok := err.(exitError); ok {
+		return e.code
+	}
+	return 1
+}
+
+// common holds the flags every command shares.
+type common struct {
+	configPath string
+	io         IO
+}
+
+func (c *common) load() (config.Config, error) {
+	return config.Load(c.configPath, c.io.Getenv)
+}
+
+// open loads the configuration and opens the environment.
+func (c *common) open(ctx context.Context) (*app.Env, error) {
+	cfg, err := c.load()
+	if err != nil {
+		return nil, err
+	}
+	log, err := app.NewLogger(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return app.Open(ctx, cfg, log)
+}
+
+func reserverCmd(io IO) *cobra.Command {
+	c := &common{io: io}
+	root := &cobra.Command{
+		Use:   "reserver",
+		Short: "Book public courts the instant a booking site opens",
+		Long: "reserver runs queued bookings against booking sites at their opening instant.\n" +
+			"With no configuration it uses var/reserver.db (SQLite) and var/secret.key.",
+	}
+	root.PersistentFlags().StringVar(&c.configPath, "config", "", "YAML configuration file (default: $RESERVER_CONFIG, or built-in defaults)")
+	root.AddCommand(migrateCmd(c), tokenCmd(c))
+	return root
+}
+
+func migrateCmd(c *common) *cobra.Command {
+	return &cobra.Command{
+		Use:   "migrate",
+		Short: "Apply pending database migrations",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			env, err := c.open(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer env.Close()
+			fmt.Fprintf(cmd.OutOrStdout(), "database %s is up to date\n", env.DB.Dialect)
+			return nil
+		},
+	}
+}
+
+func tokenCmd(c *common) *cobra.Command {
+	tok := &cobra.Command{Use: "token", Short: "Manage API tokens"}
+	var tenantName, role string
+	create := &cobra.Command{
+		Use:   "create --tenant NAME [--role operator]",
+		Short: "Create an API token; the token is printed as the last line, once",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			r, err := tenant.ParseRole(role)
+			if err != nil {
+				return err
+			}
+			env, err := c.open(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer env.Close()
+			token, err := env.Tenants.CreateToken(cmd.Context(), tenantName, r)
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			fmt.Fprintf(out, "created a %s token for tenant %q; it is shown only now:\n", r, tenantName)
+			fmt.Fprintln(out, token)
+			return nil
+		},
+	}
+	create.Flags().StringVar(&tenantName, "tenant", "", "tenant name (created if new)")
+	create.Flags().StringVar(&role, "role", string(tenant.RoleUser), "user or operator")
+	_ = create.MarkFlagRequired("tenant")
+	tok.AddCommand(create)
+	return tok
+}
+
+func apiCmd(io IO) *cobra.Command {
+	c := &common{io: io}
+	var addr string
+	root := &cobra.Command{
+		Use:   "api",
+		Short: "Serve the reserver REST API",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			env, err := c.open(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer env.Close()
+			defer env.Log.Sync() //nolint:errcheck // nothing to do about a failed flush at exit
+			if addr == "" {
+				addr = env.Config.API.Addr
+			}
+			sites, err := env.Sites()
+			if err != nil {
+				return err
+			}
+			return app.ServeAPI(cmd.Context(), env, sites, addr, func(a net.Addr) {
+				fmt.Fprintf(cmd.OutOrStdout(), "reserver api listening on http://%s\n", a)
+			})
+		},
+	}
+	root.Flags().StringVar(&c.configPath, "config", "", "YAML configuration file (default: $RESERVER_CONFIG, or built-in defaults)")
+	root.Flags().StringVar(&addr, "addr", "", "listen address (default: $RESERVER_API_ADDR or 127.0.0.1:8080)")
+	return root
+}
