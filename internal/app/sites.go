@@ -10,9 +10,9 @@ import (
 // rules. It stands in until the site profiles are loaded from configs/sites.
 type anySite struct{ loc *time.Location }
 
-func (s anySite) Location() *time.Location                      { return s.loc }
+func (s anySite) Location() *time.Location                       { return s.loc }
 func (anySite) CheckFields(map[string]string) []api.FieldProblem { return nil }
-func (anySite) OpensAt(time.Time) (time.Time, bool)             { return time.Time{}, false }
+func (anySite) OpensAt(time.Time) (time.Time, bool)              { return time.Time{}, false }
 
 type anySites struct{ site anySite }
 

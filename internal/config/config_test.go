@@ -46,7 +46,7 @@ func TestRejects(t *testing.T) {
 	dir := t.TempDir()
 	tests := []struct {
 		name, yaml, want string
-		env            map[string]string
+		env              map[string]string
 	}{
 		{"unknown key", "db:\n  dns: x\n", "field dns not found", nil},
 		{"bad rate", "limits:\n  max_rate_per_second: 50\n", "max_rate_per_second", nil},
