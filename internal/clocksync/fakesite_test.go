@@ -17,6 +17,7 @@ type fakeSite struct {
 	jitter time.Duration
 
 	// Optional misbehaviour.
+	jumpAt    int           // at this probe the skew moves by jump, once
 	jumpEvery int           // every jumpEvery probes the skew moves by jump
 	jump      time.Duration //
 	failEvery int           // every failEvery-th probe fails
@@ -45,7 +46,7 @@ func (f *fakeSite) Probe(ctx context.Context) (Sample, error) {
 	f.mu.Lock()
 	f.probes++
 	n := f.probes
-	if f.jumpEvery > 0 && n%f.jumpEvery == 0 {
+	if n == f.jumpAt || f.jumpEvery > 0 && n%f.jumpEvery == 0 {
 		f.skew += f.jump
 	}
 	skew := f.skew

@@ -1,6 +1,7 @@
 package clocksync
 
 import (
+	"context"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -89,4 +90,134 @@ func TestMeasureCost(t *testing.T) {
 	require.LessOrEqual(t, percentile(probes, 50), 14)
 	require.LessOrEqual(t, probes[trials-1], MaxProbesDefault)
 	require.LessOrEqual(t, took[trials-1], 3100*time.Millisecond)
+}
+
+func loopbackSite(skew time.Duration) *fakeSite {
+	return &fakeSite{skew: skew, oneWay: 100 * time.Microsecond, jitter: 50 * time.Microsecond}
+}
+
+func TestMeasureMisbehavingSites(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		site    *fakeSite
+		cfg     Config
+		wantErr error
+		skew    time.Duration // expected at the end, when no error
+		probes  func(t *testing.T, n int)
+	}{
+		{
+			// The first round sees the jump and restarts; the second round
+			// sees no jump (the next one is 50 probes away).
+			name: "clock jumps once: restart",
+			site: &fakeSite{skew: 2300 * time.Millisecond, oneWay: 100 * time.Microsecond, jitter: 50 * time.Microsecond,
+				jumpAt: 4, jump: 5 * time.Second},
+			skew:   7300 * time.Millisecond,
+			probes: func(t *testing.T, n int) { require.Greater(t, n, 4) },
+		},
+		{
+			name:    "clock keeps jumping: inconsistent",
+			site:    &fakeSite{skew: 2300 * time.Millisecond, oneWay: 100 * time.Microsecond, jumpEvery: 3, jump: 5 * time.Second},
+			wantErr: ErrInconsistent,
+			// Round one fails at probe 3, round two at probe 6.
+			probes: func(t *testing.T, n int) { require.Equal(t, 6, n) },
+		},
+		{
+			name: "some probes fail",
+			site: &fakeSite{skew: -1700 * time.Millisecond, oneWay: 100 * time.Microsecond, failEvery: 5},
+			skew: -1700 * time.Millisecond,
+		},
+		{
+			name:    "every probe fails",
+			site:    &fakeSite{skew: time.Second, oneWay: 100 * time.Microsecond, failEvery: 1},
+			wantErr: ErrProbesFailed,
+			probes:  func(t *testing.T, n int) { require.Equal(t, MaxProbesDefault/2+1, n) },
+		},
+		{
+			// Every 4th answer is slow and carries a Date 2 s stale, as from
+			// a lagging cache: used, it would contradict the others.
+			name: "slow stale answers are discarded",
+			site: &fakeSite{skew: 999 * time.Millisecond, oneWay: 100 * time.Microsecond, jitter: 50 * time.Microsecond,
+				slowEvery: 4, slowDelay: 20 * time.Millisecond, staleBy: 2 * time.Second},
+			skew: 999 * time.Millisecond,
+		},
+		{
+			name:   "budget too small for the target",
+			site:   loopbackSite(2300 * time.Millisecond),
+			cfg:    Config{MaxProbes: 4},
+			skew:   2300 * time.Millisecond,
+			probes: func(t *testing.T, n int) { require.Equal(t, 4, n) },
+		},
+		{
+			name:    "invalid config",
+			site:    loopbackSite(0),
+			cfg:     Config{MaxProbes: -1},
+			wantErr: ErrInvalidConfig,
+			probes:  func(t *testing.T, n int) { require.Zero(t, n) },
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			synctest.Test(t, func(t *testing.T) {
+				est, _, err := measureFake(t, tt.site, 1, tt.cfg)
+				if tt.probes != nil {
+					tt.probes(t, tt.site.count())
+				}
+				if tt.wantErr != nil {
+					require.ErrorIs(t, err, tt.wantErr)
+					if tt.site.failEvery == 1 {
+						require.ErrorIs(t, err, errFakeProbe, "the last probe error is wrapped")
+					}
+					return
+				}
+				require.NoError(t, err)
+				require.Equal(t, tt.site.count(), est.Probes)
+				require.LessOrEqual(t, absDur(est.Offset-tt.skew), est.Uncertainty, "offset %v ± %v", est.Offset, est.Uncertainty)
+			})
+		})
+	}
+}
+
+func TestMeasureCancelled(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
+		defer cancel()
+		site := loopbackSite(2300 * time.Millisecond)
+		site.rng = rand.New(rand.NewPCG(1, 1))
+		start := time.Now()
+		_, err := Measure(ctx, site, Config{})
+		require.ErrorIs(t, err, context.DeadlineExceeded)
+		require.Equal(t, 300*time.Millisecond, time.Since(start), "returns when cancelled, not at the next probe")
+	})
+}
+
+// recordingProber remembers when each probe was sent.
+type recordingProber struct {
+	*fakeSite
+	sent []time.Time
+}
+
+func (p *recordingProber) Probe(ctx context.Context) (Sample, error) {
+	s, err := p.fakeSite.Probe(ctx)
+	p.sent = append(p.sent, s.Sent)
+	return s, err
+}
+
+func TestMeasureMinSpacing(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		const spacing = 400 * time.Millisecond
+		p := &recordingProber{fakeSite: loopbackSite(-1700 * time.Millisecond)}
+		p.rng = rand.New(rand.NewPCG(2, 1))
+		est, err := Measure(t.Context(), p, Config{MinSpacing: spacing})
+		require.NoError(t, err)
+		require.LessOrEqual(t, absDur(est.Offset-(-1700*time.Millisecond)), est.Uncertainty)
+		require.LessOrEqual(t, est.Uncertainty, TargetDefault)
+		require.Len(t, p.sent, est.Probes)
+		for i := 1; i < len(p.sent); i++ {
+			require.GreaterOrEqual(t, p.sent[i].Sub(p.sent[i-1]), spacing, "probes %d and %d", i-1, i)
+		}
+	})
 }
