@@ -63,3 +63,12 @@ func TestRejects(t *testing.T) {
 		})
 	}
 }
+
+// The documented example must load as it is: every key in it exists.
+func TestExampleConfig(t *testing.T) {
+	t.Parallel()
+	c, err := Load("../../configs/reserver.example.yaml", env(nil))
+	require.NoError(t, err)
+	require.Equal(t, DSNDefault, c.DB.DSN)
+	require.Equal(t, 2500*time.Millisecond, c.Daemon.Heartbeat)
+}
