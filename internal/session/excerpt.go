@@ -15,6 +15,10 @@ const ExcerptMax = 300
 
 const mask = "***"
 
+// htmlQuot escapes like html.EscapeString but with the named references
+// most pages use.
+var htmlQuot = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;", "'", "&#39;")
+
 // secretForms returns every spelling of the secrets that may appear in a
 // page or a URL: raw, HTML-escaped, and percent-encoded in UTF-8 and in the
 // site charset.
@@ -33,6 +37,7 @@ func secretForms(p *profile.Profile, secrets []string) []string {
 	for _, s := range secrets {
 		add(s)
 		add(html.EscapeString(s))
+		add(htmlQuot.Replace(s))
 		add(url.QueryEscape(s))
 		add(url.PathEscape(s))
 		if p.Charset != profile.DefaultCharset {
