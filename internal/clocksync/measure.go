@@ -27,9 +27,8 @@ const (
 
 // reserveFraction: the planner keeps MaxProbes/reserveFraction probes out
 // of its plan for failures, outliers and jitter. Planning with all of them
-// would finish in fewer passes (seconds) but with more probes: on loopback
-// with the defaults this gives a median of 12 probes and 2–3 s, against 17
-// probes and ≤ 2.2 s without a reserve.
+// would finish in fewer passes (seconds) but with more probes: a second of
+// uncertainty takes three passes with about 12 probes, or two with about 22.
 const reserveFraction = 4
 
 // Config tunes Measure. The zero value is usable.
@@ -98,6 +97,7 @@ type round struct {
 	failed   int
 	lastErr  error
 	lastWake time.Time
+	deadline time.Time // set by the planner after the first sample
 }
 
 func (r *round) run(ctx context.Context) (Estimate, error) {
@@ -170,7 +170,7 @@ func (r *round) nextWake(now time.Time) (_ time.Time, planned bool) {
 		}
 		return earliest, true
 	}
-	return plan{
+	pl := plan{
 		b:        b,
 		left:     r.cfg.MaxProbes - r.sent,
 		reserve:  r.cfg.MaxProbes / reserveFraction,
@@ -179,7 +179,13 @@ func (r *round) nextWake(now time.Time) (_ time.Time, planned bool) {
 		lag:      median(r.lags),
 		spacing:  r.cfg.MinSpacing,
 		earliest: earliest,
-	}.next(), true
+		deadline: r.deadline,
+	}
+	if r.deadline.IsZero() {
+		r.deadline = pl.newDeadline()
+		pl.deadline = r.deadline
+	}
+	return pl.next(), true
 }
 
 // stopHalfWidth is the uncertainty at which the round stops: the target, or

@@ -26,7 +26,7 @@ func measureFake(t *testing.T, site *fakeSite, seed uint64, cfg Config) (Estimat
 
 func TestMeasureRecoversSkew(t *testing.T) {
 	t.Parallel()
-	const loopbackTook = 3200 * time.Millisecond // three passes
+	const loopbackTook = 3600 * time.Millisecond // three passes
 	tests := []struct {
 		skew, oneWay, jitter time.Duration
 		maxUncertainty       time.Duration
@@ -87,9 +87,10 @@ func TestMeasureCost(t *testing.T) {
 	t.Logf("probes p50=%d p90=%d max=%d; time p50=%v p90=%v max=%v",
 		percentile(probes, 50), percentile(probes, 90), probes[trials-1],
 		percentile(took, 50), percentile(took, 90), took[trials-1])
-	require.LessOrEqual(t, percentile(probes, 50), 14)
-	require.LessOrEqual(t, probes[trials-1], MaxProbesDefault)
-	require.LessOrEqual(t, took[trials-1], 3100*time.Millisecond)
+	require.LessOrEqual(t, percentile(probes, 50), 12)
+	require.LessOrEqual(t, probes[trials-1], 16)
+	require.LessOrEqual(t, percentile(took, 50), 3*time.Second)
+	require.LessOrEqual(t, took[trials-1], 3600*time.Millisecond)
 }
 
 func loopbackSite(skew time.Duration) *fakeSite {

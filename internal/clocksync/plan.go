@@ -22,9 +22,10 @@ import "time"
 //	C(n, p)  = C(n−1, p−1) + C(n−1, p) − rtt
 //
 // (a crossing must be resolvable with one pass fewer; a "not yet" leaves
-// w − x + rtt in the same pass). The planner uses the fewest passes its
-// remaining probes allow, and inside that plan the most even split, so the
-// search takes about a dozen probes and two or three seconds.
+// w − x + rtt in the same pass). After the first sample the planner fixes a
+// deadline, the fewest passes its probe budget allows, and then spends as
+// few probes as it can within it: on loopback about a dozen probes and two
+// to three seconds.
 
 // maxPlanPasses bounds the pass search; beyond it the planner just bisects.
 const maxPlanPasses = 8
@@ -50,15 +51,15 @@ func capacity(n, p int, a, rtt time.Duration) time.Duration {
 
 // step returns x, the width of the offset interval that a crossing answer
 // leaves, for an interval of width w when the plan may spend n more probes
-// (this one included) and must reach width a. It uses the fewest passes n
-// probes allow and, for that many passes, the fewest probes in the worst
-// case. Once w is down to a, or if n probes cannot reach a at all, it
+// (this one included), must reach width a and may use p further passes. It
+// takes the fewest probes that reach a in p passes (more passes if n probes
+// cannot). Once w is down to a, or if n probes cannot reach a at all, it
 // bisects: each probe then gets its own edge anyway.
-func step(w time.Duration, n int, a, rtt time.Duration) time.Duration {
+func step(w time.Duration, n int, a, rtt time.Duration, p int) time.Duration {
 	half := (w + rtt) / 2 // both answers leave the same width
 	x := half
 	if a > rtt && w > a {
-		for p := 0; p <= maxPlanPasses; p++ {
+		for p = max(p, 0); p <= maxPlanPasses; p++ {
 			if capacity(n, p, a, rtt) < w {
 				continue
 			}
@@ -74,6 +75,17 @@ func step(w time.Duration, n int, a, rtt time.Duration) time.Duration {
 	return min(max(x, 1), w)
 }
 
+// minPasses returns the fewest further passes in which n probes can bring
+// width w down to a, or maxPlanPasses if none can.
+func minPasses(w time.Duration, n int, a, rtt time.Duration) int {
+	for p := 0; p < maxPlanPasses; p++ {
+		if capacity(n, p, a, rtt) >= w {
+			return p
+		}
+	}
+	return maxPlanPasses
+}
+
 // plan is everything the planner needs to place the next probe.
 type plan struct {
 	b        bounds        // current offset interval
@@ -84,24 +96,57 @@ type plan struct {
 	lag      time.Duration // expected delay from wake-up to Sent
 	spacing  time.Duration // minimum time between wake-ups
 	earliest time.Time     // no wake-up before this local instant
+	deadline time.Time     // passes ending before this are free; zero: none yet
 }
 
 // wakeLead is the least time the planner leaves between deciding and the
 // wake-up it plans, so that WaitUntil is never asked for the past.
 const wakeLead = 200 * time.Microsecond
 
+// deadlineSlack rounds the pass count of a deadline: a pass ending up to this
+// much after the deadline still counts.
+const deadlineSlack = 500 * time.Millisecond
+
+// width is the accepted width actually planned for: consecutive probes on one
+// edge are x − rtt apart, and that must leave room for the previous round
+// trip (with some jitter), the lag and the spacing. A plan that resolved finer
+// would place every final probe on its own edge.
+func (p plan) width() time.Duration {
+	return max(p.accept, 2*p.rtt+p.rtt/2+p.lag+p.spacing+wakeLead)
+}
+
+// budget is how many probes the plan may spend: all but the reserve, unless
+// the reserve is needed to reach the target at all.
+func (p plan) budget() int {
+	n := p.left - p.reserve
+	if n < 1 || capacity(n, maxPlanPasses, p.width(), p.rtt) < p.b.width() {
+		n = p.left
+	}
+	return n
+}
+
+// passEnd is the last local instant at which the coming pass can still test
+// an offset in b (the lowest one): later probes belong to the next edge.
+func (p plan) passEnd() time.Time {
+	lead := p.b.lo + p.rtt + p.lag
+	return ceilSecond(p.earliest.Add(lead)).Add(-lead)
+}
+
+// newDeadline returns the deadline for a search starting now: the fewest
+// passes the probe budget allows. Within it the planner then spends as few
+// probes as it can, rather than as few seconds.
+func (p plan) newDeadline() time.Time {
+	passes := minPasses(p.b.width(), p.budget(), p.width(), p.rtt)
+	return p.passEnd().Add(time.Duration(passes)*time.Second + deadlineSlack)
+}
+
 // next returns the local instant to wake up and send the next probe.
 func (p plan) next() time.Time {
-	// Probes on one edge are x − rtt apart, and that must leave room for
-	// the previous round trip (with some jitter), the lag and the spacing; a plan that resolves
-	// finer than that would place every final probe on its own edge.
-	a := max(p.accept, 2*p.rtt+p.rtt/2+p.lag+p.spacing+wakeLead)
-	w := p.b.width()
-	n := p.left - p.reserve
-	if n < 1 || capacity(n, maxPlanPasses, a, p.rtt) < w {
-		n = p.left // the reserve is all there is
+	passes := 0
+	if !p.deadline.IsZero() {
+		passes = int(p.deadline.Sub(p.passEnd()) / time.Second)
 	}
-	x := step(w, n, a, p.rtt)
+	x := step(p.b.width(), p.budget(), p.width(), p.rtt, passes)
 	// Send so that the site's edge E is crossed iff offset ≥ hi − x + rtt/2,
 	// i.e. E − Sent = hi − x + rtt.
 	lead := p.b.hi - x + p.rtt + p.lag

@@ -77,7 +77,7 @@ func TestStep(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			x := step(tt.w, tt.n, a, r)
+			x := step(tt.w, tt.n, a, r, 0)
 			require.GreaterOrEqual(t, x, tt.lo)
 			require.LessOrEqual(t, x, tt.hi)
 			require.Positive(t, x)
