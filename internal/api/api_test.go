@@ -365,6 +365,12 @@ func TestSiteRules(t *testing.T) {
 	require.Equal(t, 201, r.status, r.raw)
 	require.Equal(t, "2026-11-25T00:00:00Z", r.body["opens_at"], "computed from the opening rule: 7 days before at 09:00 KST")
 
+	given := strings.Replace(strings.Replace(body, `"court": 3`, `"court": 5`, 1), `"start"`, `"opens_at": "2026-11-25T10:00:00+09:00", "start"`, 1)
+	r = b.do(t, "POST", "/v1/bookings", b.alice, given)
+	require.Equal(t, 201, r.status, r.raw)
+	require.Equal(t, "2026-11-25T01:00:00Z", r.body["opens_at"], "a given opens_at wins")
+	require.Contains(t, r.raw, "differs from the site's opening rule")
+
 	noPeople := strings.Replace(body, `"fields": {"people": 4}`, `"fields": {}`, 1)
 	noPeople = strings.Replace(noPeople, `"court": 3`, `"court": 4`, 1)
 	r = b.do(t, "POST", "/v1/bookings", b.alice, noPeople)

@@ -96,6 +96,7 @@ type validBooking struct {
 	Rate                     float64
 	Phone, Name              string
 	Fields                   map[string]string
+	Warnings                 []string
 }
 
 var (
@@ -261,6 +262,12 @@ func validate(req bookingRequest, sites Sites, lim Limits, now time.Time) (valid
 			break
 		}
 		v.OpensAt = t
+		if site != nil && !playDate.IsZero() {
+			if rule, ok := site.OpensAt(playDate); ok && !rule.Equal(t) {
+				v.Warnings = append(v.Warnings, fmt.Sprintf("opens_at %s differs from the site's opening rule, which gives %s; the given opens_at is used",
+					t.Format(time.RFC3339), rule.In(loc).Format(time.RFC3339)))
+			}
+		}
 	case site != nil && !playDate.IsZero():
 		if t, ok := site.OpensAt(playDate); ok {
 			v.OpensAt = t

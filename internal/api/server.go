@@ -212,7 +212,9 @@ func (s *Server) createBooking(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Location", "/v1/bookings/"+strconv.FormatInt(b.ID, 10))
 	b.Account = &booking.Account{Username: v.Username}
-	writeJSON(w, http.StatusCreated, s.view(b, p))
+	out := s.view(b, p)
+	out.Warnings = v.Warnings
+	writeJSON(w, http.StatusCreated, out)
 }
 
 func (s *Server) listBookings(w http.ResponseWriter, r *http.Request) {

@@ -30,6 +30,8 @@ type bookingView struct {
 	CreatedAt     time.Time         `json:"created_at"`
 	UpdatedAt     time.Time         `json:"updated_at"`
 	FinishedAt    *time.Time        `json:"finished_at,omitempty"`
+	// Warnings say what was accepted but may not be what the caller meant.
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 type accountView struct {

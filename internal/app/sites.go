@@ -1,28 +1,63 @@
 package app
 
 import (
+	"fmt"
+	"os"
 	"time"
 
 	"reserver/internal/api"
+	"reserver/internal/profile"
 )
 
-// anySite accepts every site name, in Asia/Seoul, without site-specific
-// rules. It stands in until the site profiles are loaded from configs/sites.
-type anySite struct{ loc *time.Location }
+// LoadProfiles loads every site profile of the configured directory and
+// applies the per-site base-URL overrides of the environment
+// (RESERVER_SITE_<NAME>_BASE_URL).
+func (e *Env) LoadProfiles() (map[string]*profile.Profile, error) {
+	return LoadProfiles(e.Config.SitesDir, os.LookupEnv)
+}
 
-func (s anySite) Location() *time.Location                       { return s.loc }
-func (anySite) CheckFields(map[string]string) []api.FieldProblem { return nil }
-func (anySite) OpensAt(time.Time) (time.Time, bool)              { return time.Time{}, false }
-
-type anySites struct{ site anySite }
-
-func (a anySites) Site(string) (api.Site, bool) { return a.site, true }
-
-// Sites returns the site catalogue the API validates bookings against.
-func (e *Env) Sites() (api.Sites, error) {
-	loc, err := time.LoadLocation("Asia/Seoul")
+// LoadProfiles loads the profiles of dir with overrides from lookup.
+func LoadProfiles(dir string, lookup func(string) (string, bool)) (map[string]*profile.Profile, error) {
+	profs, err := profile.LoadDir(dir)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("site profiles in %s: %w", dir, err)
 	}
-	return anySites{anySite{loc: loc}}, nil
+	if len(profs) == 0 {
+		return nil, fmt.Errorf("site profiles in %s: none found (a profile is a .yaml file; see configs/sites/_template.yaml.example)", dir)
+	}
+	for name, p := range profs {
+		q, err := profile.ApplyEnv(p, lookup)
+		if err != nil {
+			return nil, err
+		}
+		profs[name] = q
+	}
+	return profs, nil
+}
+
+// Catalog is the API's view of the site profiles.
+type Catalog map[string]*profile.Profile
+
+// Site implements api.Sites.
+func (c Catalog) Site(name string) (api.Site, bool) {
+	p, ok := c[name]
+	if !ok {
+		return nil, false
+	}
+	return profileSite{p}, true
+}
+
+type profileSite struct{ p *profile.Profile }
+
+func (s profileSite) Location() *time.Location { return s.p.Location }
+
+func (s profileSite) OpensAt(d time.Time) (time.Time, bool) { return s.p.OpensAt(d) }
+
+func (s profileSite) CheckFields(f map[string]string) []api.FieldProblem {
+	errs := s.p.ValidateFields(f)
+	out := make([]api.FieldProblem, 0, len(errs))
+	for _, e := range errs {
+		out = append(out, api.FieldProblem{Field: e.Field, Detail: e.Problem})
+	}
+	return out
 }

@@ -168,11 +168,11 @@ func apiCmd(io IO) *cobra.Command {
 			if addr == "" {
 				addr = env.Config.API.Addr
 			}
-			sites, err := env.Sites()
+			profiles, err := env.LoadProfiles()
 			if err != nil {
 				return err
 			}
-			return app.ServeAPI(cmd.Context(), env, sites, addr, func(a net.Addr) {
+			return app.ServeAPI(cmd.Context(), env, app.Catalog(profiles), addr, func(a net.Addr) {
 				fmt.Fprintf(cmd.OutOrStdout(), "reserver api listening on http://%s\n", a)
 			})
 		},

@@ -1,0 +1,78 @@
+package schedule
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+
+	"reserver/internal/clocksync"
+	"reserver/internal/session"
+)
+
+// clockMaxAge: an estimate older than this is measured again before a fire.
+const clockMaxAge = 60 * time.Second
+
+// clockCache keeps one clock estimate per site, shared by the bookings of
+// the site so that a thousand bookings opening together probe the site once.
+type clockCache struct {
+	log   *zap.Logger
+	mu    sync.Mutex
+	sites map[string]*siteClock
+}
+
+type siteClock struct {
+	mu  sync.Mutex // held while measuring: one measurement per site at a time
+	est clocksync.Estimate
+	ok  bool
+}
+
+func newClockCache(log *zap.Logger) *clockCache {
+	return &clockCache{log: log, sites: map[string]*siteClock{}}
+}
+
+// sessionProber probes the site through a booking's session, so probes
+// travel the same connections and egress as the submits they time.
+type sessionProber struct {
+	s    *session.Session
+	wait func(context.Context) error
+}
+
+func (p sessionProber) Probe(ctx context.Context) (clocksync.Sample, error) {
+	if err := p.wait(ctx); err != nil {
+		return clocksync.Sample{}, err
+	}
+	r, err := p.s.Probe(ctx)
+	if err != nil {
+		return clocksync.Sample{}, err
+	}
+	return clocksync.Sample{Sent: r.Sent, Received: r.Received, SiteDate: r.SiteDate}, nil
+}
+
+// estimate returns a fresh estimate of the site's clock, measuring it with
+// p if the cached one is missing or older than clockMaxAge.
+func (c *clockCache) estimate(ctx context.Context, site string, p clocksync.Prober, minSpacing time.Duration) (clocksync.Estimate, error) {
+	c.mu.Lock()
+	sc, ok := c.sites[site]
+	if !ok {
+		sc = &siteClock{}
+		c.sites[site] = sc
+	}
+	c.mu.Unlock()
+
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
+	if sc.ok && time.Since(sc.est.At) < clockMaxAge {
+		return sc.est, nil
+	}
+	est, err := clocksync.Measure(ctx, p, clocksync.Config{MinSpacing: minSpacing})
+	if err != nil {
+		return est, err
+	}
+	sc.est, sc.ok = est, true
+	c.log.Info("site clock measured", zap.String("site", site),
+		zap.Duration("offset", est.Offset), zap.Duration("uncertainty", est.Uncertainty),
+		zap.Duration("rtt", est.RTT), zap.Int("probes", est.Probes))
+	return est, nil
+}

@@ -1,0 +1,532 @@
+package schedule
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"runtime/debug"
+	"strconv"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+	"golang.org/x/time/rate"
+
+	"reserver/internal/booking"
+	"reserver/internal/clocksync"
+	"reserver/internal/profile"
+	"reserver/internal/session"
+)
+
+// Outbox kinds written by the daemon.
+const (
+	KindBooked      = "booked"
+	KindLoginFailed = "login_failed"
+	KindFailed      = "failed"
+)
+
+// fenceMargin: a run stops submitting this long before its lease ends
+// unless the lease was renewed (self-fencing), so that a takeover by another
+// instance never overlaps with a submit of ours.
+const fenceMargin = time.Second
+
+// errStop ends a run without further writes (lease lost, shutdown, or the
+// booking finished elsewhere).
+var errStop = errors.New("run stopped")
+
+// run is one booking's goroutine.
+type run struct {
+	d    *Daemon
+	b    *booking.Booking
+	prof *profile.Profile
+	log  *zap.Logger
+
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	leaseMu    sync.Mutex
+	leaseValid time.Time
+
+	sess      *session.Session
+	data      profile.Data
+	state     booking.State
+	est       clocksync.Estimate
+	lim       *rate.Limiter
+	host      *rate.Limiter
+	lastLogin *session.Result
+}
+
+func (r *run) setLease(until time.Time) {
+	r.leaseMu.Lock()
+	r.leaseValid = until
+	r.leaseMu.Unlock()
+}
+
+func (r *run) leaseOK(now time.Time) bool {
+	r.leaseMu.Lock()
+	defer r.leaseMu.Unlock()
+	return now.Before(r.leaseValid.Add(-fenceMargin))
+}
+
+// main runs the booking to its end. A panic is recovered and recorded as a
+// failed attempt.
+func (r *run) main() {
+	defer r.d.wg.Done()
+	defer r.d.forget(r.b.ID)
+	defer r.cancel()
+	defer func() {
+		if p := recover(); p != nil {
+			r.log.Error("panic in booking run", zap.Any("panic", p), zap.ByteString("stack", debug.Stack()))
+			r.d.attempts.Add(booking.Attempt{
+				BookingID: r.b.ID, Instance: r.d.cfg.Instance, Seq: r.d.nextSeq(), Step: "internal",
+				SentAt: time.Now(), Class: "fatal", Error: truncate(fmt.Sprint("panic: ", p), 500),
+			})
+			r.fail(booking.ReasonPanic)
+		}
+	}()
+	err := r.execute()
+	switch {
+	case err == nil, errors.Is(err, errStop):
+	case r.ctx.Err() != nil:
+		r.log.Info("run stopped", zap.Error(err))
+	default:
+		r.log.Error("run ended with an error", zap.Error(err))
+	}
+}
+
+func (r *run) execute() error {
+	b := r.b
+	r.state = b.State
+	if r.prof == nil {
+		r.log.Error("no site profile of this name is configured")
+		r.fail(booking.ReasonFatal)
+		return errStop
+	}
+	password, err := r.d.cfg.Store.Password(b.Account)
+	if err != nil {
+		r.log.Error("site password cannot be opened", zap.Error(err))
+		r.fail(booking.ReasonFatal)
+		return errStop
+	}
+	if !time.Now().Before(b.WindowEnd()) {
+		r.log.Warn("window passed before any instance ran it")
+		r.fail(booking.ReasonMissed)
+		return errStop
+	}
+	if r.state == booking.Armed {
+		if err := r.d.cfg.Store.Transition(r.ctx, b.ID, booking.Armed, booking.Running, booking.Change{Instance: r.d.cfg.Instance}); err != nil {
+			return fmt.Errorf("armed → running: %w", err)
+		}
+		r.state = booking.Running
+	}
+	r.data = bookingData(b, r.prof)
+	acct := profile.AccountData{Username: b.Account.Username, Password: password}
+	r.sess, err = r.d.pool.Get(r.prof, acct)
+	if err != nil {
+		return err
+	}
+	r.lim = rate.NewLimiter(rate.Limit(b.RatePerSecond), 1)
+	host := r.prof.BaseURL
+	if u, err := url.Parse(r.prof.BaseURL); err == nil {
+		host = u.Host
+	}
+	r.host = r.d.hostLimiter(host)
+
+	r.d.event(b.ID, "pre-warm: logging in and visiting the booking page")
+	if err := r.prewarm(); err != nil {
+		return err
+	}
+	if err := r.measureClock(); err != nil {
+		return err
+	}
+	fire := r.est.FireAt(b.OpensAt, r.d.cfg.Margin+r.est.Uncertainty)
+	// An estimate must be fresh when it is used: with a long lead,
+	// measure again shortly before the opening.
+	if time.Until(fire) > clockMaxAge-15*time.Second {
+		if err := sleepUntil(r.ctx, fire.Add(-40*time.Second)); err != nil {
+			return errStop
+		}
+		if err := r.measureClock(); err != nil {
+			return err
+		}
+		fire = r.est.FireAt(b.OpensAt, r.d.cfg.Margin+r.est.Uncertainty)
+	}
+	windowEnd := r.est.SiteToLocal(b.WindowEnd())
+	r.log.Info("waiting for the opening", zap.Time("fire_local", fire), zap.Duration("in", time.Until(fire)))
+	r.d.event(b.ID, fmt.Sprintf("fire at %s local (offset %v ± %v, rtt %v)",
+		fire.Format("15:04:05.000"), r.est.Offset.Round(time.Millisecond), r.est.Uncertainty, r.est.RTT.Round(10*time.Microsecond)))
+	if err := clocksync.WaitUntil(r.ctx, nil, fire); err != nil {
+		return errStop
+	}
+	return r.window(windowEnd)
+}
+
+// bookingData is what the profile's templates see of the booking.
+func bookingData(b *booking.Booking, prof *profile.Profile) profile.Data {
+	fields := b.FieldMap()
+	people, err := strconv.Atoi(fields["people"])
+	if err != nil || people <= 0 {
+		people = 1
+	}
+	date, _ := time.ParseInLocation("2006-01-02", b.PlayDate, prof.Location)
+	return profile.Data{
+		Booking: profile.BookingData{
+			ID: b.ID, Court: b.Court, Date: date, Start: b.StartTime, End: b.EndTime,
+			Phone: b.Phone, Name: b.BookerName, People: people, Fields: fields, OpensAt: b.OpensAt,
+		},
+		X: map[string]string{},
+	}
+}
+
+// prewarm logs in and visits the booking page, retrying transient trouble
+// until the opening. A rejected password fails the booking at once, while
+// there is still time for a person to act.
+func (r *run) prewarm() error {
+	deadline := r.b.OpensAt
+	for {
+		err := r.login(0)
+		if err == nil {
+			var res *session.Result
+			res, err = r.request("trace")
+			if err == nil && res.Class == profile.ClassSuccess {
+				return nil
+			}
+			if err == nil && res.Class == profile.ClassSessionExpired {
+				err = r.login(r.sess.Generation())
+				if err == nil {
+					continue
+				}
+			} else if err == nil {
+				err = fmt.Errorf("trace answered %s", res.Class)
+			}
+		}
+		var le *session.LoginError
+		if errors.As(err, &le) && le.Class == profile.ClassFatal {
+			r.log.Error("login rejected at pre-warm", zap.Int("status", le.Status))
+			r.d.event(r.b.ID, "login rejected: check the site password")
+			r.fail(booking.ReasonLogin, KindLoginFailed)
+			return errStop
+		}
+		if r.ctx.Err() != nil {
+			return errStop
+		}
+		r.log.Warn("pre-warm failed, trying again", zap.Error(err))
+		if time.Now().After(deadline) {
+			return nil // go ahead: the window loop logs in again as needed
+		}
+		if err := sleepFor(r.ctx, 2*time.Second); err != nil {
+			return errStop
+		}
+	}
+}
+
+// login logs in (single-flight across the bookings of the account) unless
+// a login newer than seen happened.
+func (r *run) login(seen uint64) error {
+	if err := r.wait(); err != nil {
+		return err
+	}
+	start := time.Now()
+	_, res, err := r.sess.Login(r.ctx, seen)
+	if res != nil && res != r.lastLogin && !res.SentAt.Before(start) {
+		r.record(res)
+		r.lastLogin = res
+	}
+	return err
+}
+
+// measureClock estimates the site clock once per site; a failed
+// measurement falls back to the local clock, which the log says.
+func (r *run) measureClock() error {
+	p := sessionProber{s: r.sess, wait: func(ctx context.Context) error { return r.host.Wait(ctx) }}
+	est, err := r.d.clocks.estimate(r.ctx, r.prof.Name, p, 0)
+	if r.ctx.Err() != nil {
+		return errStop
+	}
+	if err != nil {
+		r.log.Warn("site clock could not be measured; using the local clock", zap.Error(err))
+		est = clocksync.Estimate{At: time.Now()}
+	}
+	r.est = est
+	return nil
+}
+
+// wait takes one request's worth of the booking's rate and of the host's
+// ceiling.
+func (r *run) wait() error {
+	if err := r.lim.Wait(r.ctx); err != nil {
+		return errStop
+	}
+	if err := r.host.Wait(r.ctx); err != nil {
+		return errStop
+	}
+	return nil
+}
+
+// request sends one step at the booking's rate and records the attempt.
+func (r *run) request(step string) (*session.Result, error) {
+	if err := r.wait(); err != nil {
+		return nil, err
+	}
+	r.data.Now = time.Now().In(r.prof.Location)
+	res, err := r.sess.Do(r.ctx, step, &r.data)
+	if res == nil {
+		if err == nil {
+			err = errors.New("nothing sent")
+		}
+		return nil, err
+	}
+	for k, v := range res.Extracted {
+		r.data.X[k] = v
+	}
+	r.record(res)
+	return res, nil
+}
+
+func (r *run) record(res *session.Result) {
+	a := booking.Attempt{
+		BookingID: r.b.ID, Instance: r.d.cfg.Instance, Seq: r.d.nextSeq(), Step: res.Step,
+		SentAt: res.SentAt, LatencyUS: res.Latency.Microseconds(), Status: res.Status,
+		Class: string(res.Class), Egress: "direct", Excerpt: truncate(res.Excerpt, 500),
+	}
+	if !res.SiteDate.IsZero() {
+		d := res.SiteDate
+		a.SiteDate = &d
+	}
+	if res.Err != nil {
+		a.Error = truncate(res.Err.Error(), 500)
+		if res.Ambiguous {
+			a.Error = "ambiguous: " + a.Error
+		}
+	}
+	r.d.attempts.Add(a)
+	r.log.Debug("attempt", zap.Int("seq", a.Seq), zap.String("step", a.Step), zap.Int("status", a.Status),
+		zap.String("class", a.Class), zap.Duration("latency", res.Latency), zap.String("egress", a.Egress))
+}
+
+// window submits at the booking's rate until a terminal answer or the end
+// of the window.
+func (r *run) window(end time.Time) error {
+	ctx, cancel := context.WithDeadline(r.ctx, end)
+	defer cancel()
+	outer := r.ctx
+	r.ctx = ctx
+	defer func() { r.ctx = outer }()
+
+	needTrace := false
+	first := true
+	for {
+		if ctx.Err() != nil {
+			if outer.Err() != nil {
+				return errStop
+			}
+			r.d.event(r.b.ID, "window closed without success")
+			r.fail(booking.ReasonWindow, r.failedKinds()...)
+			return errStop
+		}
+		if !r.leaseOK(time.Now()) {
+			// Self-fencing: the lease was not renewed; another instance
+			// may take over. Wait for a renewal, never submit meanwhile.
+			if err := sleepFor(ctx, 200*time.Millisecond); err != nil {
+				continue
+			}
+			continue
+		}
+		if needTrace {
+			res, err := r.request("trace")
+			if err != nil {
+				continue
+			}
+			switch res.Class {
+			case profile.ClassSuccess:
+				needTrace = false
+			case profile.ClassSessionExpired:
+				_ = r.login(r.sess.Generation())
+			case profile.ClassBlocked:
+				r.pauseBlocked()
+			}
+			continue
+		}
+		gen := r.sess.Generation()
+		res, err := r.request("submit")
+		if err != nil {
+			continue
+		}
+		if first {
+			first = false
+			r.d.event(r.b.ID, fmt.Sprintf("first submit sent: %s (%d) in %v", res.Class, res.Status, res.Latency.Round(time.Microsecond)))
+		} else {
+			r.d.event(r.b.ID, fmt.Sprintf("submit: %s (%d)", res.Class, res.Status))
+		}
+		needTrace = r.prof.Trace.EverySubmit
+		if res.Ambiguous {
+			done, err := r.resolveAmbiguous()
+			if done || err != nil {
+				return err
+			}
+			continue
+		}
+		switch res.Class {
+		case profile.ClassSuccess:
+			r.succeed(res.Reservation)
+			return nil
+		case profile.ClassSoldOut:
+			r.d.event(r.b.ID, "sold out")
+			r.fail(booking.ReasonSoldOut, r.failedKinds()...)
+			return nil
+		case profile.ClassFatal:
+			r.fail(booking.ReasonFatal, r.failedKinds()...)
+			return nil
+		case profile.ClassAlreadyMine:
+			no, _ := r.verify()
+			r.succeed(no)
+			return nil
+		case profile.ClassSessionExpired:
+			if err := r.login(gen); err != nil {
+				var le *session.LoginError
+				if errors.As(err, &le) && le.Class == profile.ClassFatal {
+					r.fail(booking.ReasonLogin, KindLoginFailed)
+					return nil
+				}
+			}
+			needTrace = true
+		case profile.ClassBlocked:
+			r.pauseBlocked()
+		}
+	}
+}
+
+// resolveAmbiguous runs the verify step after a submit whose outcome is
+// unknown, before any further submit. done is true when the booking ended.
+func (r *run) resolveAmbiguous() (done bool, err error) {
+	if r.prof.Verify == nil {
+		r.log.Warn("ambiguous submit and the profile has no verify step; continuing")
+		return false, nil
+	}
+	for r.ctx.Err() == nil {
+		if !r.leaseOK(time.Now()) {
+			_ = sleepFor(r.ctx, 200*time.Millisecond)
+			continue
+		}
+		no, class := r.verify()
+		switch class {
+		case profile.ClassSuccess:
+			r.d.event(r.b.ID, "verify: the ambiguous submit was booked")
+			r.succeed(no)
+			return true, nil
+		case profile.ClassRetry, profile.ClassNotOpen, profile.ClassSoldOut:
+			r.d.event(r.b.ID, "verify: not booked; submitting again")
+			return false, nil
+		case profile.ClassSessionExpired:
+			_ = r.login(r.sess.Generation())
+		case profile.ClassBlocked:
+			r.pauseBlocked()
+		}
+	}
+	if r.ctx.Err() != nil && !errors.Is(context.Cause(r.ctx), context.Canceled) {
+		r.fail(booking.ReasonUnverified, r.failedKinds()...)
+		return true, nil
+	}
+	return true, errStop
+}
+
+// verify asks the site whether this booking is in the account's list.
+func (r *run) verify() (reservation string, class profile.Class) {
+	if r.prof.Verify == nil {
+		return "", profile.ClassUnknown
+	}
+	res, err := r.request("verify")
+	if err != nil || res.Ambiguous {
+		return "", profile.ClassUnknown
+	}
+	return res.Reservation, res.Class
+}
+
+func (r *run) pauseBlocked() {
+	r.d.event(r.b.ID, fmt.Sprintf("blocked by the site; pausing %v", r.d.cfg.BlockedWait))
+	_ = sleepFor(r.ctx, r.d.cfg.BlockedWait)
+}
+
+func (r *run) failedKinds() []string {
+	if r.d.cfg.NotifyFailed {
+		return []string{KindFailed}
+	}
+	return nil
+}
+
+// succeed records the success with its outbox row in one transaction. The
+// site has booked: the write is retried until the database takes it.
+func (r *run) succeed(reservation string) {
+	r.d.event(r.b.ID, "booked: reservation "+reservation)
+	notes := r.notes(KindBooked, reservation)
+	r.finish(func(ctx context.Context) error {
+		return r.d.cfg.Store.Succeed(ctx, r.b.ID, r.state, r.d.cfg.Instance, reservation, notes, time.Now())
+	})
+}
+
+func (r *run) fail(reason booking.Reason, kinds ...string) {
+	r.log.Info("booking failed", zap.String("reason", string(reason)))
+	var notes []booking.Outbox
+	for _, k := range kinds {
+		notes = append(notes, r.notes(k, "")...)
+	}
+	r.finish(func(ctx context.Context) error {
+		return r.d.cfg.Store.Fail(ctx, r.b.ID, r.state, r.d.cfg.Instance, reason, notes, time.Now())
+	})
+}
+
+// finish writes a terminal transition, retrying while the database is
+// unavailable; it gives up only when the booking is no longer ours.
+func (r *run) finish(write func(context.Context) error) {
+	ctx := context.WithoutCancel(r.ctx)
+	wait := 100 * time.Millisecond
+	for {
+		err := write(ctx)
+		if err == nil {
+			return
+		}
+		if errors.Is(err, booking.ErrConflict) || errors.Is(err, booking.ErrNotFound) {
+			r.log.Warn("booking changed elsewhere before it could be finished here", zap.Error(err))
+			return
+		}
+		r.log.Warn("finishing the booking failed; retrying", zap.Error(err))
+		time.Sleep(wait)
+		wait = min(2*wait, 5*time.Second)
+	}
+}
+
+func (r *run) notes(kind, reservation string) []booking.Outbox {
+	if r.b.Phone == "" {
+		return nil
+	}
+	payload, _ := json.Marshal(map[string]any{
+		"site": r.b.Site, "court": r.b.Court, "date": r.b.PlayDate, "start": r.b.StartTime,
+		"end": r.b.EndTime, "reservation_no": reservation, "name": r.b.BookerName,
+	})
+	return []booking.Outbox{{BookingID: r.b.ID, Kind: kind, Phone: r.b.Phone, Payload: string(payload)}}
+}
+
+func sleepFor(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+func sleepUntil(ctx context.Context, t time.Time) error { return sleepFor(ctx, time.Until(t)) }
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && s[n]&0xC0 == 0x80 {
+		n--
+	}
+	return s[:n]
+}
