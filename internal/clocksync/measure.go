@@ -25,6 +25,10 @@ const (
 	outlierFloor  = time.Millisecond
 )
 
+// retryPause keeps a site that fails every probe from being hammered while
+// Measure has no sample yet to plan from.
+const retryPause = 50 * time.Millisecond
+
 // reserveFraction: the planner keeps MaxProbes/reserveFraction probes out
 // of its plan for failures, outliers and jitter. Planning with all of them
 // would finish in fewer passes (seconds) but with more probes: a second of
@@ -164,11 +168,12 @@ func (r *round) nextWake(now time.Time) (_ time.Time, planned bool) {
 	}
 	b, ok := r.bounds()
 	if !ok {
-		// No usable sample yet: probe as soon as the spacing allows.
-		if r.sent == 0 || r.cfg.MinSpacing == 0 {
+		// No usable sample yet: probe at once, or after a failed probe as
+		// soon as the spacing and a short pause allow.
+		if r.sent == 0 {
 			return now, false
 		}
-		return earliest, true
+		return later(earliest, r.lastWake.Add(retryPause)), true
 	}
 	pl := plan{
 		b:        b,

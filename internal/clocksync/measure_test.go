@@ -106,6 +106,7 @@ func TestMeasureMisbehavingSites(t *testing.T) {
 		wantErr error
 		skew    time.Duration // expected at the end, when no error
 		probes  func(t *testing.T, n int)
+		took    func(t *testing.T, d time.Duration)
 	}{
 		{
 			// The first round sees the jump and restarts; the second round
@@ -133,6 +134,7 @@ func TestMeasureMisbehavingSites(t *testing.T) {
 			site:    &fakeSite{skew: time.Second, oneWay: 100 * time.Microsecond, failEvery: 1},
 			wantErr: ErrProbesFailed,
 			probes:  func(t *testing.T, n int) { require.Equal(t, MaxProbesDefault/2+1, n) },
+			took:    func(t *testing.T, d time.Duration) { require.GreaterOrEqual(t, d, MaxProbesDefault/2*retryPause) },
 		},
 		{
 			// Every 4th answer is slow and carries a Date 2 s stale, as from
@@ -161,9 +163,12 @@ func TestMeasureMisbehavingSites(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			synctest.Test(t, func(t *testing.T) {
-				est, _, err := measureFake(t, tt.site, 1, tt.cfg)
+				est, took, err := measureFake(t, tt.site, 1, tt.cfg)
 				if tt.probes != nil {
 					tt.probes(t, tt.site.count())
+				}
+				if tt.took != nil {
+					tt.took(t, took)
 				}
 				if tt.wantErr != nil {
 					require.ErrorIs(t, err, tt.wantErr)
