@@ -142,3 +142,26 @@ func TestCeilSecond(t *testing.T) {
 	require.Equal(t, sec, ceilSecond(sec.Add(-time.Nanosecond)))
 	require.Equal(t, sec.Add(time.Second), ceilSecond(sec.Add(time.Nanosecond)))
 }
+
+func TestMinPasses(t *testing.T) {
+	t.Parallel()
+	a, r := 3600*us, 250*us
+	tests := []struct {
+		name string
+		w    time.Duration
+		n    int
+		want int
+	}{
+		{name: "one pass suffices", w: 20 * ms, n: 10, want: 0},
+		{name: "a second with a dozen probes", w: time.Second, n: 13, want: 2},
+		{name: "a second with the whole default budget", w: time.Second, n: 23, want: 2},
+		{name: "a second with two dozen", w: time.Second, n: 24, want: 1},
+		{name: "hopeless", w: time.Second, n: 2, want: maxPlanPasses},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			require.Equal(t, tt.want, minPasses(tt.w, tt.n, a, r))
+		})
+	}
+}
