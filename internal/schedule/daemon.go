@@ -199,6 +199,14 @@ func (d *Daemon) Stop() {
 	d.mu.Unlock()
 
 	d.timers.Stop()
+	// Every booking held now: those still running after the grace period
+	// get their lease released (finished ones have none left to release).
+	d.mu.Lock()
+	held := make([]int64, 0, len(d.runs))
+	for id := range d.runs {
+		held = append(held, id)
+	}
+	d.mu.Unlock()
 	done := make(chan struct{})
 	go func() { d.wg.Wait(); close(done) }()
 	select {
@@ -209,21 +217,15 @@ func (d *Daemon) Stop() {
 	d.cancelRun()
 	<-done
 
-	d.mu.Lock()
-	left := make([]int64, 0, len(d.runs))
-	for id := range d.runs {
-		left = append(left, id)
-	}
-	d.mu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	for _, id := range left {
+	for _, id := range held {
 		if err := d.cfg.Store.Release(ctx, id, d.cfg.Instance); err != nil {
 			d.log.Warn("release lease", zap.Int64("booking", id), zap.Error(err))
 		}
 	}
 	d.attempts.Close(ctx)
-	d.log.Info("daemon stopped", zap.Int("released", len(left)))
+	d.log.Info("daemon stopped", zap.Int("held", len(held)))
 }
 
 // Kill stops at once without releasing leases, as a crash would (tests).

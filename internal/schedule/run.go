@@ -256,11 +256,13 @@ func (r *run) measureClock() error {
 // wait takes one request's worth of the booking's rate and of the host's
 // ceiling.
 func (r *run) wait() error {
-	if err := r.lim.Wait(r.ctx); err != nil {
-		return errStop
-	}
-	if err := r.host.Wait(r.ctx); err != nil {
-		return errStop
+	for _, l := range []*rate.Limiter{r.lim, r.host} {
+		if err := l.Wait(r.ctx); err != nil {
+			// The wait would outlast the context's deadline (the end of
+			// the window): there is no time left for this request.
+			<-r.ctx.Done()
+			return errStop
+		}
 	}
 	return nil
 }

@@ -52,6 +52,7 @@ func (s *Session) Probe(ctx context.Context) (ProbeResult, error) {
 	if req.Body != nil {
 		r.SetHeader("Content-Type", req.ContentType).SetBody(req.Body)
 	}
+	start := s.clock.Now()
 	resp, err := r.Execute(req.Method, req.URL)
 	if err != nil {
 		if resp != nil && resp.RawResponse != nil {
@@ -65,6 +66,11 @@ func (s *Session) Probe(ctx context.Context) (ProbeResult, error) {
 	mu.Lock()
 	defer mu.Unlock()
 	pr.Status = raw.StatusCode
+	// A transport that is not net/http's (an in-process one) reports no
+	// trace events: the request's own bounds are then the sound interval.
+	if pr.Sent.IsZero() {
+		pr.Sent = start
+	}
 	if pr.Received.IsZero() {
 		pr.Received = s.clock.Now()
 	}

@@ -1,0 +1,216 @@
+package schedule
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httptrace"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest"
+
+	"reserver/internal/booking"
+	"reserver/internal/database"
+	"reserver/internal/database/dbtest"
+	"reserver/internal/profile"
+	"reserver/internal/secret"
+	"reserver/internal/sitesim"
+	"reserver/internal/tenant"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+// inProcess is an http.RoundTripper that serves requests with a handler in
+// the same process, so that a whole booking window runs inside a
+// testing/synctest bubble. It reports the httptrace events net/http's
+// transport would, so the session times and classifies exchanges as on a
+// real connection.
+type inProcess struct {
+	h      http.Handler
+	remote string
+	// lose, when it returns true for a request, applies the request and
+	// then loses the answer, as a connection reset after sending would.
+	lose func(*http.Request) bool
+}
+
+func (t *inProcess) RoundTrip(req *http.Request) (*http.Response, error) {
+	trace := httptrace.ContextClientTrace(req.Context())
+	if trace != nil && trace.GotConn != nil {
+		trace.GotConn(httptrace.GotConnInfo{Reused: true})
+	}
+	var body []byte
+	if req.Body != nil {
+		body, _ = io.ReadAll(req.Body)
+		req.Body.Close()
+	}
+	in := httptest.NewRequestWithContext(req.Context(), req.Method, req.URL.String(), bytes.NewReader(body))
+	in.Header = req.Header.Clone()
+	in.RemoteAddr = t.remote
+	if trace != nil && trace.WroteRequest != nil {
+		trace.WroteRequest(httptrace.WroteRequestInfo{})
+	}
+	rec := httptest.NewRecorder()
+	t.h.ServeHTTP(rec, in)
+	if t.lose != nil && t.lose(in) {
+		return nil, errors.New("read: connection reset by peer (simulated)")
+	}
+	if trace != nil && trace.GotFirstResponseByte != nil {
+		trace.GotFirstResponseByte()
+	}
+	resp := rec.Result()
+	resp.Request = req
+	return resp, nil
+}
+
+type bundle struct {
+	db      *database.DB
+	store   *booking.Store
+	site    *sitesim.Site
+	prof    *profile.Profile
+	tenant  int64
+	tr      *inProcess
+	dsn     string
+	box     *secret.Box
+	log     *zap.Logger
+}
+
+type setupOpts struct {
+	skew    time.Duration
+	charset string
+}
+
+func loadProfile(t testing.TB, file, baseURL string) *profile.Profile {
+	t.Helper()
+	p, err := profile.Load("../../configs/sites/" + file)
+	require.NoError(t, err)
+	p, err = p.WithBaseURL(baseURL)
+	require.NoError(t, err)
+	return p
+}
+
+func setup(t *testing.T, o setupOpts) *bundle {
+	t.Helper()
+	dsn := dbtest.DSN(t, database.SQLite)
+	db, err := database.Open(dsn)
+	require.NoError(t, err)
+	t.Cleanup(func() { db.Close() })
+	box, err := secret.NewBox(bytes.Repeat([]byte{3}, secret.KeySize))
+	require.NoError(t, err)
+	site, err := sitesim.New(sitesim.Options{Skew: o.skew, Charset: o.charset, Accounts: 50})
+	require.NoError(t, err)
+	ts := tenant.NewStore(db)
+	tok, err := ts.CreateToken(context.Background(), "t1", tenant.RoleUser)
+	require.NoError(t, err)
+	p, err := ts.Authenticate(context.Background(), tok)
+	require.NoError(t, err)
+	file := "courtsim.yaml"
+	if o.charset == "euc-kr" {
+		file = "courtsim-euckr.yaml"
+	}
+	return &bundle{
+		db: db, store: booking.NewStore(db, box), site: site, tenant: p.TenantID, dsn: dsn, box: box,
+		prof: loadProfile(t, file, "http://courtsim.test"),
+		tr:   &inProcess{h: site.Handler(), remote: "127.0.0.1:40000"},
+		log:  zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel)),
+	}
+}
+
+// daemon builds a daemon on b's database (through its own connection, as
+// another process would have).
+func (b *bundle) daemon(t *testing.T, name string, mod func(*Config)) *Daemon {
+	t.Helper()
+	db, err := database.Open(b.dsn)
+	require.NoError(t, err)
+	t.Cleanup(func() { db.Close() })
+	cfg := Config{
+		Store: booking.NewStore(db, b.box), Profiles: map[string]*profile.Profile{"courtsim": b.prof},
+		Transport: b.tr, Logger: b.log, Instance: name, HostCeiling: 1000,
+	}
+	if mod != nil {
+		mod(&cfg)
+	}
+	d, err := New(cfg)
+	require.NoError(t, err)
+	return d
+}
+
+type bookingOpts struct {
+	account  string
+	password string
+	court    string
+	start    string
+	window   int
+	phone    string
+}
+
+// book queues a booking opening at opensAt (site clock).
+func (b *bundle) book(t *testing.T, opensAt time.Time, o bookingOpts) *booking.Booking {
+	t.Helper()
+	nb := booking.NewBooking{
+		TenantID: b.tenant, Site: "courtsim", Username: cmpOr(o.account, "user001"), Password: cmpOr(o.password, "pass1234"),
+		Court: cmpOr(o.court, "3"), PlayDate: opensAt.In(b.prof.Location).AddDate(0, 0, 7).Format("2006-01-02"),
+		StartTime: cmpOr(o.start, "10:00"), EndTime: "11:00", OpensAt: opensAt,
+		WindowSeconds: max(o.window, 60), RatePerSecond: 2, Phone: cmpOr(o.phone, "+821012345678"),
+		BookerName: "홍길동", Fields: map[string]string{"people": "2"},
+	}
+	if nb.StartTime != "10:00" {
+		nb.EndTime = nb.StartTime[:3] + "59"
+	}
+	bk, _, err := b.store.Create(context.Background(), nb)
+	require.NoError(t, err)
+	return bk
+}
+
+func cmpOr(s, d string) string {
+	if s == "" {
+		return d
+	}
+	return s
+}
+
+// waitTerminal polls (in fake time inside a bubble) until the booking ends.
+func (b *bundle) waitTerminal(t *testing.T, id int64, limit time.Duration) *booking.Booking {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for time.Now().Before(deadline) {
+		got, err := b.store.Get(context.Background(), booking.Scope{All: true}, id)
+		require.NoError(t, err)
+		if got.State.Terminal() {
+			return got
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	got, _ := b.store.Get(context.Background(), booking.Scope{All: true}, id)
+	t.Fatalf("booking %d not finished after %v: state %s", id, limit, got.State)
+	return nil
+}
+
+func (b *bundle) attempts(t *testing.T, id int64) []booking.Attempt {
+	t.Helper()
+	rows, err := b.store.Attempts(context.Background(), id, 0, 1000)
+	require.NoError(t, err)
+	return rows
+}
+
+// events collects the daemon's events.
+type events struct {
+	mu   sync.Mutex
+	list []Event
+}
+
+func (e *events) add(ev Event) {
+	e.mu.Lock()
+	e.list = append(e.list, ev)
+	e.mu.Unlock()
+}
+
