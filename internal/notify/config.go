@@ -174,7 +174,11 @@ func NewProvider(c Config) (Provider, error) {
 // that could reach a log or the database.
 func (c Config) secrets() []string {
 	var out []string
-	for _, s := range []string{string(c.Webhook.Secret), string(c.Solapi.APISecret), string(c.Twilio.AuthToken)} {
+	forms := []string{string(c.Webhook.Secret), string(c.Solapi.APISecret), string(c.Twilio.AuthToken)}
+	if c.Twilio.AuthToken != "" {
+		forms = append(forms, basicAuth(c.Twilio.AccountSID, string(c.Twilio.AuthToken)))
+	}
+	for _, s := range forms {
 		if len(s) >= 4 {
 			out = append(out, s)
 		}

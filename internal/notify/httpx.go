@@ -1,12 +1,14 @@
 package notify
 
 import (
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptrace"
 	"net/url"
+	"strings"
 	"sync/atomic"
 )
 
@@ -86,4 +88,21 @@ func httpClient(c *http.Client) *http.Client {
 		return c
 	}
 	return &http.Client{Transport: &http.Transport{Proxy: nil, MaxIdleConnsPerHost: 4, ForceAttemptHTTP2: true}}
+}
+
+// redact removes credentials from text a provider sent back (an error
+// message could echo the request's headers).
+func redact(text string, secrets ...string) string {
+	for _, s := range secrets {
+		if len(s) >= 4 {
+			text = strings.ReplaceAll(text, s, "***")
+		}
+	}
+	return text
+}
+
+// basicAuth is the encoded form of HTTP Basic credentials, as a header
+// echoed back would show them.
+func basicAuth(user, pass string) string {
+	return base64.StdEncoding.EncodeToString([]byte(user + ":" + pass))
 }

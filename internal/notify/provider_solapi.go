@@ -153,11 +153,12 @@ func (s *solapi) Send(ctx context.Context, m Message) (string, error) {
 func (s *solapi) answerError(status int, answer []byte) error {
 	var e solapiError
 	_ = json.Unmarshal(answer, &e)
+	e.ErrorMessage = redact(e.ErrorMessage, string(s.secret))
 	if e.ErrorCode == "RequestTimeTooSkewed" || e.ErrorCode == "DuplicatedSignature" {
 		return fmt.Errorf("solapi answered HTTP %d (%s: %s)", status, e.ErrorCode, truncate(e.ErrorMessage, 200))
 	}
 	if e.ErrorCode == "" && e.ErrorMessage == "" && status >= 500 {
-		e.ErrorMessage = truncate(string(answer), 200)
+		e.ErrorMessage = redact(truncate(string(answer), 200), string(s.secret))
 	}
 	return statusError("solapi", status, e.ErrorCode, e.ErrorMessage)
 }

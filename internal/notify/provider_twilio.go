@@ -113,7 +113,7 @@ func (t *twilio) answerError(status int, answer []byte) error {
 	if e.Code != 0 {
 		code = strconv.Itoa(e.Code)
 	}
-	return statusError("twilio", status, code, e.Message)
+	return statusError("twilio", status, code, redact(e.Message, t.token, basicAuth(t.sid, t.token)))
 }
 
 // Lookup lists the newest messages to m.To (from the configured sender)

@@ -80,7 +80,7 @@ func (w *webhook) Send(ctx context.Context, m Message) (string, error) {
 		return "", err
 	}
 	if resp.StatusCode/100 != 2 {
-		return "", statusError("webhook", resp.StatusCode, "", string(answer))
+		return "", statusError("webhook", resp.StatusCode, "", redact(string(answer), string(w.secret)))
 	}
 	var ack struct {
 		ID any `json:"id"`
