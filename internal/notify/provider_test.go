@@ -72,9 +72,9 @@ func TestSolapiLongKoreanTextGoesAsLMS(t *testing.T) {
 		typ      string
 		maxBytes int
 	}{
-		{strings.Repeat("가", 45), "SMS", 90},     // exactly 90 bytes
+		{strings.Repeat("가", 45), "SMS", 90},       // exactly 90 bytes
 		{strings.Repeat("가", 45) + "a", "LMS", 91}, // one byte over
-		{strings.Repeat("예약", 600), "LMS", 2000},  // 2400 bytes, cut
+		{strings.Repeat("예약", 600), "LMS", 2000},   // 2400 bytes, cut
 		{strings.Repeat("x", 90), "SMS", 90},
 	}
 	for i, c := range cases {
