@@ -175,7 +175,7 @@ func (f *fixture) relay(t *testing.T, instance string, cfg Config) *Relay {
 	return r
 }
 
-// waitState polls (in fake time inside a bubble) until the row reaches one
+// waitDone polls (in fake time inside a bubble) until the row reaches one
 // of the terminal states.
 func (f *fixture) waitDone(t *testing.T, id int64, limit time.Duration) booking.Outbox {
 	t.Helper()
@@ -188,7 +188,7 @@ func (f *fixture) waitDone(t *testing.T, id int64, limit time.Duration) booking.
 		if time.Now().After(deadline) {
 			t.Fatalf("outbox row %d still %s after %v (tries %d, last error %q)", id, got.State, limit, got.Tries, got.LastError)
 		}
-		time.Sleep(100 * time.Millisecond)
+		time.Sleep(max(100*time.Millisecond, limit/1000))
 	}
 }
 
