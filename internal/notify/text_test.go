@@ -1,0 +1,120 @@
+package notify
+
+import (
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestBackoff(t *testing.T) {
+	t.Parallel()
+	base, limit := 5*time.Second, 5*time.Minute
+	cases := []struct {
+		tries    int
+		r        float64
+		min, max time.Duration
+	}{
+		{1, 0, 2500 * time.Millisecond, 2500 * time.Millisecond},
+		{1, 0.999999, 2500 * time.Millisecond, 5 * time.Second},
+		{2, 0, 5 * time.Second, 5 * time.Second},
+		{3, 0.5, 15 * time.Second, 15 * time.Second},
+		{7, 0, 150 * time.Second, 150 * time.Second},         // 320 s capped at 300 s, half fixed
+		{7, 0.999999, 150 * time.Second, 300 * time.Second}, // never above the cap
+		{60, 0.5, 225 * time.Second, 225 * time.Second},     // no overflow for many tries
+		{0, 0, 2500 * time.Millisecond, 2500 * time.Millisecond},
+		{2, 7, 10 * time.Second, 10 * time.Second}, // r clamped to 1
+	}
+	for _, c := range cases {
+		got := backoff(c.tries, base, limit, c.r)
+		require.GreaterOrEqual(t, got, c.min, "tries %d r %v", c.tries, c.r)
+		require.LessOrEqual(t, got, c.max, "tries %d r %v", c.tries, c.r)
+	}
+}
+
+func TestSMSLength(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		in    string
+		bytes int
+	}{
+		{"", 0},
+		{"abc", 3},
+		{"예약", 4},
+		{"[reserver] 3번 코트", 19},
+		{"😀", 2},
+	}
+	for _, c := range cases {
+		require.Equal(t, c.bytes, smsBytes(c.in), c.in)
+	}
+	for _, c := range []struct {
+		in    string
+		limit int
+	}{
+		{strings.Repeat("가", 100), 90},
+		{strings.Repeat("a", 100), 90},
+		{"a" + strings.Repeat("가", 100), 90},
+		{strings.Repeat("가", 10), 90},
+	} {
+		got := cutBytes(c.in, c.limit)
+		require.LessOrEqual(t, smsBytes(got), c.limit)
+		require.True(t, utf8.ValidString(got))
+		if smsBytes(c.in) > c.limit {
+			require.True(t, strings.HasSuffix(got, "…"))
+			require.GreaterOrEqual(t, smsBytes(got), c.limit-2, "cut no more than needed")
+		} else {
+			require.Equal(t, c.in, got)
+		}
+	}
+	require.Equal(t, "가나…", cutRunes("가나다라", 3))
+	require.Equal(t, "가나다", cutRunes("가나다", 3))
+}
+
+func TestMaskPhone(t *testing.T) {
+	t.Parallel()
+	cases := map[string]string{
+		"+821012345678": "+82******5678",
+		"01012345678":   "01*****5678",
+		"+1555":         "*****",
+	}
+	for in, want := range cases {
+		require.Equal(t, want, maskPhone(in))
+	}
+}
+
+func TestPayloadData(t *testing.T) {
+	t.Parallel()
+	d, err := payloadData(`{"site":"courtsim","court":"3","date":"2030-05-01","start":"10:00","end":"11:00","reservation_no":"R-9","name":"홍길동","extra":1}`)
+	require.NoError(t, err)
+	require.Equal(t, Data{Site: "courtsim", Court: "3", Date: "2030-05-01", Start: "10:00", End: "11:00", ReservationNo: "R-9", Name: "홍길동"}, d)
+	d, err = payloadData(`{"court":3}`)
+	require.NoError(t, err)
+	require.Equal(t, "3", d.Court, "numbers are shown as text")
+	_, err = payloadData(`not json`)
+	require.Error(t, err)
+}
+
+func TestDefaultTemplates(t *testing.T) {
+	t.Parallel()
+	tx, err := parseTexts(nil)
+	require.NoError(t, err)
+	d := Data{Site: "courtsim", Court: "3", Date: "2030-05-01", Start: "10:00", End: "11:00", ReservationNo: "R-9", Reason: "window_closed"}
+	d.ReasonText = ReasonText(d.Reason)
+	cases := map[string]string{
+		KindBooked:      "[reserver] 2030-05-01 10:00-11:00 3번 코트 예약 완료. 예약번호 R-9",
+		KindLoginFailed: "[reserver] courtsim 로그인 실패: 비밀번호가 거부되었습니다. 2030-05-01 10:00 3번 코트 예약이 열리기 전에 지금 확인하세요.",
+		KindFailed:      "[reserver] 2030-05-01 10:00-11:00 3번 코트 예약 실패: 예약 시간 안에 성공하지 못했습니다",
+	}
+	for kind, want := range cases {
+		got, err := tx.render(kind, d)
+		require.NoError(t, err)
+		require.Equal(t, want, got)
+	}
+	// The confirmation fits one SMS (90 EUC-KR bytes) for usual values.
+	got, _ := tx.render(KindBooked, d)
+	require.LessOrEqual(t, smsBytes(got), SolapiSMSBytes)
+	require.Equal(t, "알 수 없는 이유", ReasonText(""))
+	require.Equal(t, "new_code", ReasonText("new_code"))
+}
