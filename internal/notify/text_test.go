@@ -21,7 +21,7 @@ func TestBackoff(t *testing.T) {
 		{1, 0.999999, 2500 * time.Millisecond, 5 * time.Second},
 		{2, 0, 5 * time.Second, 5 * time.Second},
 		{3, 0.5, 15 * time.Second, 15 * time.Second},
-		{7, 0, 150 * time.Second, 150 * time.Second},         // 320 s capped at 300 s, half fixed
+		{7, 0, 150 * time.Second, 150 * time.Second},        // 320 s capped at 300 s, half fixed
 		{7, 0.999999, 150 * time.Second, 300 * time.Second}, // never above the cap
 		{60, 0.5, 225 * time.Second, 225 * time.Second},     // no overflow for many tries
 		{0, 0, 2500 * time.Millisecond, 2500 * time.Millisecond},
