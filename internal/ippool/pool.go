@@ -320,7 +320,7 @@ func (p *Pool) Assign(account, host string, rps float64) (Egress, error) {
 	if pl != nil {
 		exclude, need = pl.e, pl.rps+rps
 	}
-	target := p.pickLocked(host, hs, need, exclude, false)
+	target := p.pickLocked(host, hs, need, exclude)
 	if target == nil {
 		return Egress{}, p.allCooling(host, hs, now)
 	}
@@ -343,8 +343,10 @@ func (p *Pool) Assign(account, host string, rps float64) (Egress, error) {
 	return Egress{target}, nil
 }
 
-// Move moves account's session for host to the healthiest other egress,
-// after a block (Report) opened the breaker of its current one. The caller
+// Move moves account's session for host to another egress, after a block
+// (Report) or route failures opened the breaker of its current one. The
+// choice is Assign's: room under the ceiling, then closed before
+// half-open, then the least load. The caller
 // then sets the session's transport to the returned egress, resets its
 // cookies and logs in again.
 //
@@ -369,7 +371,7 @@ func (p *Pool) Move(account, host string) (Egress, error) {
 	if hs[pl.e.index].usable() {
 		return Egress{pl.e}, nil
 	}
-	target := p.pickLocked(host, hs, pl.rps, pl.e, true)
+	target := p.pickLocked(host, hs, pl.rps, pl.e)
 	if target == nil {
 		return Egress{}, p.allCooling(host, hs, now)
 	}
@@ -430,11 +432,12 @@ func (p *Pool) relocateLocked(account, host string, pl *placement, to *egress) {
 // ceilingSlack absorbs float rounding in sums of rates.
 const ceilingSlack = 1e-9
 
-// pickLocked chooses among the usable egresses other than exclude. Assign
-// puts room under the ceiling first, then health (closed before
-// half-open); Move, after a block, health first. Then the least declared
-// load, fewest accounts, configuration order. nil: none is usable.
-func (p *Pool) pickLocked(host string, hs []health, rps float64, exclude *egress, healthFirst bool) *egress {
+// pickLocked chooses among the usable egresses other than exclude: room
+// under the ceiling for rps first (prevention first: a healthy egress
+// pushed over what the site tolerates is the next one blocked), then health
+// (closed before half-open), then the least declared load, the fewest
+// accounts, configuration order. nil: none is usable.
+func (p *Pool) pickLocked(host string, hs []health, rps float64, exclude *egress) *egress {
 	type cand struct {
 		e        *egress
 		fits     bool
@@ -465,11 +468,7 @@ func (p *Pool) pickLocked(host string, hs []health, rps float64, exclude *egress
 		}
 	}
 	best := slices.MinFunc(cs, func(a, b cand) int {
-		first, second := boolOrder(a.fits, b.fits), boolOrder(a.closed, b.closed)
-		if healthFirst {
-			first, second = second, first
-		}
-		return cmp.Or(first, second, cmp.Compare(a.load, b.load),
+		return cmp.Or(boolOrder(a.fits, b.fits), boolOrder(a.closed, b.closed), cmp.Compare(a.load, b.load),
 			cmp.Compare(a.accounts, b.accounts), cmp.Compare(a.e.index, b.e.index))
 	})
 	return best.e
