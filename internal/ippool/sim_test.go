@@ -60,12 +60,12 @@ type booker struct {
 	rps    float64
 	hammer bool
 	eg     Egress
-	stop  func(*booker) bool
-	ok    int // answers that were not blocks
-	since int // ... since the last move
-	moves int
-	block int
-	errs  []error
+	stop   func(*booker) bool
+	ok     int // answers that were not blocks
+	since  int // ... since the last move
+	moves  int
+	block  int
+	errs   []error
 }
 
 func (k *booker) run(ctx context.Context, s simBundle) {
