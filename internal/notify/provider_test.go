@@ -439,3 +439,43 @@ func TestTransportErrorsHideTheQuery(t *testing.T) {
 	require.Contains(t, err.Error(), "GET http://127.0.0.1:1/x")
 	require.False(t, errors.Is(err, ErrMaybeSent), "nothing was written to a refused connection")
 }
+
+// The lead embeds Config under `notify:`; it decodes strictly from YAML.
+func TestConfigDecodesFromYAML(t *testing.T) {
+	t.Parallel()
+	src := `
+provider: solapi
+retry_for: 30m
+backoff_base: 2s
+backoff_cap: 1m
+lease_ttl: 45s
+poll_every: 1s
+send_timeout: 10s
+batch: 5
+templates:
+  booked: "{{.Court}}번 코트 예약 완료 {{.ReservationNo}}"
+solapi:
+  api_key: NCSKEY
+  api_secret: shh-secret
+  from: "0212345678"
+  subject: 예약 알림
+`
+	var c Config
+	dec := yaml.NewDecoder(strings.NewReader(src))
+	dec.KnownFields(true)
+	require.NoError(t, dec.Decode(&c))
+	require.Equal(t, ProviderSolapi, c.Provider)
+	require.Equal(t, 30*time.Minute, c.RetryFor)
+	require.Equal(t, 45*time.Second, c.LeaseTTL)
+	require.Equal(t, 5, c.Batch)
+	require.Equal(t, Secret("shh-secret"), c.Solapi.APISecret)
+	require.Equal(t, "예약 알림", c.Solapi.Subject)
+	require.NoError(t, c.withDefaults().validate())
+	_, err := NewProvider(c)
+	require.NoError(t, err)
+
+	var bad Config
+	dec = yaml.NewDecoder(strings.NewReader("provider: log\nretries: 3\n"))
+	dec.KnownFields(true)
+	require.Error(t, dec.Decode(&bad), "unknown keys are refused")
+}
