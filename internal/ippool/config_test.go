@@ -1,0 +1,153 @@
+package ippool
+
+import (
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"gopkg.in/yaml.v3"
+)
+
+func TestConfigDefaults(t *testing.T) {
+	t.Parallel()
+	p, err := New(Config{})
+	require.NoError(t, err)
+	t.Cleanup(p.Close)
+	egs := p.Egresses()
+	require.Len(t, egs, 1)
+	require.Equal(t, DefaultEgressName, egs[0].Name())
+	require.Equal(t, KindDirect, egs[0].Kind())
+	require.Equal(t, HostCeilingPerEgressDefault, p.cfg.HostCeilingPerEgress)
+	require.Equal(t, OpenTimeoutDefault, p.cfg.OpenTimeout)
+
+	tr, ok := egs[0].e.base.(*http.Transport)
+	require.True(t, ok)
+	require.Nil(t, tr.Proxy, "never the environment's proxy")
+	require.Equal(t, MaxIdleConnsPerHostDefault, tr.MaxIdleConnsPerHost)
+	require.Equal(t, IdleConnTimeoutDefault, tr.IdleConnTimeout)
+	require.Equal(t, ResponseHeaderTimeoutDefault, tr.ResponseHeaderTimeout)
+	require.Equal(t, TLSHandshakeTimeoutDefault, tr.TLSHandshakeTimeout)
+}
+
+// The lead embeds Config under "egress:" in the main file.
+func TestConfigFromYAML(t *testing.T) {
+	t.Parallel()
+	const doc = `
+egress:
+  host_ceiling_per_egress: 3.5
+  open_timeout: 2s
+  egresses:
+    - name: home
+      kind: direct
+    - name: second-ip
+      kind: source
+      source: 127.0.0.2
+    - name: office
+      kind: http
+      url: http://user:pass@127.0.0.1:3128
+    - name: tunnel
+      kind: socks5
+      url: socks5://127.0.0.1:1080
+`
+	var file struct {
+		Egress Config `yaml:"egress"`
+	}
+	require.NoError(t, yaml.Unmarshal([]byte(doc), &file))
+	c := file.Egress
+	require.Equal(t, 3.5, c.HostCeilingPerEgress)
+	require.Equal(t, 2*time.Second, c.OpenTimeout)
+	require.Equal(t, []EgressConfig{
+		{Name: "home", Kind: KindDirect},
+		{Name: "second-ip", Kind: KindSource, Source: "127.0.0.2"},
+		{Name: "office", Kind: KindHTTP, URL: "http://user:pass@127.0.0.1:3128"},
+		{Name: "tunnel", Kind: KindSOCKS5, URL: "socks5://127.0.0.1:1080"},
+	}, c.Egresses)
+	p, err := New(c)
+	require.NoError(t, err)
+	p.Close()
+}
+
+func TestConfigValidation(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		cfg  Config
+		want string // "" = valid
+	}{
+		{"kind defaults to direct", Config{Egresses: []EgressConfig{{Name: "x"}}}, ""},
+		{"no name", Config{Egresses: []EgressConfig{{Kind: KindDirect}}}, "name is required"},
+		{"duplicate", Config{Egresses: []EgressConfig{{Name: "x"}, {Name: "x"}}}, "duplicate name"},
+		{"unknown kind", Config{Egresses: []EgressConfig{{Name: "x", Kind: "vpn"}}}, `got "vpn"`},
+		{"source needs address", Config{Egresses: []EgressConfig{{Name: "x", Kind: KindSource}}}, "needs a source"},
+		{"source not an IP", Config{Egresses: []EgressConfig{{Name: "x", Kind: KindSource, Source: "eth0"}}}, "not an IP"},
+		{"direct takes no url", Config{Egresses: []EgressConfig{{Name: "x", URL: "http://127.0.0.1:1"}}}, "takes no url"},
+		{"http needs url", Config{Egresses: []EgressConfig{{Name: "x", Kind: KindHTTP}}}, "needs a url"},
+		{"socks scheme", Config{Egresses: []EgressConfig{{Name: "x", Kind: KindSOCKS5, URL: "http://127.0.0.1:1"}}}, "scheme must be"},
+		{"http proxy from a source", Config{Egresses: []EgressConfig{{Name: "x", Kind: KindHTTP, URL: "http://127.0.0.1:1", Source: "127.0.0.2"}}}, ""},
+		{"negative ceiling", Config{HostCeilingPerEgress: -1}, "host_ceiling_per_egress"},
+		{"negative open", Config{OpenTimeout: -time.Second}, "open_timeout must not be negative"},
+		{"cap under open", Config{OpenTimeout: time.Minute, MaxCoolDown: time.Second}, "max_cool_down"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			p, err := New(tt.cfg)
+			if tt.want == "" {
+				require.NoError(t, err)
+				p.Close()
+				return
+			}
+			require.ErrorIs(t, err, ErrInvalidConfig)
+			require.ErrorContains(t, err, tt.want)
+		})
+	}
+}
+
+func TestParseRetryAfter(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 3, 25, 1, 0, 0, 0, time.UTC)
+	tests := []struct {
+		in   string
+		want time.Duration
+		ok   bool
+	}{
+		{"30", 30 * time.Second, true},
+		{" 0 ", 0, true},
+		{"Wed, 25 Mar 2026 01:02:00 GMT", 2 * time.Minute, true},
+		{"Wed, 25 Mar 2026 00:59:00 GMT", 0, true},
+		{"", 0, false},
+		{"-5", 0, false},
+		{"soon", 0, false},
+		{"99999999999", 0, false},
+	}
+	for _, tt := range tests {
+		got, ok := ParseRetryAfter(tt.in, now)
+		require.Equal(t, tt.ok, ok, tt.in)
+		require.Equal(t, tt.want, got, tt.in)
+	}
+}
+
+func TestParseWaitText(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		in   string
+		want time.Duration
+		ok   bool
+	}{
+		{"비정상적인 접근이 감지되어 차단되었습니다 1분 후 다시 시도해 주십시오.", time.Minute, true},
+		{"10분 뒤에 이용하세요", 10 * time.Minute, true},
+		{"30초 후 재시도", 30 * time.Second, true},
+		{"2시간 후", 2 * time.Hour, true},
+		{"please try again in 5 minutes", 5 * time.Minute, true},
+		{"retry after 45 seconds", 45 * time.Second, true},
+		{"예약 시간 10시 30분", 30 * time.Minute, true}, // the first wait-like phrase; the daemon passes block pages only
+		{"차단되었습니다", 0, false},
+		{"", 0, false},
+	}
+	for _, tt := range tests {
+		got, ok := ParseWaitText(tt.in)
+		require.Equal(t, tt.ok, ok, tt.in)
+		require.Equal(t, tt.want, got, tt.in)
+	}
+}
