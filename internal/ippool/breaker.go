@@ -157,7 +157,12 @@ func (b *breaker) block(now time.Time, d time.Duration) {
 		b.extendCool(now.Add(d))
 		return
 	}
-	done(errBlocked) // trips: callback sets coolUntil
+	done(errBlocked) // trips: the callback sets coolUntil
+	if d > 0 {
+		// A concurrent trip may have taken the pending wait; the longest
+		// asked wait still wins.
+		b.extendCool(now.Add(d))
+	}
 }
 
 // rememberRetryAfter keeps the wait a response asked for, for a Report
