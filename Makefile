@@ -11,12 +11,16 @@ help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 .PHONY: run
-run: ## Run the main job on embedded defaults (today: the API on SQLite)
-	$(GO) run ./cmd/api
+run: ## Book a court end to end on embedded defaults: simulated site, API and daemon on SQLite
+	$(GO) run ./cmd/reserver demo
 
 .PHONY: api
 api: ## Serve the REST API on embedded defaults (SQLite)
 	$(GO) run ./cmd/api
+
+.PHONY: daemon
+daemon: ## Run the booking daemon on embedded defaults (SQLite)
+	$(GO) run ./cmd/reserver run
 
 .PHONY: courtsim
 courtsim: ## Serve the simulated booking site on 127.0.0.1:9090, opening in 90 s

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -96,7 +97,7 @@ func reserverCmd(io IO) *cobra.Command {
 			"With no configuration it uses var/reserver.db (SQLite) and var/secret.key.",
 	}
 	root.PersistentFlags().StringVar(&c.configPath, "config", "", "YAML configuration file (default: $RESERVER_CONFIG, or built-in defaults)")
-	root.AddCommand(migrateCmd(c), tokenCmd(c))
+	root.AddCommand(migrateCmd(c), tokenCmd(c), runCmd(c), demoCmd(c), checkCmd(c))
 	return root
 }
 
@@ -180,4 +181,63 @@ func apiCmd(io IO) *cobra.Command {
 	root.Flags().StringVar(&c.configPath, "config", "", "YAML configuration file (default: $RESERVER_CONFIG, or built-in defaults)")
 	root.Flags().StringVar(&addr, "addr", "", "listen address (default: $RESERVER_API_ADDR or 127.0.0.1:8080)")
 	return root
+}
+
+func runCmd(c *common) *cobra.Command {
+	return &cobra.Command{
+		Use:   "run",
+		Short: "Run the booking daemon until SIGTERM",
+		Long: "run claims bookings from the database, pre-warms a session before each opening,\n" +
+			"fires the first submit to arrive at the opening instant on the site's clock and keeps\n" +
+			"trying at the booking's rate until it wins, loses or the window closes.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			env, err := c.open(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer env.Close()
+			defer env.Log.Sync() //nolint:errcheck // nothing to do about a failed flush at exit
+			profiles, err := env.LoadProfiles()
+			if err != nil {
+				return err
+			}
+			return app.RunDaemon(cmd.Context(), env, env.DaemonConfig(profiles))
+		},
+	}
+}
+
+func demoCmd(c *common) *cobra.Command {
+	var o app.DemoOptions
+	cmd := &cobra.Command{
+		Use:   "demo",
+		Short: "Book a court on a simulated site, end to end, on this machine (make run)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := c.load()
+			if err != nil {
+				return err
+			}
+			if c.io.Getenv("RESERVER_LOG_FORMAT") == "" {
+				cfg.Log.Format = "console"
+			}
+			if c.io.Getenv("RESERVER_LOG_LEVEL") == "" {
+				cfg.Log.Level = "warn"
+			}
+			log, err := app.NewLogger(cfg)
+			if err != nil {
+				return err
+			}
+			env, err := app.Open(cmd.Context(), cfg, log)
+			if err != nil {
+				return err
+			}
+			defer env.Close()
+			o.Out = cmd.OutOrStdout()
+			return app.Demo(cmd.Context(), env, o)
+		},
+	}
+	cmd.Flags().DurationVar(&o.OpenIn, "open-in", 65*time.Second, "the simulated site opens this long after the start")
+	cmd.Flags().DurationVar(&o.Skew, "skew", 1700*time.Millisecond, "the simulated site's clock runs this far ahead of ours (negative: behind)")
+	return cmd
 }

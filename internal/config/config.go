@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"reserver/internal/notify"
 )
 
 // Defaults, used when neither the file nor the environment says otherwise.
@@ -56,7 +58,8 @@ type Config struct {
 		Level  string `yaml:"level"`
 		Format string `yaml:"format"` // json or console
 	} `yaml:"log"`
-	Daemon Daemon `yaml:"daemon"`
+	Daemon Daemon        `yaml:"daemon"`
+	Notify notify.Config `yaml:"notify"`
 }
 
 // Daemon configures `reserver run`.
@@ -114,6 +117,22 @@ func (c *Config) applyEnv(getenv func(string) string) error {
 			*dst = v
 		}
 	}
+	// Provider secrets belong in the environment, not in the file.
+	if v := getenv("RESERVER_SOLAPI_API_KEY"); v != "" {
+		c.Notify.Solapi.APIKey = v
+	}
+	if v := getenv("RESERVER_SOLAPI_API_SECRET"); v != "" {
+		c.Notify.Solapi.APISecret = notify.Secret(v)
+	}
+	if v := getenv("RESERVER_TWILIO_AUTH_TOKEN"); v != "" {
+		c.Notify.Twilio.AuthToken = notify.Secret(v)
+	}
+	if v := getenv("RESERVER_WEBHOOK_SECRET"); v != "" {
+		c.Notify.Webhook.Secret = notify.Secret(v)
+	}
+	if v := getenv("RESERVER_NOTIFY_PROVIDER"); v != "" {
+		c.Notify.Provider = v
+	}
 	if v := getenv("RESERVER_MAX_RATE"); v != "" {
 		f, err := strconv.ParseFloat(v, 64)
 		if err != nil {
@@ -159,7 +178,7 @@ func (c *Config) fillDefaults() {
 		p *time.Duration
 		v time.Duration
 	}{
-		{&d.Lead, 60 * time.Second}, {&d.Margin, 5 * time.Millisecond}, {&d.LeaseTTL, 10 * time.Second},
+		{&d.Lead, 60 * time.Second}, {&d.Margin, time.Millisecond}, {&d.LeaseTTL, 10 * time.Second},
 		{&d.Heartbeat, 2500 * time.Millisecond}, {&d.ScanEvery, 2 * time.Second}, {&d.Grace, 30 * time.Second},
 	}
 	for _, x := range durations {

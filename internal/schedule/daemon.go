@@ -34,7 +34,7 @@ import (
 // Defaults of Config.
 const (
 	LeadDefault        = 60 * time.Second
-	MarginDefault      = 5 * time.Millisecond
+	MarginDefault      = time.Millisecond
 	LeaseTTLDefault    = 10 * time.Second
 	HeartbeatDefault   = 2 * time.Second
 	ScanEveryDefault   = 2 * time.Second

@@ -73,15 +73,15 @@ func (t *inProcess) RoundTrip(req *http.Request) (*http.Response, error) {
 }
 
 type bundle struct {
-	db      *database.DB
-	store   *booking.Store
-	site    *sitesim.Site
-	prof    *profile.Profile
-	tenant  int64
-	tr      *inProcess
-	dsn     string
-	box     *secret.Box
-	log     *zap.Logger
+	db     *database.DB
+	store  *booking.Store
+	site   *sitesim.Site
+	prof   *profile.Profile
+	tenant int64
+	tr     *inProcess
+	dsn    string
+	box    *secret.Box
+	log    *zap.Logger
 }
 
 type setupOpts struct {
@@ -213,4 +213,3 @@ func (e *events) add(ev Event) {
 	e.list = append(e.list, ev)
 	e.mu.Unlock()
 }
-

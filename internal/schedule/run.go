@@ -304,6 +304,13 @@ func (r *run) record(res *session.Result) {
 		}
 	}
 	r.d.attempts.Add(a)
+	if r.d.cfg.Events != nil {
+		what := fmt.Sprintf("%-6s → %-15s HTTP %d in %v", a.Step, a.Class, a.Status, res.Latency.Round(10*time.Microsecond))
+		if a.Error != "" {
+			what += " (" + a.Error + ")"
+		}
+		r.d.event(r.b.ID, what)
+	}
 	r.log.Debug("attempt", zap.Int("seq", a.Seq), zap.String("step", a.Step), zap.Int("status", a.Status),
 		zap.String("class", a.Class), zap.Duration("latency", res.Latency), zap.String("egress", a.Egress))
 }
@@ -358,9 +365,8 @@ func (r *run) window(end time.Time) error {
 		}
 		if first {
 			first = false
-			r.d.event(r.b.ID, fmt.Sprintf("first submit sent: %s (%d) in %v", res.Class, res.Status, res.Latency.Round(time.Microsecond)))
-		} else {
-			r.d.event(r.b.ID, fmt.Sprintf("submit: %s (%d)", res.Class, res.Status))
+			r.log.Info("first submit", zap.Time("sent_at", res.SentAt), zap.String("class", string(res.Class)),
+				zap.Duration("latency", res.Latency))
 		}
 		needTrace = r.prof.Trace.EverySubmit
 		if res.Ambiguous {

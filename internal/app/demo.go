@@ -1,0 +1,180 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+
+	"reserver/internal/booking"
+	"reserver/internal/schedule"
+	"reserver/internal/sitesim"
+	"reserver/internal/tenant"
+)
+
+// DemoOptions configure Demo.
+type DemoOptions struct {
+	// OpenIn is how long after the start the simulated site opens.
+	OpenIn time.Duration
+	// Skew is how far the simulated site's clock is off ours.
+	Skew time.Duration
+	Out  io.Writer
+}
+
+// Demo runs the whole job on this machine: the simulated booking site, the
+// API and the daemon on env's database. It queues one booking through the
+// API, prints what happens as it happens and returns when the booking has
+// finished; the error says why it did not succeed.
+func Demo(ctx context.Context, e *Env, o DemoOptions) error {
+	// Deferred in this order so that the API is told to stop before it is
+	// waited for.
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	start := time.Now()
+	say := func(format string, args ...any) {
+		fmt.Fprintf(o.Out, "[%7.3fs] %s\n", time.Since(start).Seconds(), fmt.Sprintf(format, args...))
+	}
+
+	site, err := sitesim.Start(sitesim.Options{Addr: "127.0.0.1:0", Skew: o.Skew})
+	if err != nil {
+		return err
+	}
+	defer site.Close()
+	opensAt := site.Now().Add(o.OpenIn).Truncate(time.Second)
+	site.SetOpenAt(opensAt)
+	say("simulated booking site at %s: its clock is %+v off ours, it opens at %s (its clock)", site.URL(), o.Skew, opensAt.Format("15:04:05"))
+
+	profiles, err := LoadProfiles(e.Config.SitesDir, func(string) (string, bool) { return "", false })
+	if err != nil {
+		return err
+	}
+	prof, err := profiles["courtsim"].WithBaseURL(site.URL())
+	if err != nil {
+		return err
+	}
+	profiles["courtsim"] = prof
+
+	apiAddr := make(chan net.Addr, 1)
+	wg.Go(func() {
+		if err := ServeAPI(ctx, e, Catalog(profiles), "127.0.0.1:0", func(a net.Addr) { apiAddr <- a }); err != nil {
+			say("api: %v", err)
+		}
+	})
+	var api string
+	select {
+	case a := <-apiAddr:
+		api = "http://" + a.String()
+	case <-time.After(10 * time.Second):
+		return errors.New("demo: the API did not start")
+	}
+	say("API at %s", api)
+
+	token, err := e.Tenants.CreateToken(ctx, "demo", tenant.RoleUser)
+	if err != nil {
+		return err
+	}
+	playDate := opensAt.In(prof.Location).AddDate(0, 0, 7).Format("2006-01-02")
+	court := fmt.Sprint(1 + time.Now().Unix()%10)
+	body := fmt.Sprintf(`{"site":"courtsim","account":{"username":"user001","password":"pass1234"},
+		"court":%q,"date":%q,"start":"10:00","end":"11:00","opens_at":%q,
+		"phone":"010-1234-5678","name":"홍길동","fields":{"people":"2"}}`,
+		court, playDate, opensAt.Format(time.RFC3339Nano))
+	id, err := postBooking(ctx, api, token, body)
+	if err != nil {
+		return err
+	}
+	say("POST /v1/bookings → booking %d: court %s on %s 10:00-11:00, opening %s", id, court, playDate, opensAt.Format(time.RFC3339))
+
+	cfg := e.DaemonConfig(profiles)
+	cfg.Events = func(ev schedule.Event) {
+		if ev.BookingID == id {
+			say("booking %d: %s", ev.BookingID, ev.What)
+		}
+	}
+	// The log provider "sends" the SMS by logging it: show those lines.
+	smsLog := zap.New(zapcore.NewCore(zapcore.NewConsoleEncoder(zap.NewDevelopmentEncoderConfig()), zapcore.AddSync(o.Out), zap.InfoLevel))
+	d, relay, err := e.StartDaemon(ctx, cfg, smsLog)
+	if err != nil {
+		return err
+	}
+	defer relay.Stop()
+	defer d.Stop()
+	say("daemon %s started; pre-warm %v before the opening", d.Instance(), cfg.Lead)
+
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+		b, err := e.Bookings.Get(ctx, booking.Scope{All: true}, id)
+		if err != nil {
+			continue
+		}
+		if !b.State.Terminal() {
+			continue
+		}
+		led := site.Ledger()
+		for _, s := range led.Submits {
+			say("site ledger: submit from %s arrived %+.1f ms after the opening → %s %s", s.IP, s.OffsetMS, s.Result, s.Reservation)
+		}
+		if b.State != booking.Succeeded {
+			return fmt.Errorf("demo: booking %d %s (%s)", id, b.State, b.Reason)
+		}
+		say("booking %d succeeded: reservation %s — GET %s/v1/bookings/%d/attempts shows every request", id, b.ReservationNo, api, id)
+		return waitSent(ctx, e, id, say)
+	}
+}
+
+func postBooking(ctx context.Context, api, token, body string) (int64, error) {
+	req, err := http.NewRequestWithContext(ctx, "POST", api+"/v1/bookings", bytes.NewBufferString(body))
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	var out struct {
+		ID     int64  `json:"id"`
+		Detail string `json:"detail"`
+	}
+	_ = json.NewDecoder(resp.Body).Decode(&out)
+	if resp.StatusCode != http.StatusCreated {
+		return 0, fmt.Errorf("demo: POST /v1/bookings: %s: %s", resp.Status, out.Detail)
+	}
+	return out.ID, nil
+}
+
+// waitSent waits until the booking's confirmation has gone out.
+func waitSent(ctx context.Context, e *Env, id int64, say func(string, ...any)) error {
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		var row booking.Outbox
+		err := e.DB.WithContext(ctx).Where("booking_id = ? AND kind = ?", id, schedule.KindBooked).Take(&row).Error
+		if err == nil && row.State == "sent" {
+			say("confirmation SMS to %s sent (outbox row %d, provider id %s)", row.Phone, row.ID, row.ProviderID)
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+	return fmt.Errorf("demo: the confirmation of booking %d was not sent within 30s", id)
+}
