@@ -134,6 +134,9 @@ func (r *run) execute() error {
 	}
 	r.host = r.d.hostLimiter(host)
 
+	if r.d.cfg.Naive {
+		return r.naive()
+	}
 	r.d.event(b.ID, "pre-warm: logging in and visiting the booking page")
 	if err := r.prewarm(); err != nil {
 		return err
@@ -161,6 +164,23 @@ func (r *run) execute() error {
 		return errStop
 	}
 	return r.window(windowEnd)
+}
+
+// naive runs the booking the way a simple bot would, for comparison in
+// benchmarks: at the opening instant on the LOCAL clock, with no clock
+// correction and no pre-warm, it logs in, visits the page and submits.
+func (r *run) naive() error {
+	if err := clocksync.WaitUntil(r.ctx, nil, r.b.OpensAt); err != nil {
+		return errStop
+	}
+	if err := r.login(0); err != nil {
+		return err
+	}
+	if res, err := r.request("trace"); err != nil || res.Class != profile.ClassSuccess {
+		return fmt.Errorf("naive trace failed: %v", err)
+	}
+	r.est = clocksync.Estimate{At: time.Now()}
+	return r.window(r.b.WindowEnd())
 }
 
 // bookingData is what the profile's templates see of the booking.
