@@ -1,0 +1,253 @@
+package booking
+
+import (
+	"context"
+	"time"
+)
+
+// This file holds the read-only queries of operator review: the failures
+// list, the daemon status and the counts the metrics scrape. None of them
+// change a booking.
+
+// FailureFilter selects failed bookings for Failures.
+type FailureFilter struct {
+	// Since and Until bound finished_at (Since inclusive, Until exclusive);
+	// zero means unbounded.
+	Since, Until time.Time
+	Site         string // empty: any
+	Reason       Reason // empty: any
+	// Before is the cursor: only ids smaller than this (0: from the newest).
+	Before int64
+	// Limit is the page size, 1..500 (default 50).
+	Limit int
+	// LastAttempts is how many of each booking's latest attempts to load
+	// (default 5, at most 50).
+	LastAttempts int
+}
+
+// Failure is one failed booking as an operator reviews it.
+type Failure struct {
+	Booking Booking
+	// Attempts is the number of attempts logged for the booking.
+	Attempts int
+	// Classes counts the attempts by response class.
+	Classes map[string]int
+	// Last holds the latest attempts, oldest first.
+	Last []Attempt
+}
+
+// Failures returns failed bookings, newest first (by id), with their
+// attempt counts by class and their last few attempts. Failures reads every
+// tenant's bookings: it is for operators only.
+func (s *Store) Failures(ctx context.Context, f FailureFilter) ([]Failure, error) {
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 50
+	}
+	limit = min(limit, 500)
+	last := f.LastAttempts
+	if last <= 0 {
+		last = 5
+	}
+	last = min(last, 50)
+
+	q := s.db.WithContext(ctx).Preload("Account").Where("state = ?", Failed)
+	if !f.Since.IsZero() {
+		q = q.Where("finished_at >= ?", utc(f.Since))
+	}
+	if !f.Until.IsZero() {
+		q = q.Where("finished_at < ?", utc(f.Until))
+	}
+	if f.Site != "" {
+		q = q.Where("site = ?", f.Site)
+	}
+	if f.Reason != "" {
+		q = q.Where("reason = ?", f.Reason)
+	}
+	if f.Before > 0 {
+		q = q.Where("id < ?", f.Before)
+	}
+	var bs []Booking
+	if err := q.Order("id DESC").Limit(limit).Find(&bs).Error; err != nil {
+		return nil, err
+	}
+	if len(bs) == 0 {
+		return []Failure{}, nil
+	}
+	ids := make([]int64, len(bs))
+	out := make([]Failure, len(bs))
+	byID := make(map[int64]*Failure, len(bs))
+	for i := range bs {
+		ids[i] = bs[i].ID
+		out[i] = Failure{Booking: bs[i], Classes: map[string]int{}}
+		byID[bs[i].ID] = &out[i]
+	}
+	counts, err := s.ClassCounts(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	for id, m := range counts {
+		fl := byID[id]
+		for class, n := range m {
+			fl.Classes[class] = n
+			fl.Attempts += n
+		}
+	}
+	for i := range out {
+		rows, err := s.LastAttempts(ctx, out[i].Booking.ID, last)
+		if err != nil {
+			return nil, err
+		}
+		out[i].Last = rows
+	}
+	return out, nil
+}
+
+// ClassCounts counts the attempts of the given bookings by class, with one
+// GROUP BY query.
+func (s *Store) ClassCounts(ctx context.Context, ids []int64) (map[int64]map[string]int, error) {
+	out := make(map[int64]map[string]int, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	var rows []struct {
+		BookingID int64
+		Class     string
+		N         int
+	}
+	err := s.db.WithContext(ctx).Model(&Attempt{}).
+		Select("booking_id, class, COUNT(*) AS n").
+		Where("booking_id IN ?", ids).
+		Group("booking_id, class").Scan(&rows).Error
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range rows {
+		if out[r.BookingID] == nil {
+			out[r.BookingID] = map[string]int{}
+		}
+		out[r.BookingID][r.Class] = r.N
+	}
+	return out, nil
+}
+
+// LastAttempts returns the latest n attempts of a booking, oldest first.
+func (s *Store) LastAttempts(ctx context.Context, bookingID int64, n int) ([]Attempt, error) {
+	var rows []Attempt
+	err := s.db.WithContext(ctx).Where("booking_id = ?", bookingID).
+		Order("id DESC").Limit(n).Find(&rows).Error
+	if err != nil {
+		return nil, err
+	}
+	for i, j := 0, len(rows)-1; i < j; i, j = i+1, j-1 {
+		rows[i], rows[j] = rows[j], rows[i]
+	}
+	return rows, nil
+}
+
+// Instance is a daemon instance that holds at least one unexpired lease.
+type Instance struct {
+	Name     string
+	Bookings int
+	// LeaseUntil is the latest lease the instance holds.
+	LeaseUntil time.Time
+}
+
+// Status is what the daemons are doing, as the database shows it.
+type Status struct {
+	// Instances are alive: each holds an unexpired lease.
+	Instances []Instance
+	// Active are the armed and running bookings, soonest opening first.
+	Active []Booking
+	// Next are the queued bookings, soonest opening first.
+	Next []Booking
+}
+
+// Status reports the live instances, the armed and running bookings and
+// the next n queued openings (default 10) as of now.
+func (s *Store) Status(ctx context.Context, now time.Time, n int) (*Status, error) {
+	if n <= 0 {
+		n = 10
+	}
+	now = utc(now)
+	st := &Status{Instances: []Instance{}, Active: []Booking{}, Next: []Booking{}}
+	var inst []struct {
+		ClaimedBy string
+		N         int
+	}
+	// MAX over a DATETIME comes back as text on SQLite; the latest lease
+	// is read per instance below instead of parsing it here.
+	err := s.db.WithContext(ctx).Model(&Booking{}).
+		Select("claimed_by, COUNT(*) AS n").
+		Where("claimed_by <> '' AND lease_until >= ? AND state IN ?", now, []State{Armed, Running}).
+		Group("claimed_by").Order("claimed_by").Scan(&inst).Error
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range inst {
+		var b Booking
+		err := s.db.WithContext(ctx).Select("lease_until").
+			Where("claimed_by = ? AND lease_until >= ? AND state IN ?", r.ClaimedBy, now, []State{Armed, Running}).
+			Order("lease_until DESC").Take(&b).Error
+		if err != nil {
+			return nil, err
+		}
+		in := Instance{Name: r.ClaimedBy, Bookings: r.N}
+		if b.LeaseUntil != nil {
+			in.LeaseUntil = *b.LeaseUntil
+		}
+		st.Instances = append(st.Instances, in)
+	}
+	err = s.db.WithContext(ctx).Where("state IN ?", []State{Armed, Running}).
+		Order("opens_at, id").Find(&st.Active).Error
+	if err != nil {
+		return nil, err
+	}
+	err = s.db.WithContext(ctx).Where("state = ?", Queued).
+		Order("opens_at, id").Limit(n).Find(&st.Next).Error
+	if err != nil {
+		return nil, err
+	}
+	return st, nil
+}
+
+// CountByState counts bookings per state, with one GROUP BY query; every
+// state is present in the result, zero or not.
+func (s *Store) CountByState(ctx context.Context) (map[State]int64, error) {
+	var rows []struct {
+		State State
+		N     int64
+	}
+	err := s.db.WithContext(ctx).Model(&Booking{}).
+		Select("state, COUNT(*) AS n").Group("state").Scan(&rows).Error
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[State]int64, len(States))
+	for _, st := range States {
+		out[st] = 0
+	}
+	for _, r := range rows {
+		out[r.State] = r.N
+	}
+	return out, nil
+}
+
+// CountOutbox counts outbox rows per state (pending, sending, sent,
+// failed), with one GROUP BY query.
+func (s *Store) CountOutbox(ctx context.Context) (map[string]int64, error) {
+	var rows []struct {
+		State string
+		N     int64
+	}
+	err := s.db.WithContext(ctx).Model(&Outbox{}).
+		Select("state, COUNT(*) AS n").Group("state").Scan(&rows).Error
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]int64, len(rows))
+	for _, r := range rows {
+		out[r.State] = r.N
+	}
+	return out, nil
+}
