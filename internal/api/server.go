@@ -16,10 +16,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
 	"reserver/internal/booking"
 	"reserver/internal/database"
+	"reserver/internal/metrics"
 	"reserver/internal/tenant"
 )
 
@@ -37,12 +39,20 @@ type Options struct {
 	Logger       *zap.Logger
 	// Now is the clock used to judge opens_at; default time.Now.
 	Now func() time.Time
+	// SessionKey signs the operator web page's session cookies (see
+	// UISessionKey); empty means a random key, so sessions end with the
+	// process.
+	SessionKey []byte
+	// Metrics is what /metrics exposes; nil means metrics.Registry over
+	// Bookings.
+	Metrics prometheus.Gatherer
 }
 
 // Server serves the REST API.
 type Server struct {
 	o   Options
 	mux *http.ServeMux
+	ui  *ui
 }
 
 type route struct {
@@ -62,6 +72,8 @@ var routes = []route{
 	{"GET", "/v1/bookings/{id}", false, (*Server).getBooking},
 	{"DELETE", "/v1/bookings/{id}", false, (*Server).cancelBooking},
 	{"GET", "/v1/bookings/{id}/attempts", false, (*Server).listAttempts},
+	{"GET", "/v1/failures", false, (*Server).listFailures},
+	{"GET", "/metrics", false, (*Server).metrics},
 }
 
 // New checks the options and builds the routes.
@@ -78,7 +90,13 @@ func New(o Options) (*Server, error) {
 	if o.MaxBodyBytes <= 0 {
 		o.MaxBodyBytes = 64 << 10
 	}
+	if o.Metrics == nil {
+		o.Metrics = metrics.Registry(o.Bookings)
+	}
 	s := &Server{o: o, mux: http.NewServeMux()}
+	if err := s.registerUI(); err != nil {
+		return nil, err
+	}
 	for _, r := range routes {
 		h := func(w http.ResponseWriter, req *http.Request) { r.handle(s, w, req) }
 		if !r.public {

@@ -1,0 +1,301 @@
+package api
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"time"
+
+	"reserver/internal/booking"
+)
+
+// The timeline of a booking is drawn as inline SVG: one lane per step,
+// one circle per attempt placed by its offset from the opening instant T.
+// Attempts gather around T within milliseconds while the pre-warm is a
+// minute earlier and the window minutes long, so the x axis is a symmetric
+// log scale of milliseconds: ±10 ms, ±1 s and ±1 min each get room.
+
+const (
+	tlWidth     = 960
+	tlLeft      = 70.0 // room for lane names
+	tlRight     = 940.0
+	tlTop       = 34.0 // room for the outcome label
+	tlLaneH     = 30.0
+	tlAxisRoom  = 36.0
+	tlMinSpanMS = 1000.0 // the axis always shows at least ±1 s around T
+)
+
+// stepOrder is the lane order; other steps follow by name.
+var stepOrder = []string{"login", "trace", "probe", "submit", "verify"}
+
+// classOrder lists the response classes in the order pages show them; a
+// class not listed comes after, by name.
+var classOrder = []string{"success", "not_open", "sold_out", "already_mine", "session_expired", "blocked", "retry", "fatal", "unknown"}
+
+// classColors are the fills of attempts by class; the legend shows them.
+var classColors = map[string]string{
+	"success":         "#1a7f37",
+	"not_open":        "#8c959f",
+	"sold_out":        "#cf222e",
+	"already_mine":    "#2da44e",
+	"session_expired": "#bf8700",
+	"blocked":         "#8250df",
+	"retry":           "#0969da",
+	"fatal":           "#82071e",
+	"unknown":         "#d4a72c",
+}
+
+const otherColor = "#57606a"
+
+func classColor(c string) string {
+	if v, ok := classColors[c]; ok {
+		return v
+	}
+	return otherColor
+}
+
+// ordered returns the keys of seen in the order of first, then the rest by name.
+func ordered(first []string, seen map[string]bool) []string {
+	var out, rest []string
+	for _, k := range first {
+		if seen[k] {
+			out = append(out, k)
+		}
+	}
+	for k := range seen {
+		if !slices.Contains(first, k) {
+			rest = append(rest, k)
+		}
+	}
+	slices.Sort(rest)
+	return append(out, rest...)
+}
+
+func sortedClasses(m map[string]int) []string {
+	seen := map[string]bool{}
+	for k := range m {
+		seen[k] = true
+	}
+	return ordered(classOrder, seen)
+}
+
+type tlLane struct {
+	Name string
+	Y    float64
+}
+
+type tlTick struct {
+	X     float64
+	Label string
+}
+
+type tlDot struct {
+	X, Y   float64
+	Class  string
+	Color  string
+	Title  string
+	Failed bool // an attempt that got no answer (status 0)
+}
+
+type tlLegend struct {
+	Class string
+	Color string
+	Count int
+	X     float64
+}
+
+// timeline is everything the template needs to draw one booking.
+type timeline struct {
+	Width, Height       float64
+	Left, Right         float64
+	AxisY, Top          float64
+	Lanes               []tlLane
+	Ticks               []tlTick
+	ZeroX               float64
+	WindowX             float64
+	HasWindow           bool
+	Dots                []tlDot
+	Legend              []tlLegend
+	LegendY             float64
+	Outcome             string // the label: "booked: R-123" or "failed: sold_out"
+	OutcomeX, OutcomeY  float64
+	OutcomeOK, Finished bool
+	OutcomeAnchor       string
+}
+
+// symlog maps milliseconds to the axis' unit.
+func symlog(ms float64) float64 {
+	return math.Copysign(math.Log10(1+math.Abs(ms)), ms)
+}
+
+// offsetLabel writes a tick: "T", "+10ms", "−1s", "+5m".
+func offsetLabel(ms float64) string {
+	if ms == 0 {
+		return "T"
+	}
+	sign := "+"
+	if ms < 0 {
+		sign = "−"
+	}
+	a := math.Abs(ms)
+	switch {
+	case a < 1000:
+		return fmt.Sprintf("%s%gms", sign, a)
+	case a < 60000:
+		return fmt.Sprintf("%s%gs", sign, a/1000)
+	default:
+		return fmt.Sprintf("%s%gm", sign, a/60000)
+	}
+}
+
+// tickValues are the candidate ticks in ms; those inside the axis are drawn.
+var tickValues = []float64{-3600000, -600000, -60000, -10000, -1000, -100, -10, 0, 10, 100, 1000, 10000, 60000, 600000, 3600000}
+
+// buildTimeline lays out b's attempts.
+func buildTimeline(b *booking.Booking, attempts []booking.Attempt) timeline {
+	offset := func(t time.Time) float64 { return float64(t.Sub(b.OpensAt).Microseconds()) / 1000 }
+	windowMS := float64(b.WindowSeconds) * 1000
+
+	lo, hi := -tlMinSpanMS, tlMinSpanMS
+	if windowMS > hi {
+		hi = windowMS
+	}
+	steps := map[string]bool{"submit": true}
+	classes := map[string]int{}
+	for _, a := range attempts {
+		o := offset(a.SentAt)
+		lo, hi = min(lo, o), max(hi, o)
+		steps[a.Step] = true
+		classes[a.Class]++
+	}
+	ulo, uhi := symlog(lo), symlog(hi)
+	// A little room on both ends so that dots at the extremes are whole.
+	pad := (uhi - ulo) * 0.02
+	ulo, uhi = ulo-pad, uhi+pad
+	x := func(ms float64) float64 {
+		return tlLeft + (symlog(ms)-ulo)/(uhi-ulo)*(tlRight-tlLeft)
+	}
+
+	tl := timeline{Width: tlWidth, Left: tlLeft, Right: tlRight, Top: tlTop, OutcomeAnchor: "middle"}
+	laneY := map[string]float64{}
+	for i, s := range ordered(stepOrder, steps) {
+		y := tlTop + tlLaneH/2 + float64(i)*tlLaneH
+		laneY[s] = y
+		tl.Lanes = append(tl.Lanes, tlLane{Name: s, Y: y})
+	}
+	tl.AxisY = tlTop + float64(len(tl.Lanes))*tlLaneH
+	tl.LegendY = tl.AxisY + tlAxisRoom
+	tl.Height = tl.LegendY + 16
+	for _, v := range tickValues {
+		if v >= lo && v <= hi {
+			tl.Ticks = append(tl.Ticks, tlTick{X: round1(x(v)), Label: offsetLabel(v)})
+		}
+	}
+	tl.ZeroX = round1(x(0))
+	if b.WindowSeconds > 0 {
+		tl.WindowX, tl.HasWindow = round1(x(windowMS)), true
+	}
+	var last, success *tlDot
+	for _, a := range attempts {
+		o := offset(a.SentAt)
+		title := fmt.Sprintf("#%d %s → %s, HTTP %d, %s from T, %.1f ms", a.Seq, a.Step, a.Class, a.Status, offsetText(o), float64(a.LatencyUS)/1000)
+		if a.Egress != "" {
+			title += ", via " + a.Egress
+		}
+		if a.Error != "" {
+			title += ", " + a.Error
+		}
+		tl.Dots = append(tl.Dots, tlDot{X: round1(x(o)), Y: laneY[a.Step], Class: a.Class, Color: classColor(a.Class), Title: title, Failed: a.Status == 0})
+		d := &tl.Dots[len(tl.Dots)-1]
+		last = d
+		if a.Class == "success" && success == nil {
+			success = d
+		}
+	}
+	legendX := tlLeft
+	for _, c := range sortedClasses(classes) {
+		tl.Legend = append(tl.Legend, tlLegend{Class: c, Color: classColor(c), Count: classes[c], X: legendX})
+		legendX += float64(len(c))*7 + 60
+	}
+
+	// The outcome is marked where it happened: at the success, at the last
+	// attempt of a failure, or at the window's end when it closed empty.
+	tl.Finished = b.State.Terminal()
+	switch {
+	case b.State == booking.Succeeded:
+		tl.OutcomeOK = true
+		tl.Outcome = "booked"
+		if b.ReservationNo != "" {
+			tl.Outcome += ": " + b.ReservationNo
+		}
+		if success == nil {
+			success = last
+		}
+		if success != nil {
+			tl.OutcomeX = success.X
+		} else {
+			tl.OutcomeX = tl.ZeroX
+		}
+	case b.State.Terminal():
+		tl.Outcome = string(b.State)
+		if b.Reason != "" {
+			tl.Outcome += ": " + string(b.Reason)
+		}
+		switch {
+		case b.Reason == booking.ReasonWindow && tl.HasWindow:
+			tl.OutcomeX = tl.WindowX
+		case last != nil:
+			tl.OutcomeX = last.X
+		default:
+			tl.OutcomeX = tl.ZeroX
+		}
+	default:
+		tl.Outcome = string(b.State) + " (not finished)"
+		tl.OutcomeX = tl.ZeroX
+	}
+	tl.OutcomeY = tlTop - 16
+	if tl.OutcomeX < tlLeft+120 {
+		tl.OutcomeAnchor = "start"
+	} else if tl.OutcomeX > tlRight-120 {
+		tl.OutcomeAnchor = "end"
+	}
+	return tl
+}
+
+// offsetText writes an offset from T for people: "+12.3 ms", "−59.98 s".
+func offsetText(ms float64) string {
+	sign := "+"
+	if ms < 0 {
+		sign = "−"
+	}
+	a := math.Abs(ms)
+	if a < 1000 {
+		return fmt.Sprintf("%s%.1f ms", sign, a)
+	}
+	return fmt.Sprintf("%s%.2f s", sign, a/1000)
+}
+
+func round1(v float64) float64 { return math.Round(v*10) / 10 }
+
+// outcomePath is the marker of the outcome: a diamond for a success, a
+// cross for anything else. It is a path, not a circle, so circles stay one
+// per attempt.
+func (t timeline) OutcomePath() string {
+	x, y := t.OutcomeX, t.AxisY-4
+	top := t.Top - 4
+	if t.OutcomeOK {
+		return fmt.Sprintf("M%.1f %.1f l7 7 l-7 7 l-7 -7 z M%.1f %.1f V%.1f", x, top-14, x, top, y)
+	}
+	return fmt.Sprintf("M%.1f %.1f l12 12 m0 -12 l-12 12 M%.1f %.1f V%.1f", x-6, top-13, x, top, y)
+}
+
+// Description is the SVG's accessible label.
+func (t timeline) Description() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d attempts", len(t.Dots))
+	if t.Outcome != "" {
+		b.WriteString("; " + t.Outcome)
+	}
+	return b.String()
+}
