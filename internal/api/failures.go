@@ -146,4 +146,3 @@ func (s *Server) metrics(w http.ResponseWriter, r *http.Request) {
 	}
 	metrics.Handler(s.o.Metrics).ServeHTTP(w, r)
 }
-

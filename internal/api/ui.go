@@ -96,8 +96,8 @@ var uiFuncs = template.FuncMap{
 		return t.UTC().Format("2006-01-02 15:04:05Z")
 	},
 	"instant": func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05.000Z") },
-	"add": func(a, b float64) float64 { return a + b },
-	"sub": func(a, b float64) float64 { return a - b },
+	"add":     func(a, b float64) float64 { return a + b },
+	"sub":     func(a, b float64) float64 { return a - b },
 	"lastAttempt": func(as []booking.Attempt) *booking.Attempt {
 		if len(as) == 0 {
 			return nil
