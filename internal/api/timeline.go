@@ -209,7 +209,9 @@ func buildTimeline(b *booking.Booking, attempts []booking.Attempt) timeline {
 		tl.Dots = append(tl.Dots, tlDot{X: round1(x(o)), Y: laneY[a.Step], Class: a.Class, Color: classColor(a.Class), Title: title, Failed: a.Status == 0})
 		d := &tl.Dots[len(tl.Dots)-1]
 		last = d
-		if a.Class == "success" && success == nil {
+		// A login or trace "succeeds" too; the booking is won by a submit
+		// (or found by a verify).
+		if a.Class == "success" && (a.Step == "submit" || a.Step == "verify") && success == nil {
 			success = d
 		}
 	}

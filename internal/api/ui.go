@@ -425,6 +425,7 @@ type bookingBody struct {
 	Classes  map[string]int
 	Timeline timeline
 	Clipped  bool
+	CSRF     string
 }
 
 func (s *Server) uiBooking(w http.ResponseWriter, r *http.Request, sess session) {
@@ -456,7 +457,7 @@ func (s *Server) uiBooking(w http.ResponseWriter, r *http.Request, sess session)
 		}
 		after = page[len(page)-1].ID
 	}
-	body := bookingBody{B: b, Attempts: all, Classes: map[string]int{}, Clipped: len(all) >= timelineMax}
+	body := bookingBody{B: b, Attempts: all, Classes: map[string]int{}, Clipped: len(all) >= timelineMax, CSRF: sess.CSRF}
 	for _, a := range all {
 		body.Classes[a.Class]++
 	}

@@ -1,0 +1,111 @@
+package api
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"reserver/internal/booking"
+)
+
+func TestOffsetLabel(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		ms   float64
+		want string
+	}{
+		{0, "T"}, {10, "+10ms"}, {-100, "−100ms"}, {1000, "+1s"}, {-10000, "−10s"}, {60000, "+1m"}, {600000, "+10m"},
+	}
+	for _, tt := range tests {
+		require.Equal(t, tt.want, offsetLabel(tt.ms))
+	}
+	require.Equal(t, "+12.3 ms", offsetText(12.34))
+	require.Equal(t, "−59.98 s", offsetText(-59980))
+}
+
+func TestSymlogIsMonotonic(t *testing.T) {
+	t.Parallel()
+	prev := symlog(-3600000)
+	for _, ms := range []float64{-60000, -1000, -1, -0.5, 0, 0.5, 1, 10, 1000, 300000} {
+		v := symlog(ms)
+		require.Greater(t, v, prev, "%v", ms)
+		prev = v
+	}
+	require.Zero(t, symlog(0))
+	require.InDelta(t, -symlog(250), symlog(-250), 1e-12)
+}
+
+func TestBuildTimeline(t *testing.T) {
+	t.Parallel()
+	opens := time.Date(2026, 11, 25, 1, 0, 0, 0, time.UTC)
+	at := func(seq int, step, class string, off time.Duration) booking.Attempt {
+		return booking.Attempt{Seq: seq, Step: step, Class: class, SentAt: opens.Add(off), Status: 200}
+	}
+	run := []booking.Attempt{
+		at(1, "login", "success", -60*time.Second),
+		at(2, "trace", "success", -59*time.Second),
+		at(3, "submit", "not_open", 2*time.Millisecond),
+		at(4, "submit", "success", 502*time.Millisecond),
+		at(5, "verify", "already_mine", 900*time.Millisecond),
+		at(6, "egress", "blocked", time.Second),
+	}
+	tests := []struct {
+		name    string
+		b       booking.Booking
+		rows    []booking.Attempt
+		outcome string
+		ok      bool
+		atDot   int // the dot the outcome is marked at; -1: the window end, -2: T
+	}{
+		{"booked", booking.Booking{State: booking.Succeeded, ReservationNo: "R-9"}, run, "booked: R-9", true, 3},
+		{"sold out", booking.Booking{State: booking.Failed, Reason: booking.ReasonSoldOut}, run[:3], "failed: sold_out", false, 2},
+		{"window closed", booking.Booking{State: booking.Failed, Reason: booking.ReasonWindow}, run[:3], "failed: window_closed", false, -1},
+		{"missed, no attempt", booking.Booking{State: booking.Failed, Reason: booking.ReasonMissed}, nil, "failed: missed", false, -2},
+		{"queued", booking.Booking{State: booking.Queued}, nil, "queued (not finished)", false, -2},
+	}
+	for _, tt := range tests {
+		b := tt.b
+		b.OpensAt, b.WindowSeconds = opens, 300
+		tl := buildTimeline(&b, tt.rows)
+		require.Len(t, tl.Dots, len(tt.rows), tt.name)
+		require.Equal(t, tt.outcome, tl.Outcome, tt.name)
+		require.Equal(t, tt.ok, tl.OutcomeOK, tt.name)
+		switch tt.atDot {
+		case -1:
+			require.Equal(t, tl.WindowX, tl.OutcomeX, tt.name)
+		case -2:
+			require.Equal(t, tl.ZeroX, tl.OutcomeX, tt.name)
+		default:
+			require.Equal(t, tl.Dots[tt.atDot].X, tl.OutcomeX, tt.name)
+		}
+		for i := 1; i < len(tl.Dots); i++ {
+			require.Greater(t, tl.Dots[i].X, tl.Dots[i-1].X, "%s: later attempts are further right", tt.name)
+		}
+		for _, d := range tl.Dots {
+			require.True(t, d.X >= tl.Left && d.X <= tl.Right, "%s: inside the plot", tt.name)
+		}
+		require.True(t, tl.ZeroX > tl.Left && tl.ZeroX < tl.WindowX && tl.WindowX <= tl.Right, tt.name)
+	}
+
+	b := booking.Booking{State: booking.Succeeded, OpensAt: opens, WindowSeconds: 300}
+	tl := buildTimeline(&b, run)
+	var lanes []string
+	for _, l := range tl.Lanes {
+		lanes = append(lanes, l.Name)
+	}
+	require.Equal(t, []string{"login", "trace", "submit", "verify", "egress"}, lanes, "known steps in flow order, others after")
+	require.Equal(t, tl.Lanes[2].Y, tl.Dots[2].Y, "a submit is on the submit lane")
+	require.Equal(t, "#cf222e", classColor("sold_out"))
+	require.Equal(t, otherColor, classColor("something_new"))
+	var legend []string
+	for _, l := range tl.Legend {
+		legend = append(legend, l.Class)
+	}
+	require.Equal(t, []string{"success", "not_open", "already_mine", "blocked"}, legend)
+	var labels []string
+	for _, tk := range tl.Ticks {
+		labels = append(labels, tk.Label)
+	}
+	require.Equal(t, []string{"−1m", "−10s", "−1s", "−100ms", "−10ms", "T", "+10ms", "+100ms", "+1s", "+10s", "+1m"}, labels)
+}
