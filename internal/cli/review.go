@@ -1,0 +1,362 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"slices"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"reserver/internal/api"
+	"reserver/internal/booking"
+)
+
+// The operator's review commands read the database directly, like
+// `reserver migrate`: they run on a host that has the configuration, not
+// through the API.
+
+func newTable(w io.Writer) *tabwriter.Writer {
+	return tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+}
+
+// classOrder is the order classes are listed in; others follow by name.
+var classOrder = []string{"success", "not_open", "sold_out", "already_mine", "session_expired", "blocked", "retry", "fatal", "unknown"}
+
+// classSummary writes counts by class: "not_open 3, sold_out 1".
+func classSummary(m map[string]int) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	rank := func(k string) int {
+		if i := slices.Index(classOrder, k); i >= 0 {
+			return i
+		}
+		return len(classOrder)
+	}
+	slices.SortFunc(keys, func(a, b string) int {
+		if d := rank(a) - rank(b); d != 0 {
+			return d
+		}
+		return strings.Compare(a, b)
+	})
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s %d", k, m[k])
+	}
+	return strings.Join(parts, ", ")
+}
+
+// clip shortens s to n runes for a table cell, on one line.
+func clip(s string, n int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
+}
+
+// offsetMS is how long after the opening instant t is, in milliseconds.
+func offsetMS(t, opensAt time.Time) float64 {
+	return float64(t.Sub(opensAt).Microseconds()) / 1000
+}
+
+func failuresCmd(c *common) *cobra.Command {
+	var since, until, site, reason string
+	var limit int
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "failures [--since 24h] [--site S] [--reason R] [--json]",
+		Short: "List failed bookings with their reasons and attempt counts (operator review)",
+		Long: "failures lists failed bookings of every tenant, newest first: the reason, the site,\n" +
+			"when, the attempts counted by response class and the last answer. --since and --until\n" +
+			"take an RFC 3339 instant or a duration back from now (90m, 24h, 7d).\n" +
+			"See one booking's attempts with: reserver attempts ID",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			now := time.Now()
+			f := booking.FailureFilter{Site: site, Reason: booking.Reason(reason), Limit: limit, LastAttempts: 1}
+			var err error
+			if since != "" {
+				if f.Since, err = api.ParseSince(since, now); err != nil {
+					return fmt.Errorf("--since %q: %w", since, err)
+				}
+			}
+			if until != "" {
+				if f.Until, err = api.ParseSince(until, now); err != nil {
+					return fmt.Errorf("--until %q: %w", until, err)
+				}
+			}
+			env, err := c.open(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer env.Close()
+			items, err := env.Bookings.Failures(cmd.Context(), f)
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			if asJSON {
+				return writeFailuresJSON(out, items)
+			}
+			if len(items) == 0 {
+				fmt.Fprintln(out, "no failed bookings match")
+				return nil
+			}
+			tw := newTable(out)
+			fmt.Fprintln(tw, "ID\tFAILED AT\tSITE\tACCOUNT\tCOURT\tSLOT\tREASON\tATTEMPTS\tBY CLASS\tLAST ANSWER")
+			for _, it := range items {
+				b := it.Booking
+				finished := ""
+				if b.FinishedAt != nil {
+					finished = b.FinishedAt.Local().Format("2006-01-02 15:04:05")
+				}
+				user := ""
+				if b.Account != nil {
+					user = b.Account.Username
+				}
+				last := ""
+				if n := len(it.Last); n > 0 {
+					a := it.Last[n-1]
+					last = fmt.Sprintf("%s → %s %d", a.Step, a.Class, a.Status)
+					if a.Excerpt != "" {
+						last += ": " + clip(a.Excerpt, 40)
+					}
+				}
+				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s %s-%s\t%s\t%d\t%s\t%s\n",
+					b.ID, finished, b.Site, user, b.Court, b.PlayDate, b.StartTime, b.EndTime,
+					b.Reason, it.Attempts, classSummary(it.Classes), last)
+			}
+			if err := tw.Flush(); err != nil {
+				return err
+			}
+			if len(items) == limit {
+				fmt.Fprintf(out, "(the newest %d; narrow with --since/--site/--reason or raise --limit)\n", limit)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&since, "since", "24h", "failed at or after this (RFC 3339, or 90m, 24h, 7d back from now)")
+	cmd.Flags().StringVar(&until, "until", "", "failed before this (same forms as --since)")
+	cmd.Flags().StringVar(&site, "site", "", "only this site profile")
+	cmd.Flags().StringVar(&reason, "reason", "", "only this reason (window_closed, sold_out, login_failed, fatal, missed, internal_error, unverified)")
+	cmd.Flags().IntVar(&limit, "limit", 100, "at most this many (1-500)")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON instead of a table")
+	return cmd
+}
+
+// failureJSON is one failure as `failures --json` prints it.
+type failureJSON struct {
+	ID          int64          `json:"id"`
+	Tenant      int64          `json:"tenant_id"`
+	Site        string         `json:"site"`
+	Account     string         `json:"account"`
+	Court       string         `json:"court"`
+	Date        string         `json:"date"`
+	Start       string         `json:"start"`
+	End         string         `json:"end"`
+	OpensAt     time.Time      `json:"opens_at"`
+	FinishedAt  *time.Time     `json:"finished_at,omitempty"`
+	Reason      string         `json:"reason"`
+	Attempts    int            `json:"attempt_count"`
+	Classes     map[string]int `json:"classes"`
+	LastAttempt *attemptJSON   `json:"last_attempt,omitempty"`
+}
+
+type attemptJSON struct {
+	Seq       int       `json:"seq"`
+	Step      string    `json:"step"`
+	SentAt    time.Time `json:"sent_at"`
+	OffsetMS  float64   `json:"offset_ms"`
+	Status    int       `json:"status"`
+	Class     string    `json:"class"`
+	LatencyMS float64   `json:"latency_ms"`
+	Egress    string    `json:"egress,omitempty"`
+	Instance  string    `json:"instance,omitempty"`
+	Excerpt   string    `json:"excerpt,omitempty"`
+	Error     string    `json:"error,omitempty"`
+}
+
+func toAttemptJSON(a booking.Attempt, opensAt time.Time) attemptJSON {
+	return attemptJSON{
+		Seq: a.Seq, Step: a.Step, SentAt: a.SentAt, OffsetMS: offsetMS(a.SentAt, opensAt), Status: a.Status,
+		Class: a.Class, LatencyMS: float64(a.LatencyUS) / 1000, Egress: a.Egress, Instance: a.Instance,
+		Excerpt: a.Excerpt, Error: a.Error,
+	}
+}
+
+func writeFailuresJSON(w io.Writer, items []booking.Failure) error {
+	out := make([]failureJSON, 0, len(items))
+	for _, it := range items {
+		b := it.Booking
+		f := failureJSON{
+			ID: b.ID, Tenant: b.TenantID, Site: b.Site, Court: b.Court, Date: b.PlayDate, Start: b.StartTime, End: b.EndTime,
+			OpensAt: b.OpensAt, FinishedAt: b.FinishedAt, Reason: string(b.Reason), Attempts: it.Attempts, Classes: it.Classes,
+		}
+		if b.Account != nil {
+			f.Account = b.Account.Username
+		}
+		if n := len(it.Last); n > 0 {
+			a := toAttemptJSON(it.Last[n-1], b.OpensAt)
+			f.LastAttempt = &a
+		}
+		out = append(out, f)
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(out)
+}
+
+func attemptsCmd(c *common) *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "attempts BOOKING_ID",
+		Short: "Show one booking's attempt log, timed from its opening instant",
+		Long: "attempts prints every request the daemon made for a booking: the offset from the\n" +
+			"opening instant in milliseconds (negative: before it), the step, the HTTP status,\n" +
+			"the response class, the latency, the egress and a short redacted excerpt.",
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id, err := strconv.ParseInt(args[0], 10, 64)
+			if err != nil || id <= 0 {
+				return fmt.Errorf("booking id %q: expected a positive integer", args[0])
+			}
+			env, err := c.open(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer env.Close()
+			b, err := env.Bookings.Get(cmd.Context(), booking.Scope{All: true}, id)
+			if err != nil {
+				return fmt.Errorf("booking %d: %w", id, err)
+			}
+			var rows []booking.Attempt
+			var after int64
+			for {
+				page, err := env.Bookings.Attempts(cmd.Context(), id, after, 1000)
+				if err != nil {
+					return err
+				}
+				rows = append(rows, page...)
+				if len(page) < 1000 {
+					break
+				}
+				after = page[len(page)-1].ID
+			}
+			out := cmd.OutOrStdout()
+			if asJSON {
+				items := make([]attemptJSON, 0, len(rows))
+				for _, a := range rows {
+					items = append(items, toAttemptJSON(a, b.OpensAt))
+				}
+				enc := json.NewEncoder(out)
+				enc.SetIndent("", "  ")
+				return enc.Encode(items)
+			}
+			state := string(b.State)
+			if b.Reason != "" {
+				state += " (" + string(b.Reason) + ")"
+			}
+			if b.ReservationNo != "" {
+				state += ", reservation " + b.ReservationNo
+			}
+			fmt.Fprintf(out, "booking %d on %s, court %s, %s %s-%s: %s\n", b.ID, b.Site, b.Court, b.PlayDate, b.StartTime, b.EndTime, state)
+			fmt.Fprintf(out, "opening instant T = %s; %d attempts\n", b.OpensAt.UTC().Format("2006-01-02 15:04:05.000Z"), len(rows))
+			if len(rows) == 0 {
+				return nil
+			}
+			tw := newTable(out)
+			fmt.Fprintln(tw, "SEQ\tT+MS\tSTEP\tSTATUS\tCLASS\tLATENCY MS\tEGRESS\tINSTANCE\tEXCERPT")
+			for _, a := range rows {
+				ex := a.Excerpt
+				if a.Error != "" {
+					ex = strings.TrimSpace(ex + " [" + a.Error + "]")
+				}
+				fmt.Fprintf(tw, "%d\t%+.1f\t%s\t%d\t%s\t%.1f\t%s\t%s\t%s\n",
+					a.Seq, offsetMS(a.SentAt, b.OpensAt), a.Step, a.Status, a.Class,
+					float64(a.LatencyUS)/1000, a.Egress, a.Instance, clip(ex, 60))
+			}
+			return tw.Flush()
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON instead of a table")
+	return cmd
+}
+
+func statusCmd(c *common) *cobra.Command {
+	var next int
+	cmd := &cobra.Command{
+		Use:   "status",
+		Short: "Show the live daemon instances, the armed and running bookings and the next openings",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			env, err := c.open(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer env.Close()
+			now := time.Now()
+			st, err := env.Bookings.Status(cmd.Context(), now, next)
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			when := func(t time.Time) string {
+				d := t.Sub(now).Round(time.Second)
+				rel := "in " + d.String()
+				if d < 0 {
+					rel = (-d).String() + " ago"
+				}
+				return t.Local().Format("2006-01-02 15:04:05") + " (" + rel + ")"
+			}
+
+			fmt.Fprintf(out, "instances alive: %d\n", len(st.Instances))
+			if len(st.Instances) > 0 {
+				tw := newTable(out)
+				fmt.Fprintln(tw, "  INSTANCE\tBOOKINGS\tLEASE UNTIL")
+				for _, in := range st.Instances {
+					fmt.Fprintf(tw, "  %s\t%d\t%s\n", in.Name, in.Bookings, when(in.LeaseUntil))
+				}
+				if err := tw.Flush(); err != nil {
+					return err
+				}
+			}
+			fmt.Fprintf(out, "\narmed or running: %d\n", len(st.Active))
+			if len(st.Active) > 0 {
+				tw := newTable(out)
+				fmt.Fprintln(tw, "  ID\tSTATE\tSITE\tOPENS AT\tINSTANCE")
+				for _, b := range st.Active {
+					inst := b.ClaimedBy
+					if b.LeaseUntil == nil || b.LeaseUntil.Before(now) {
+						inst += " (lease expired)"
+					}
+					fmt.Fprintf(tw, "  %d\t%s\t%s\t%s\t%s\n", b.ID, b.State, b.Site, when(b.OpensAt), strings.TrimSpace(inst))
+				}
+				if err := tw.Flush(); err != nil {
+					return err
+				}
+			}
+			fmt.Fprintf(out, "\nnext openings (queued): %d shown\n", len(st.Next))
+			if len(st.Next) > 0 {
+				tw := newTable(out)
+				fmt.Fprintln(tw, "  ID\tSITE\tCOURT\tSLOT\tOPENS AT")
+				for _, b := range st.Next {
+					fmt.Fprintf(tw, "  %d\t%s\t%s\t%s %s-%s\t%s\n", b.ID, b.Site, b.Court, b.PlayDate, b.StartTime, b.EndTime, when(b.OpensAt))
+				}
+				if err := tw.Flush(); err != nil {
+					return err
+				}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().IntVar(&next, "next", 10, "how many queued openings to show")
+	return cmd
+}

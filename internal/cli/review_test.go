@@ -1,0 +1,189 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"reserver/internal/booking"
+	"reserver/internal/database"
+	"reserver/internal/database/dbtest"
+	"reserver/internal/secret"
+	"reserver/internal/tenant"
+)
+
+var testKey = bytes.Repeat([]byte{7}, secret.KeySize)
+
+// reviewEnv is a migrated database the commands open through the
+// environment, as an operator's shell would.
+type reviewEnv struct {
+	dsn    string
+	store  *booking.Store
+	tenant int64
+}
+
+func newReviewEnv(t *testing.T, dialect database.Dialect) reviewEnv {
+	t.Helper()
+	dsn := dbtest.DSN(t, dialect)
+	db, err := database.Open(dsn)
+	require.NoError(t, err)
+	t.Cleanup(func() { db.Close() })
+	box, err := secret.NewBox(testKey)
+	require.NoError(t, err)
+	ts := tenant.NewStore(db)
+	tok, err := ts.CreateToken(context.Background(), "acme", tenant.RoleUser)
+	require.NoError(t, err)
+	p, err := ts.Authenticate(context.Background(), tok)
+	require.NoError(t, err)
+	return reviewEnv{dsn: dsn, store: booking.NewStore(db, box), tenant: p.TenantID}
+}
+
+func (e reviewEnv) run(t *testing.T, args ...string) (string, string, int) {
+	t.Helper()
+	env := map[string]string{
+		"RESERVER_DB_DSN":     e.dsn,
+		"RESERVER_SECRET_KEY": base64.StdEncoding.EncodeToString(testKey),
+		"RESERVER_LOG_LEVEL":  "error",
+	}
+	var out, errOut bytes.Buffer
+	code := Reserver(context.Background(), args, IO{Out: &out, Err: &errOut, Getenv: func(k string) string { return env[k] }})
+	return out.String(), errOut.String(), code
+}
+
+// seed stores a booking that opened at opens and plays classes as submits
+// 500 ms apart after a login at T-60s; final Failed records reason.
+func (e reviewEnv) seed(t *testing.T, site, court string, opens time.Time, final booking.State, reason booking.Reason, classes ...string) int64 {
+	t.Helper()
+	ctx := context.Background()
+	b, _, err := e.store.Create(ctx, booking.NewBooking{
+		TenantID: e.tenant, Site: site, Username: "user-" + court, Password: "Pw-" + court + "-secret",
+		Court: court, PlayDate: "2026-12-01", StartTime: "10:00", EndTime: "11:00",
+		OpensAt: opens, WindowSeconds: 300, RatePerSecond: 2,
+	})
+	require.NoError(t, err)
+	if final == booking.Queued {
+		return b.ID
+	}
+	_, err = e.store.Claim(ctx, b.ID, "inst-a", time.Now(), time.Now().Add(time.Hour))
+	require.NoError(t, err)
+	rows := []booking.Attempt{{BookingID: b.ID, Instance: "inst-a", Seq: 1, Step: "login", SentAt: opens.Add(-time.Minute), Status: 302, Class: "success", LatencyUS: 40500, Egress: "direct"}}
+	for i, c := range classes {
+		rows = append(rows, booking.Attempt{BookingID: b.ID, Instance: "inst-a", Seq: 2 + i, Step: "submit",
+			SentAt: opens.Add(time.Duration(i)*500*time.Millisecond + 1500*time.Microsecond), Status: 200, Class: c,
+			LatencyUS: 35250, Egress: "direct", Excerpt: "page   says\n" + c})
+	}
+	require.NoError(t, e.store.AddAttempts(ctx, rows))
+	if final == booking.Failed {
+		require.NoError(t, e.store.Fail(ctx, b.ID, booking.Armed, "inst-a", reason, nil, time.Now()))
+	}
+	return b.ID
+}
+
+func TestFailuresCommand(t *testing.T) {
+	t.Parallel()
+	e := newReviewEnv(t, database.SQLite)
+	opens := time.Now().Add(-time.Hour).UTC().Truncate(time.Second)
+	sold := e.seed(t, "courtsim", "1", opens, booking.Failed, booking.ReasonSoldOut, "not_open", "not_open", "sold_out")
+	win := e.seed(t, "other", "2", opens, booking.Failed, booking.ReasonWindow, "retry", "blocked")
+	e.seed(t, "courtsim", "3", opens, booking.Armed, "", "not_open")
+
+	out, errOut, code := e.run(t, "failures")
+	require.Equal(t, 0, code, errOut)
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	require.Len(t, lines, 3, out)
+	require.Regexp(t, `^ID\s+FAILED AT\s+SITE\s+ACCOUNT\s+COURT\s+SLOT\s+REASON\s+ATTEMPTS\s+BY CLASS\s+LAST ANSWER$`, lines[0])
+	require.Regexp(t, fmt.Sprintf(`^%d\s.*\sother\s+user-2\s+2\s+2026-12-01 10:00-11:00\s+window_closed\s+3\s+success 1, blocked 1, retry 1\s+submit → blocked 200: page says blocked$`, win), lines[1])
+	require.Regexp(t, fmt.Sprintf(`^%d\s.*\scourtsim\s.*sold_out\s+4\s+success 1, not_open 2, sold_out 1\s`, sold), lines[2])
+	require.NotContains(t, out, "secret")
+
+	out, _, code = e.run(t, "failures", "--site", "courtsim", "--json")
+	require.Equal(t, 0, code)
+	var items []map[string]any
+	require.NoError(t, json.Unmarshal([]byte(out), &items))
+	require.Len(t, items, 1)
+	require.Equal(t, float64(sold), items[0]["id"])
+	require.Equal(t, "sold_out", items[0]["reason"])
+	require.Equal(t, map[string]any{"success": 1.0, "not_open": 2.0, "sold_out": 1.0}, items[0]["classes"])
+	require.Equal(t, "sold_out", items[0]["last_attempt"].(map[string]any)["class"])
+	require.Equal(t, 1001.5, items[0]["last_attempt"].(map[string]any)["offset_ms"])
+
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"failures", "--reason", "missed"}, "no failed bookings match\n"},
+		{[]string{"failures", "--since", "2h", "--until", "90m"}, "no failed bookings match\n"},
+		{[]string{"failures", "--json", "--reason", "missed"}, "[]\n"},
+	}
+	for _, tt := range tests {
+		out, errOut, code := e.run(t, tt.args...)
+		require.Equal(t, 0, code, errOut)
+		require.Equal(t, tt.want, out, tt.args)
+	}
+	_, errOut, code = e.run(t, "failures", "--since", "last week")
+	require.Equal(t, 1, code)
+	require.Contains(t, errOut, `--since "last week": expected an RFC 3339 instant`)
+}
+
+func TestAttemptsCommand(t *testing.T) {
+	t.Parallel()
+	e := newReviewEnv(t, database.SQLite)
+	opens := time.Date(2026, 11, 25, 1, 0, 0, 0, time.UTC)
+	id := e.seed(t, "courtsim", "1", opens, booking.Failed, booking.ReasonSoldOut, "not_open", "sold_out")
+
+	out, errOut, code := e.run(t, "attempts", fmt.Sprint(id))
+	require.Equal(t, 0, code, errOut)
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	require.Len(t, lines, 6, out)
+	require.Equal(t, fmt.Sprintf("booking %d on courtsim, court 1, 2026-12-01 10:00-11:00: failed (sold_out)", id), lines[0])
+	require.Equal(t, "opening instant T = 2026-11-25 01:00:00.000Z; 3 attempts", lines[1])
+	require.Regexp(t, `^SEQ\s+T\+MS\s+STEP\s+STATUS\s+CLASS\s+LATENCY MS\s+EGRESS\s+INSTANCE\s+EXCERPT$`, lines[2])
+	require.Regexp(t, `^1\s+-60000\.0\s+login\s+302\s+success\s+40\.5\s+direct\s+inst-a\s*$`, lines[3])
+	require.Regexp(t, `^2\s+\+1\.5\s+submit\s+200\s+not_open\s+35\.2\s+direct\s+inst-a\s+page says not_open$`, lines[4])
+	require.Regexp(t, `^3\s+\+501\.5\s+submit\s+200\s+sold_out\s`, lines[5])
+
+	out, _, code = e.run(t, "attempts", "--json", fmt.Sprint(id))
+	require.Equal(t, 0, code)
+	var rows []map[string]any
+	require.NoError(t, json.Unmarshal([]byte(out), &rows))
+	require.Len(t, rows, 3)
+	require.Equal(t, -60000.0, rows[0]["offset_ms"])
+
+	for _, bad := range []struct{ arg, want string }{{"x", "expected a positive integer"}, {"999", "booking not found"}} {
+		_, errOut, code := e.run(t, "attempts", bad.arg)
+		require.Equal(t, 1, code)
+		require.Contains(t, errOut, bad.want)
+	}
+}
+
+func TestStatusCommand(t *testing.T) {
+	t.Parallel()
+	e := newReviewEnv(t, database.SQLite)
+	soon := time.Now().Add(10 * time.Minute)
+	armed := e.seed(t, "courtsim", "1", soon, booking.Armed, "")
+	q1 := e.seed(t, "courtsim", "2", soon.Add(2*time.Hour), booking.Queued, "")
+	q2 := e.seed(t, "other", "3", soon.Add(time.Hour), booking.Queued, "")
+
+	out, errOut, code := e.run(t, "status")
+	require.Equal(t, 0, code, errOut)
+	require.Contains(t, out, "instances alive: 1\n")
+	require.Regexp(t, `(?m)^  inst-a\s+1\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \(in (59m5\ds|1h0m0s)\)$`, out)
+	require.Contains(t, out, "armed or running: 1\n")
+	require.Regexp(t, fmt.Sprintf(`(?m)^  %d\s+armed\s+courtsim\s+.*\(in (9m5\ds|10m0s)\)\s+inst-a$`, armed), out)
+	require.Contains(t, out, "next openings (queued): 2 shown\n")
+	i1 := strings.Index(out, fmt.Sprintf("  %d  ", q2))
+	i2 := strings.Index(out, fmt.Sprintf("  %d  ", q1))
+	require.True(t, i1 > 0 && i2 > i1, "soonest first:\n%s", out)
+
+	out, _, code = e.run(t, "status", "--next", "1")
+	require.Equal(t, 0, code)
+	require.Contains(t, out, "next openings (queued): 1 shown\n")
+	require.NotContains(t, out, fmt.Sprintf("  %d  ", q1))
+}
