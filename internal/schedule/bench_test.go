@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -294,6 +295,10 @@ func benchFire(b *testing.B, n int, where, mode string) *benchFigures {
 
 	d := env.daemon(b, sim.url, mode == "naive")
 	benchNoErr(b, d.Start(context.Background()))
+	// The connections open to the site just before the opening: a submit
+	// that finds none idle dials a new one at the opening instant.
+	time.Sleep(time.Until(opensAt.Add(-benchSkew - 300*time.Millisecond)))
+	conns := establishedTo(sim.url)
 	// Everyone wins within a second or two of the opening; the naive mode
 	// starts 2.3 s late.
 	done := env.waitDone(opensAt.Add(-benchSkew + 30*time.Second))
@@ -346,7 +351,7 @@ func benchFire(b *testing.B, n int, where, mode string) *benchFigures {
 		}
 	}
 	slices.Sort(sent)
-	line += fmt.Sprintf(" sent_p50_ms=%.2f sent_max_ms=%.2f", percentile(sent, 50), percentile(sent, 100))
+	line += fmt.Sprintf(" sent_p50_ms=%.2f sent_max_ms=%.2f conns_at_open=%d", percentile(sent, 50), percentile(sent, 100), conns)
 	if off, unc, rtt, ok, _ := env.clockFigures(); ok {
 		line += fmt.Sprintf(" offset_ms=%.1f unc_ms=%.2f rtt_ms=%.2f", off, unc, rtt)
 	}
@@ -627,4 +632,32 @@ func (w *firstLine) Write(p []byte) (int, error) {
 		w.ch <- string(w.buf[:i])
 	}
 	return len(p), nil
+}
+
+// establishedTo counts the established TCP connections to the site at
+// siteURL (an IPv4 loopback address), from /proc/net/tcp; -1 where there
+// is none.
+func establishedTo(siteURL string) int {
+	u, err := url.Parse(siteURL)
+	if err != nil {
+		return -1
+	}
+	port, err := strconv.Atoi(u.Port())
+	if err != nil {
+		return -1
+	}
+	data, err := os.ReadFile("/proc/net/tcp")
+	if err != nil {
+		return -1
+	}
+	want := fmt.Sprintf(":%04X", port)
+	n := 0
+	for _, line := range strings.Split(string(data), "\n")[1:] {
+		f := strings.Fields(line)
+		// local_address rem_address st ...; 01 is ESTABLISHED.
+		if len(f) > 3 && strings.HasSuffix(f[2], want) && f[3] == "01" {
+			n++
+		}
+	}
+	return n
 }
