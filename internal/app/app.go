@@ -30,6 +30,7 @@ type Env struct {
 	Log      *zap.Logger
 	DB       *database.DB
 	Box      *secret.Box
+	Key      []byte // the secret key, from which other keys are derived
 	Bookings *booking.Store
 	Tenants  *tenant.Store
 }
@@ -60,7 +61,12 @@ func Open(ctx context.Context, c config.Config, log *zap.Logger) (*Env, error) {
 	if err != nil {
 		return nil, err
 	}
-	box, err := secretBox(c, db.Dialect)
+	key, err := secretKey(c, db.Dialect)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	box, err := secret.NewBox(key)
 	if err != nil {
 		db.Close()
 		return nil, err
@@ -74,7 +80,7 @@ func Open(ctx context.Context, c config.Config, log *zap.Logger) (*Env, error) {
 		log.Info("migrations applied", zap.Int64s("versions", applied), zap.String("dialect", string(db.Dialect)))
 	}
 	return &Env{
-		Config: c, Log: log, DB: db, Box: box,
+		Config: c, Log: log, DB: db, Box: box, Key: key,
 		Bookings: booking.NewStore(db, box),
 		Tenants:  tenant.NewStore(db),
 	}, nil
@@ -83,7 +89,7 @@ func Open(ctx context.Context, c config.Config, log *zap.Logger) (*Env, error) {
 // ErrNoSecretKey is returned for a MySQL deployment without a key.
 var ErrNoSecretKey = errors.New("RESERVER_SECRET_KEY is required with a MySQL database (every instance needs the same key): generate one with 'head -c32 /dev/urandom | base64' and keep it safe")
 
-func secretBox(c config.Config, dialect database.Dialect) (*secret.Box, error) {
+func secretKey(c config.Config, dialect database.Dialect) ([]byte, error) {
 	var key []byte
 	var err error
 	switch {
@@ -100,7 +106,7 @@ func secretBox(c config.Config, dialect database.Dialect) (*secret.Box, error) {
 			return nil, err
 		}
 	}
-	return secret.NewBox(key)
+	return key, nil
 }
 
 // Close releases the database.
@@ -114,8 +120,12 @@ func (e *Env) Limits() api.Limits {
 
 // APIServer builds the REST API on env.
 func (e *Env) APIServer(sites api.Sites) (*api.Server, error) {
+	key, err := api.UISessionKey(e.Key)
+	if err != nil {
+		return nil, err
+	}
 	return api.New(api.Options{
-		DB: e.DB, Bookings: e.Bookings, Tenants: e.Tenants, Sites: sites,
+		DB: e.DB, Bookings: e.Bookings, Tenants: e.Tenants, Sites: sites, SessionKey: key,
 		Limits: e.Limits(), MaxBodyBytes: e.Config.API.MaxBodyBytes, Logger: e.Log.Named("api"),
 	})
 }

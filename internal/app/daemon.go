@@ -2,23 +2,43 @@ package app
 
 import (
 	"context"
+	"net"
 
 	"go.uber.org/zap"
 
+	"reserver/internal/ippool"
+	"reserver/internal/metrics"
 	"reserver/internal/notify"
 	"reserver/internal/profile"
 	"reserver/internal/schedule"
 )
 
+// EgressPool builds the egress pool of the configuration. With no egress
+// configured it is one direct egress whose per-host ceiling is the
+// daemon's.
+func (e *Env) EgressPool() (*ippool.Pool, error) {
+	pc := e.Config.Egress
+	if len(pc.Egresses) == 0 && pc.HostCeilingPerEgress == 0 {
+		pc.HostCeilingPerEgress = e.Config.Daemon.HostCeiling
+	}
+	pc.Logger = e.Log.Named("egress")
+	pc.OnStateChange = func(egress, host, _, to string) { metrics.BreakerState(egress, host, to) }
+	return ippool.New(pc)
+}
+
 // DaemonConfig turns the configuration into the daemon's.
-func (e *Env) DaemonConfig(profiles map[string]*profile.Profile) schedule.Config {
+func (e *Env) DaemonConfig(profiles map[string]*profile.Profile) (schedule.Config, error) {
 	d := e.Config.Daemon
+	pool, err := e.EgressPool()
+	if err != nil {
+		return schedule.Config{}, err
+	}
 	return schedule.Config{
-		Store: e.Bookings, Profiles: profiles, Logger: e.Log.Named("daemon"),
+		Store: e.Bookings, Profiles: profiles, Logger: e.Log.Named("daemon"), Egress: pool,
 		Instance: d.Instance, Lead: d.Lead, Margin: d.Margin, LeaseTTL: d.LeaseTTL,
 		Heartbeat: d.Heartbeat, ScanEvery: d.ScanEvery, Grace: d.Grace,
 		HostCeiling: d.HostCeiling, NotifyFailed: d.NotifyFailed,
-	}
+	}, nil
 }
 
 // RunDaemon runs the daemon and the outbox relay until ctx ends, then stops
@@ -29,9 +49,22 @@ func RunDaemon(ctx context.Context, e *Env, cfg schedule.Config) error {
 	if err != nil {
 		return err
 	}
+	mctx, stopMetrics := context.WithCancel(context.WithoutCancel(ctx))
+	merr := make(chan error, 1)
+	go func() {
+		merr <- metrics.ServeRegistry(mctx, e.Config.Daemon.MetricsAddr, metrics.Registry(e.Bookings), func(a net.Addr) {
+			e.Log.Info("daemon metrics listening", zap.String("addr", a.String()))
+		})
+	}()
+	select {
+	case <-ctx.Done():
+	case err := <-merr:
+		e.Log.Error("metrics server failed; the daemon goes on without it", zap.Error(err))
+	}
 	<-ctx.Done()
 	d.Stop()
 	relay.Stop()
+	stopMetrics()
 	return nil
 }
 

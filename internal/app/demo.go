@@ -96,7 +96,10 @@ func Demo(ctx context.Context, e *Env, o DemoOptions) error {
 	}
 	say("POST /v1/bookings → booking %d: court %s on %s 10:00-11:00, opening %s", id, court, playDate, opensAt.Format(time.RFC3339))
 
-	cfg := e.DaemonConfig(profiles)
+	cfg, err := e.DaemonConfig(profiles)
+	if err != nil {
+		return err
+	}
 	cfg.Events = func(ev schedule.Event) {
 		if ev.BookingID == id {
 			say("booking %d: %s", ev.BookingID, ev.What)

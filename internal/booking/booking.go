@@ -44,6 +44,9 @@ type Booking struct {
 
 	// Account is loaded with the booking when asked for (Preload).
 	Account *Account `gorm:"foreignKey:AccountID"`
+	// TakenOver is set by Claim when the booking was armed or running
+	// under an expired lease of another instance.
+	TakenOver bool `gorm:"-"`
 }
 
 // FieldMap decodes the site-specific fields.

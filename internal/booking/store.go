@@ -334,16 +334,23 @@ func (s *Store) Cancel(ctx context.Context, sc Scope, id int64, reason Reason) (
 // the booking is queued, or armed/running with an expired lease (takeover).
 // A queued booking becomes armed; a taken-over one keeps its state.
 func (s *Store) Claim(ctx context.Context, id int64, instance string, now, leaseUntil time.Time) (*Booking, error) {
-	err := database.Retry(ctx, func() error {
-		return s.claim(ctx, id, instance, utc(now), utc(leaseUntil))
+	var takeover bool
+	err := database.Retry(ctx, func() (err error) {
+		takeover, err = s.claim(ctx, id, instance, utc(now), utc(leaseUntil))
+		return err
 	})
 	if err != nil {
 		return nil, err
 	}
-	return s.Get(ctx, Scope{All: true}, id)
+	b, err := s.Get(ctx, Scope{All: true}, id)
+	if err != nil {
+		return nil, err
+	}
+	b.TakenOver = takeover
+	return b, nil
 }
 
-func (s *Store) claim(ctx context.Context, id int64, instance string, now, leaseUntil time.Time) error {
+func (s *Store) claim(ctx context.Context, id int64, instance string, now, leaseUntil time.Time) (takeover bool, _ error) {
 	res := s.db.WithContext(ctx).Model(&Booking{}).
 		Where("id = ? AND state = ?", id, Queued).
 		Updates(map[string]any{
@@ -351,7 +358,7 @@ func (s *Store) claim(ctx context.Context, id int64, instance string, now, lease
 			"version": gorm.Expr("version + 1"), "updated_at": now,
 		})
 	if res.Error != nil {
-		return res.Error
+		return false, res.Error
 	}
 	if res.RowsAffected == 0 {
 		res = s.db.WithContext(ctx).Model(&Booking{}).
@@ -361,13 +368,14 @@ func (s *Store) claim(ctx context.Context, id int64, instance string, now, lease
 				"version": gorm.Expr("version + 1"), "updated_at": now,
 			})
 		if res.Error != nil {
-			return res.Error
+			return false, res.Error
 		}
 		if res.RowsAffected == 0 {
-			return ErrConflict
+			return false, ErrConflict
 		}
+		return true, nil
 	}
-	return nil
+	return false, nil
 }
 
 // Renew extends the leases of the given bookings held by instance and

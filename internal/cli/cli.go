@@ -202,7 +202,11 @@ func runCmd(c *common) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return app.RunDaemon(cmd.Context(), env, env.DaemonConfig(profiles))
+			cfg, err := env.DaemonConfig(profiles)
+			if err != nil {
+				return err
+			}
+			return app.RunDaemon(cmd.Context(), env, cfg)
 		},
 	}
 }

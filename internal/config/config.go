@@ -16,6 +16,8 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"reserver/internal/ippool"
+	"reserver/internal/metrics"
 	"reserver/internal/notify"
 )
 
@@ -60,6 +62,7 @@ type Config struct {
 	} `yaml:"log"`
 	Daemon Daemon        `yaml:"daemon"`
 	Notify notify.Config `yaml:"notify"`
+	Egress ippool.Config `yaml:"egress"`
 }
 
 // Daemon configures `reserver run`.
@@ -73,6 +76,7 @@ type Daemon struct {
 	Grace        time.Duration `yaml:"grace"`
 	HostCeiling  float64       `yaml:"host_ceiling_per_second"`
 	NotifyFailed bool          `yaml:"notify_failed"`
+	MetricsAddr  string        `yaml:"metrics_addr"`
 }
 
 // Load reads path (empty: $RESERVER_CONFIG, or no file at all), applies the
@@ -111,6 +115,7 @@ func (c *Config) applyEnv(getenv func(string) string) error {
 		"RESERVER_LOG_LEVEL":       &c.Log.Level,
 		"RESERVER_LOG_FORMAT":      &c.Log.Format,
 		"RESERVER_INSTANCE":        &c.Daemon.Instance,
+		"RESERVER_METRICS_ADDR":    &c.Daemon.MetricsAddr,
 	}
 	for name, dst := range str {
 		if v := getenv(name); v != "" {
@@ -188,6 +193,9 @@ func (c *Config) fillDefaults() {
 	}
 	if d.HostCeiling == 0 {
 		d.HostCeiling = 50
+	}
+	if d.MetricsAddr == "" {
+		d.MetricsAddr = metrics.AddrDefault
 	}
 }
 

@@ -146,6 +146,13 @@ func New(cfg Config) (*Pool, error) {
 	return newPool(cfg, nil)
 }
 
+// NewWithTransports is New with the egresses' own transports replaced by
+// base(egress): for in-process tests and embedders that route requests
+// themselves. Breakers, placement and limiters work as with New.
+func NewWithTransports(cfg Config, base func(EgressConfig) http.RoundTripper) (*Pool, error) {
+	return newPool(cfg, base)
+}
+
 // newPool is New with an optional replacement of the egresses' own
 // transports, for tests that need no sockets.
 func newPool(cfg Config, base func(EgressConfig) http.RoundTripper) (*Pool, error) {

@@ -8,6 +8,7 @@ import (
 	"go.uber.org/zap"
 
 	"reserver/internal/clocksync"
+	"reserver/internal/metrics"
 	"reserver/internal/session"
 )
 
@@ -23,9 +24,12 @@ type clockCache struct {
 }
 
 type siteClock struct {
-	mu  sync.Mutex // held while measuring: one measurement per site at a time
-	est clocksync.Estimate
-	ok  bool
+	// turn is a one-slot semaphore held while measuring, so that one
+	// measurement per site runs at a time; waiting on it respects the
+	// caller's context (a mutex would not).
+	turn chan struct{}
+	est  clocksync.Estimate
+	ok   bool
 }
 
 func newClockCache(log *zap.Logger) *clockCache {
@@ -56,13 +60,17 @@ func (c *clockCache) estimate(ctx context.Context, site string, p clocksync.Prob
 	c.mu.Lock()
 	sc, ok := c.sites[site]
 	if !ok {
-		sc = &siteClock{}
+		sc = &siteClock{turn: make(chan struct{}, 1)}
 		c.sites[site] = sc
 	}
 	c.mu.Unlock()
 
-	sc.mu.Lock()
-	defer sc.mu.Unlock()
+	select {
+	case sc.turn <- struct{}{}:
+	case <-ctx.Done():
+		return clocksync.Estimate{}, ctx.Err()
+	}
+	defer func() { <-sc.turn }()
 	if sc.ok && time.Since(sc.est.At) < clockMaxAge {
 		return sc.est, nil
 	}
@@ -71,6 +79,7 @@ func (c *clockCache) estimate(ctx context.Context, site string, p clocksync.Prob
 		return est, err
 	}
 	sc.est, sc.ok = est, true
+	metrics.ClockOffset(site, est.Offset.Seconds())
 	c.log.Info("site clock measured", zap.String("site", site),
 		zap.Duration("offset", est.Offset), zap.Duration("uncertainty", est.Uncertainty),
 		zap.Duration("rtt", est.RTT), zap.Int("probes", est.Probes))

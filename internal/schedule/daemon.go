@@ -27,6 +27,8 @@ import (
 	"golang.org/x/time/rate"
 
 	"reserver/internal/booking"
+	"reserver/internal/ippool"
+	"reserver/internal/metrics"
 	"reserver/internal/profile"
 	"reserver/internal/session"
 )
@@ -40,7 +42,6 @@ const (
 	ScanEveryDefault   = 2 * time.Second
 	GraceDefault       = 30 * time.Second
 	HostCeilingDefault = 50.0
-	BlockedWaitDefault = 5 * time.Second
 	ClaimBatchDefault  = 200
 )
 
@@ -48,8 +49,12 @@ const (
 type Config struct {
 	Store    *booking.Store
 	Profiles map[string]*profile.Profile
-	// Transport carries every request to the sites (the egress pool plugs
-	// in here); default a keep-alive http.Transport.
+	// Egress is the pool of routes to the sites (direct, source addresses,
+	// proxies); default one direct egress whose per-host ceiling is
+	// HostCeiling.
+	Egress *ippool.Pool
+	// Transport, when Egress is nil, replaces the default egress's own
+	// transport (in-process tests).
 	Transport http.RoundTripper
 	Logger    *zap.Logger
 	// Instance names this process in leases and attempt rows; default
@@ -70,8 +75,6 @@ type Config struct {
 	// HostCeiling is the most requests per second sent to one site host by
 	// this instance, over all bookings.
 	HostCeiling float64
-	// BlockedWait is how long a booking pauses after a "blocked" answer.
-	BlockedWait time.Duration
 	// NotifyFailed also writes a "failed" outbox row when a window closes.
 	NotifyFailed bool
 	// Events, if set, receives a line per notable event of a booking (the
@@ -126,7 +129,6 @@ func New(cfg Config) (*Daemon, error) {
 	cfg.ScanEvery = cmp.Or(cfg.ScanEvery, ScanEveryDefault)
 	cfg.Grace = cmp.Or(cfg.Grace, GraceDefault)
 	cfg.HostCeiling = cmp.Or(cfg.HostCeiling, HostCeilingDefault)
-	cfg.BlockedWait = cmp.Or(cfg.BlockedWait, BlockedWaitDefault)
 	if cfg.Heartbeat >= cfg.LeaseTTL {
 		return nil, fmt.Errorf("schedule: heartbeat %v must be shorter than the lease TTL %v", cfg.Heartbeat, cfg.LeaseTTL)
 	}
@@ -139,17 +141,25 @@ func New(cfg Config) (*Daemon, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = zap.NewNop()
 	}
-	if cfg.Transport == nil {
-		cfg.Transport = &http.Transport{
-			Proxy: nil, MaxIdleConns: 0, MaxIdleConnsPerHost: 4096, MaxConnsPerHost: 0,
-			IdleConnTimeout: 5 * time.Minute, ForceAttemptHTTP2: false,
+	log := cfg.Logger.With(zap.String("instance", cfg.Instance))
+	if cfg.Egress == nil {
+		pc := ippool.Config{HostCeilingPerEgress: cfg.HostCeiling, MaxIdleConnsPerHost: 4096, Logger: log,
+			OnStateChange: func(egress, host, _, to string) { metrics.BreakerState(egress, host, to) }}
+		var err error
+		if cfg.Transport != nil {
+			cfg.Egress, err = ippool.NewWithTransports(pc, func(ippool.EgressConfig) http.RoundTripper { return cfg.Transport })
+		} else {
+			cfg.Egress, err = ippool.New(pc)
+		}
+		if err != nil {
+			return nil, err
 		}
 	}
-	log := cfg.Logger.With(zap.String("instance", cfg.Instance))
+	first := cfg.Egress.Egresses()[0]
 	d := &Daemon{
 		cfg:   cfg,
 		log:   log,
-		pool:  session.NewPool(session.PoolConfig{Transport: cfg.Transport}),
+		pool:  session.NewPool(session.PoolConfig{Transport: first.Transport()}),
 		runs:  map[int64]*run{},
 		hosts: map[string]*rate.Limiter{},
 	}
@@ -309,6 +319,10 @@ func (d *Daemon) scan(ctx context.Context) {
 		if err != nil {
 			d.log.Warn("claim failed", zap.Int64("booking", id), zap.Error(err))
 			continue
+		}
+		if b.TakenOver {
+			metrics.LeaseTakeover()
+			d.log.Info("lease taken over", zap.Int64("booking", b.ID), zap.String("state", string(b.State)))
 		}
 		d.arm(ctx, b, now)
 	}

@@ -16,6 +16,8 @@ import (
 
 	"reserver/internal/booking"
 	"reserver/internal/clocksync"
+	"reserver/internal/ippool"
+	"reserver/internal/metrics"
 	"reserver/internal/profile"
 	"reserver/internal/session"
 )
@@ -50,9 +52,13 @@ type run struct {
 	leaseValid time.Time
 
 	sess      *session.Session
+	eg        ippool.Egress
+	account   string // the account's key in the egress pool
+	siteHost  string
 	data      profile.Data
 	state     booking.State
 	est       clocksync.Estimate
+	fire      time.Time // the planned local instant of the first submit
 	lim       *rate.Limiter
 	host      *rate.Limiter
 	lastLogin *session.Result
@@ -128,11 +134,16 @@ func (r *run) execute() error {
 		return err
 	}
 	r.lim = rate.NewLimiter(rate.Limit(b.RatePerSecond), 1)
-	host := r.prof.BaseURL
+	r.siteHost = r.prof.BaseURL
 	if u, err := url.Parse(r.prof.BaseURL); err == nil {
-		host = u.Host
+		r.siteHost = u.Host
 	}
-	r.host = r.d.hostLimiter(host)
+	r.host = r.d.hostLimiter(r.siteHost)
+	r.account = b.Site + "/" + b.Account.Username
+	if err := r.assign(); err != nil {
+		return err
+	}
+	defer r.d.cfg.Egress.Release(r.account, r.siteHost, b.RatePerSecond)
 
 	if r.d.cfg.Naive {
 		return r.naive()
@@ -160,6 +171,7 @@ func (r *run) execute() error {
 	r.log.Info("waiting for the opening", zap.Time("fire_local", fire), zap.Duration("in", time.Until(fire)))
 	r.d.event(b.ID, fmt.Sprintf("fire at %s local (offset %v ± %v, rtt %v)",
 		fire.Format("15:04:05.000"), r.est.Offset.Round(time.Millisecond), r.est.Uncertainty, r.est.RTT.Round(10*time.Microsecond)))
+	r.fire = fire
 	if err := clocksync.WaitUntil(r.ctx, nil, fire); err != nil {
 		return errStop
 	}
@@ -213,6 +225,10 @@ func (r *run) prewarm() error {
 			if err == nil && res.Class == profile.ClassSuccess {
 				return nil
 			}
+			if err == nil && (res.Class == profile.ClassBlocked || egressRefused(res)) {
+				r.onBlocked(res)
+				continue
+			}
 			if err == nil && res.Class == profile.ClassSessionExpired {
 				err = r.login(r.sess.Generation())
 				if err == nil {
@@ -223,6 +239,14 @@ func (r *run) prewarm() error {
 			}
 		}
 		var le *session.LoginError
+		if errors.As(err, &le) && le.Class == profile.ClassBlocked || errors.Is(err, ippool.ErrEgressOpen) {
+			var res *session.Result
+			if le != nil {
+				res = r.lastLogin
+			}
+			r.onBlocked(res)
+			continue
+		}
 		if errors.As(err, &le) && le.Class == profile.ClassFatal {
 			r.log.Error("login rejected at pre-warm", zap.Int("status", le.Status))
 			r.d.event(r.b.ID, "login rejected: check the site password")
@@ -276,7 +300,11 @@ func (r *run) measureClock() error {
 // wait takes one request's worth of the booking's rate and of the host's
 // ceiling.
 func (r *run) wait() error {
-	for _, l := range []*rate.Limiter{r.lim, r.host} {
+	// Another booking of the account may have moved it to another egress.
+	if eg, ok := r.d.cfg.Egress.Current(r.account, r.siteHost); ok && eg.Name() != r.eg.Name() {
+		r.eg = eg
+	}
+	for _, l := range []*rate.Limiter{r.lim, r.d.cfg.Egress.Limiter(r.eg.Name(), r.siteHost), r.host} {
 		if err := l.Wait(r.ctx); err != nil {
 			// The wait would outlast the context's deadline (the end of
 			// the window): there is no time left for this request.
@@ -311,7 +339,7 @@ func (r *run) record(res *session.Result) {
 	a := booking.Attempt{
 		BookingID: r.b.ID, Instance: r.d.cfg.Instance, Seq: r.d.nextSeq(), Step: res.Step,
 		SentAt: res.SentAt, LatencyUS: res.Latency.Microseconds(), Status: res.Status,
-		Class: string(res.Class), Egress: "direct", Excerpt: truncate(res.Excerpt, 500),
+		Class: string(res.Class), Egress: r.eg.Name(), Excerpt: truncate(res.Excerpt, 500),
 	}
 	if !res.SiteDate.IsZero() {
 		d := res.SiteDate
@@ -324,6 +352,10 @@ func (r *run) record(res *session.Result) {
 		}
 	}
 	r.d.attempts.Add(a)
+	metrics.Attempt(a.Class, a.Step)
+	if a.Step == profile.StepSubmit && res.Status != 0 {
+		metrics.SubmitLatency(res.Latency.Seconds())
+	}
 	if r.d.cfg.Events != nil {
 		what := fmt.Sprintf("%-6s → %-15s HTTP %d in %v", a.Step, a.Class, a.Status, res.Latency.Round(10*time.Microsecond))
 		if a.Error != "" {
@@ -368,13 +400,13 @@ func (r *run) window(end time.Time) error {
 			if err != nil {
 				continue
 			}
-			switch res.Class {
-			case profile.ClassSuccess:
+			switch {
+			case egressRefused(res), res.Class == profile.ClassBlocked:
+				r.onBlocked(res)
+			case res.Class == profile.ClassSuccess:
 				needTrace = false
-			case profile.ClassSessionExpired:
+			case res.Class == profile.ClassSessionExpired:
 				_ = r.login(r.sess.Generation())
-			case profile.ClassBlocked:
-				r.pauseBlocked()
 			}
 			continue
 		}
@@ -385,10 +417,19 @@ func (r *run) window(end time.Time) error {
 		}
 		if first {
 			first = false
+			if !r.fire.IsZero() {
+				metrics.FireLateness(res.SentAt.Sub(r.fire).Seconds())
+			}
 			r.log.Info("first submit", zap.Time("sent_at", res.SentAt), zap.String("class", string(res.Class)),
 				zap.Duration("latency", res.Latency))
 		}
 		needTrace = r.prof.Trace.EverySubmit
+		if egressRefused(res) {
+			// Nothing was sent: not ambiguous, just another route.
+			r.onBlocked(res)
+			needTrace = true
+			continue
+		}
 		if res.Ambiguous {
 			done, err := r.resolveAmbiguous()
 			if done || err != nil {
@@ -421,7 +462,8 @@ func (r *run) window(end time.Time) error {
 			}
 			needTrace = true
 		case profile.ClassBlocked:
-			r.pauseBlocked()
+			r.onBlocked(res)
+			needTrace = true
 		}
 	}
 }
@@ -450,7 +492,7 @@ func (r *run) resolveAmbiguous() (done bool, err error) {
 		case profile.ClassSessionExpired:
 			_ = r.login(r.sess.Generation())
 		case profile.ClassBlocked:
-			r.pauseBlocked()
+			r.onBlocked(nil)
 		}
 	}
 	if r.ctx.Err() != nil && !errors.Is(context.Cause(r.ctx), context.Canceled) {
@@ -472,9 +514,77 @@ func (r *run) verify() (reservation string, class profile.Class) {
 	return res.Reservation, res.Class
 }
 
-func (r *run) pauseBlocked() {
-	r.d.event(r.b.ID, fmt.Sprintf("blocked by the site; pausing %v", r.d.cfg.BlockedWait))
-	_ = sleepFor(r.ctx, r.d.cfg.BlockedWait)
+// assign places the account on an egress (the same one as its other
+// bookings) and routes the session through it, waiting within the window
+// while every egress is cooling down.
+func (r *run) assign() error {
+	for {
+		eg, err := r.d.cfg.Egress.Assign(r.account, r.siteHost, r.b.RatePerSecond)
+		if err == nil {
+			r.eg = eg
+			r.sess.SetTransport(eg.Transport())
+			return nil
+		}
+		if err := r.coolDown(err); err != nil {
+			return err
+		}
+	}
+}
+
+// coolDown waits out an *ippool.AllCoolingError, recording why in the
+// attempt log; any other error is returned.
+func (r *run) coolDown(err error) error {
+	var cooling *ippool.AllCoolingError
+	if !errors.As(err, &cooling) {
+		return err
+	}
+	wait := max(cooling.Wait, 100*time.Millisecond)
+	r.d.attempts.Add(booking.Attempt{
+		BookingID: r.b.ID, Instance: r.d.cfg.Instance, Seq: r.d.nextSeq(), Step: "egress",
+		SentAt: time.Now(), Class: string(profile.ClassBlocked), Egress: r.eg.Name(),
+		Error: fmt.Sprintf("every egress to %s is cooling down; waiting %v", r.siteHost, wait.Round(time.Millisecond)),
+	})
+	r.d.event(r.b.ID, fmt.Sprintf("every egress is cooling down: waiting %v", wait.Round(time.Millisecond)))
+	if err := sleepFor(r.ctx, wait); err != nil {
+		return errStop
+	}
+	return nil
+}
+
+// onBlocked reports a block (or a breaker that would not let the request
+// out) and moves the account to another egress: new transport, new
+// cookies, a new login. The caller visits the trace page again.
+func (r *run) onBlocked(res *session.Result) {
+	if res != nil && res.Class == profile.ClassBlocked {
+		wait, _ := ippool.ParseWaitText(res.Excerpt)
+		if err := r.d.cfg.Egress.Report(r.eg.Name(), r.siteHost, ippool.Outcome{Class: res.Class, RetryAfter: wait}); err != nil {
+			r.log.Warn("report block", zap.Error(err))
+		}
+	}
+	from := r.eg.Name()
+	eg, err := r.d.cfg.Egress.Move(r.account, r.siteHost)
+	if err != nil {
+		_ = r.coolDown(err)
+		return
+	}
+	if eg.Name() == from {
+		return
+	}
+	r.eg = eg
+	r.d.event(r.b.ID, fmt.Sprintf("egress %s blocked: moving to %s and logging in again", from, eg.Name()))
+	r.log.Info("egress moved", zap.String("from", from), zap.String("to", eg.Name()))
+	gen := r.sess.Generation()
+	r.sess.SetTransport(eg.Transport())
+	r.sess.ResetCookies()
+	if err := r.login(gen); err != nil {
+		r.log.Warn("login after moving egress failed", zap.Error(err))
+	}
+}
+
+// egressRefused reports whether the request never left because the
+// egress's breaker is open.
+func egressRefused(res *session.Result) bool {
+	return res != nil && res.Err != nil && errors.Is(res.Err, ippool.ErrEgressOpen)
 }
 
 func (r *run) failedKinds() []string {
