@@ -275,10 +275,9 @@ func validate(req bookingRequest, sites Sites, lim Limits, now time.Time) (valid
 		} else {
 			bad("opens_at", "required: this site's profile has no opening rule, so give the opening instant (RFC 3339 with offset)")
 		}
-	case site != nil:
-		// The date problem is reported already.
 	default:
-		bad("opens_at", "required: the opening instant on the site's clock (RFC 3339 with offset)")
+		// Without a known site or a valid date, whether opens_at may be
+		// left out is not known yet; those problems are reported already.
 	}
 	if !v.OpensAt.IsZero() {
 		if !v.OpensAt.After(now) {

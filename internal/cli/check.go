@@ -110,7 +110,6 @@ func checkCmd(c *common) *cobra.Command {
 			if !healthy {
 				return exitError{code: 2, err: errors.New("the rehearsal found the flow unhealthy (see above)")}
 			}
-			fmt.Fprintln(cmd.OutOrStdout(), "healthy")
 			return nil
 		},
 	}

@@ -425,7 +425,8 @@ func benchScale(b *testing.B, n int) *benchFigures {
 	}
 
 	// Every request of the window, from the attempt log (Stop flushed it).
-	var inWindow, total, maxPer1s int
+	var inWindow, total, maxPer1s, shortGaps int
+	minGap := time.Hour
 	var perBooking []float64
 	for _, id := range env.ids {
 		var sent []time.Time
@@ -447,6 +448,13 @@ func benchScale(b *testing.B, n int) *benchFigures {
 		inWindow += len(sent)
 		perBooking = append(perBooking, float64(len(sent)))
 		maxPer1s = max(maxPer1s, maxInWindow(sent, time.Second))
+		for i := 1; i < len(sent); i++ {
+			gap := sent[i].Sub(sent[i-1])
+			minGap = min(minGap, gap)
+			if gap < time.Second/benchRate {
+				shortGaps++
+			}
+		}
 	}
 	slices.Sort(perBooking)
 	failedWindow := env.count(booking.Failed)
@@ -458,9 +466,9 @@ func benchScale(b *testing.B, n int) *benchFigures {
 	cpu := (r1 - r0).Seconds()
 	line := fmt.Sprintf("BENCH scale bookings=%d window_s=%d req_per_s=%.1f max_per_booking_1s=%d rate=%d "+
 		"heap_per_booking_kib=%.1f goroutines=%d cpu_s=%.1f stack_per_booking_kib=%.1f running=%d "+
-		"per_booking_min=%.0f per_booking_p50=%.0f failed_window=%d sim_cpu_s=%.1f sim_rss_mib=%.0f",
+		"per_booking_min=%.0f per_booking_p50=%.0f min_gap_ms=%.1f gaps_under_500ms=%d failed_window=%d sim_cpu_s=%.1f sim_rss_mib=%.0f",
 		n, scaleWindow, reqPerS, maxPer1s, benchRate, heapKiB, goroutines-g0, cpu, stackKiB, running,
-		percentile(perBooking, 0), percentile(perBooking, 50), failedWindow, simCPU.Seconds(), simRSS)
+		percentile(perBooking, 0), percentile(perBooking, 50), float64(minGap)/float64(time.Millisecond), shortGaps, failedWindow, simCPU.Seconds(), simRSS)
 	if w := env.warnSummary(); w != "" {
 		b.Logf("warnings: %s", w)
 	}
