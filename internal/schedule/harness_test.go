@@ -213,3 +213,5 @@ func (e *events) add(ev Event) {
 	e.list = append(e.list, ev)
 	e.mu.Unlock()
 }
+
+func zapWarn(t *testing.T) *zap.Logger { return zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel)) }
