@@ -16,6 +16,7 @@ import (
 	"go.uber.org/zap/zapcore"
 
 	"reserver/internal/booking"
+	"reserver/internal/ippool"
 	"reserver/internal/schedule"
 	"reserver/internal/sitesim"
 	"reserver/internal/tenant"
@@ -27,7 +28,16 @@ type DemoOptions struct {
 	OpenIn time.Duration
 	// Skew is how far the simulated site's clock is off ours.
 	Skew time.Duration
-	Out  io.Writer
+	// Late delays the site's real opening past the booking's opens_at, so
+	// the booking keeps trying for a while.
+	Late time.Duration
+	// BlockRPS makes the site block an address sending more than this many
+	// requests in a second (0: never).
+	BlockRPS int
+	// Egresses, when above 1, routes the daemon through that many egresses
+	// bound to 127.0.0.2, 127.0.0.3, ... so that a blocked one is replaced.
+	Egresses int
+	Out      io.Writer
 }
 
 // Demo runs the whole job on this machine: the simulated booking site, the
@@ -46,13 +56,16 @@ func Demo(ctx context.Context, e *Env, o DemoOptions) error {
 		fmt.Fprintf(o.Out, "[%7.3fs] %s\n", time.Since(start).Seconds(), fmt.Sprintf(format, args...))
 	}
 
-	site, err := sitesim.Start(sitesim.Options{Addr: "127.0.0.1:0", Skew: o.Skew})
+	site, err := sitesim.Start(sitesim.Options{Addr: "127.0.0.1:0", Skew: o.Skew, BlockRPS: o.BlockRPS, BlockFor: 10 * time.Second})
 	if err != nil {
 		return err
 	}
 	defer site.Close()
 	opensAt := site.Now().Add(o.OpenIn).Truncate(time.Second)
-	site.SetOpenAt(opensAt)
+	site.SetOpenAt(opensAt.Add(o.Late))
+	if o.BlockRPS > 0 {
+		say("the site blocks an address for 10s when it sends more than %d requests in a second", o.BlockRPS)
+	}
 	say("simulated booking site at %s: its clock is %+v off ours, it opens at %s (its clock)", site.URL(), o.Skew, opensAt.Format("15:04:05"))
 
 	profiles, err := LoadProfiles(e.Config.SitesDir, func(string) (string, bool) { return "", false })
@@ -96,6 +109,14 @@ func Demo(ctx context.Context, e *Env, o DemoOptions) error {
 	}
 	say("POST /v1/bookings → booking %d: court %s on %s 10:00-11:00, opening %s", id, court, playDate, opensAt.Format(time.RFC3339))
 
+	if o.Egresses > 1 {
+		e.Config.Egress.Egresses = nil
+		for i := range o.Egresses {
+			e.Config.Egress.Egresses = append(e.Config.Egress.Egresses, ippool.EgressConfig{
+				Name: fmt.Sprintf("lo%d", i+2), Kind: ippool.KindSource, Source: fmt.Sprintf("127.0.0.%d", i+2)})
+		}
+		say("egresses: %d local source addresses, 127.0.0.2 to 127.0.0.%d", o.Egresses, o.Egresses+1)
+	}
 	cfg, err := e.DaemonConfig(profiles)
 	if err != nil {
 		return err

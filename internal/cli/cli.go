@@ -243,5 +243,8 @@ func demoCmd(c *common) *cobra.Command {
 	}
 	cmd.Flags().DurationVar(&o.OpenIn, "open-in", 65*time.Second, "the simulated site opens this long after the start")
 	cmd.Flags().DurationVar(&o.Skew, "skew", 1700*time.Millisecond, "the simulated site's clock runs this far ahead of ours (negative: behind)")
+	cmd.Flags().DurationVar(&o.Late, "late", 0, "the site really opens this long after the booking's opens_at")
+	cmd.Flags().IntVar(&o.BlockRPS, "block-rps", 0, "the site blocks an address sending more than this many requests a second (0: never)")
+	cmd.Flags().IntVar(&o.Egresses, "egresses", 1, "route through this many local source addresses (127.0.0.2, ...)")
 	return cmd
 }

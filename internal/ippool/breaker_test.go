@@ -175,7 +175,7 @@ func TestBlockCoolDownSources(t *testing.T) {
 	}{
 		{name: "reported wait", reported: 2 * time.Minute, wantCool: 2 * time.Minute},
 		{name: "retry-after header", header: "12", wantCool: 12 * time.Second},
-		{name: "reported wins over header", header: "12", reported: 40 * time.Second, wantCool: 40 * time.Second},
+		{name: "header wins over the page text", header: "12", reported: 60 * time.Second, wantCool: 12 * time.Second},
 		{name: "short wait honoured", reported: time.Second, wantCool: time.Second},
 		{name: "nothing: open timeout", wantCool: 3 * time.Second},
 		{name: "stale header ignored", header: "100", reportLate: time.Minute, wantCool: 3 * time.Second},

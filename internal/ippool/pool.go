@@ -494,9 +494,11 @@ func (p *Pool) allCooling(host string, hs []health, now time.Time) error {
 
 // Report tells the pool what the answer to a request sent through egress
 // to host was. A block (profile.ClassBlocked) opens the breaker of (egress,
-// host) for the cool-down the page asked for — Outcome.RetryAfter, else a
-// Retry-After header the egress just saw, else OpenTimeout; capped at
-// MaxCoolDown. Other classes change nothing.
+// host) for the cool-down the site asked for — a Retry-After header the
+// egress just saw (machine-readable, to the second), else
+// Outcome.RetryAfter (parsed from the page's text, often rounded up to
+// minutes), else OpenTimeout; capped at MaxCoolDown. Other classes change
+// nothing.
 func (p *Pool) Report(egressName, host string, o Outcome) error {
 	e, ok := p.byName[egressName]
 	if !ok {
@@ -511,9 +513,9 @@ func (p *Pool) Report(egressName, host string, o Outcome) error {
 	}
 	b := p.breaker(e, host)
 	now := time.Now()
-	d := o.RetryAfter
+	d := b.retryAfterHint(now, RetryAfterMemoryDefault)
 	if d <= 0 {
-		d = b.retryAfterHint(now, RetryAfterMemoryDefault)
+		d = o.RetryAfter
 	}
 	d = min(d, p.cfg.MaxCoolDown)
 	p.log.Info("egress blocked by the site", zap.String("egress", e.name), zap.String("host", host),
