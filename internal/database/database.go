@@ -38,6 +38,7 @@ var ErrBadDSN = errors.New("database DSN must start with sqlite: or mysql:")
 type DB struct {
 	*gorm.DB
 	Dialect Dialect
+	file    string // the SQLite file, if any
 }
 
 // ParseDSN splits "sqlite:PATH" or "mysql:USER:PASS@tcp(HOST)/DB?..." into
@@ -113,7 +114,11 @@ func Open(dsn string) (*DB, error) {
 		sqlDB.SetMaxIdleConns(8)
 		sqlDB.SetConnMaxLifetime(5 * time.Minute)
 	}
-	return &DB{DB: gdb, Dialect: dialect}, nil
+	out := &DB{DB: gdb, Dialect: dialect}
+	if dialect == SQLite {
+		out.file = sqliteFile(driverDSN)
+	}
+	return out, nil
 }
 
 // sqliteDSN adds the pragmas reserver relies on to a file path.
@@ -141,10 +146,19 @@ func mysqlDSN(dsn string) string {
 	return dsn
 }
 
-func ensureDir(path string) error {
-	file, _, _ := strings.Cut(path, "?")
+// sqliteFile is the file of a SQLite DSN, or "" for an in-memory one.
+func sqliteFile(dsn string) string {
+	file, _, _ := strings.Cut(dsn, "?")
 	file = strings.TrimPrefix(file, "file:")
-	if file == "" || file == ":memory:" || strings.HasPrefix(file, ":") {
+	if file == "" || strings.HasPrefix(file, ":") {
+		return ""
+	}
+	return file
+}
+
+func ensureDir(path string) error {
+	file := sqliteFile(path)
+	if file == "" {
 		return nil
 	}
 	if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
@@ -184,6 +198,13 @@ func (db *DB) Migrate(ctx context.Context) ([]int64, error) {
 		return nil, err
 	}
 	gooseDialect := goose.DialectSQLite3
+	if db.Dialect == SQLite && db.file != "" {
+		unlock, err := fileLock(db.file + ".migrate-lock")
+		if err != nil {
+			return nil, err
+		}
+		defer unlock()
+	}
 	if db.Dialect == MySQL {
 		gooseDialect = goose.DialectMySQL
 		unlock, err := mysqlLock(ctx, sqlDB, "reserver_migrate")

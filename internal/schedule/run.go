@@ -284,7 +284,14 @@ func (r *run) login(seen uint64) error {
 // measureClock estimates the site clock once per site; a failed
 // measurement falls back to the local clock, which the log says.
 func (r *run) measureClock() error {
-	p := sessionProber{s: r.sess, wait: func(ctx context.Context) error { return r.host.Wait(ctx) }}
+	// Probes are requests like any other: they go at the egress's and the
+	// host's pace (not the booking's: they serve every booking of the site).
+	p := sessionProber{s: r.sess, wait: func(ctx context.Context) error {
+		if err := r.d.cfg.Egress.Limiter(r.eg.Name(), r.siteHost).Wait(ctx); err != nil {
+			return err
+		}
+		return r.host.Wait(ctx)
+	}}
 	est, err := r.d.clocks.estimate(r.ctx, r.prof.Name, p, 0)
 	if r.ctx.Err() != nil {
 		return errStop
