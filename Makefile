@@ -49,8 +49,15 @@ bench: ## Run the benchmarks; each prints a BENCH line with its figures
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m $(PKGS) | grep -E '^(BENCH|ok|FAIL|---)' 
 
 .PHONY: fuzz
-fuzz: ## Fuzz each target for FUZZTIME (default 5m)
-	$(GO) test -run '^$$' -fuzz '^FuzzDecodeBooking$$' -fuzztime $${FUZZTIME:-5m} ./internal/api/
+fuzz: ## Fuzz each target in turn for FUZZTIME (default 5m); make test runs their seed corpora
+	set -e; for t in internal/api:FuzzDecodeBooking internal/profile:FuzzParse internal/profile:FuzzRender internal/profile:FuzzClassify; do \
+	  echo "fuzz $${t#*:}"; \
+	  $(GO) test -run '^$$' -fuzz "^$${t#*:}$$" -fuzztime $${FUZZTIME:-5m} ./$${t%%:*}/; \
+	done
+
+.PHONY: chaos
+chaos: ## Crash, fault and outage scenarios on real processes and the local MariaDB (minutes; stops MariaDB for 20 s)
+	$(GO) run ./cmd/chaos $(CHAOSFLAGS)
 
 .PHONY: lint
 lint: ## gofmt and go vet (and golangci-lint when installed)

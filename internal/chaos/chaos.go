@@ -1,0 +1,486 @@
+// Package chaos is the harness behind `make chaos`: it runs the real
+// binaries (courtsim, the API and three `reserver run` daemons) against one
+// MariaDB database per scenario, breaks things on purpose — SIGKILLed
+// daemons, a faulty site, a database outage, an SMS provider outage — and
+// checks the promises against the simulator's ledger and the database.
+// Each scenario prints one line "CHAOS <name> result=pass|FAIL key=value ...".
+//
+// It owns no production code and is not part of `make test`: it takes
+// minutes and stops the shared MariaDB server for the outage scenario.
+package chaos
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os/exec"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Options configure a run.
+type Options struct {
+	BinDir        string   // courtsim, api and reserver binaries
+	SitesDir      string   // site profiles (configs/sites)
+	LogDir        string   // one directory of process logs per scenario
+	MySQL         string   // DSN prefix without database, e.g. root@tcp(127.0.0.1:3306)
+	Scenarios     []string // names to run, in order; empty: all
+	CrashBookings int      // bookings of the crashes scenario (default 300)
+	Bookings      int      // bookings of the other scenarios (default 60)
+	KeepDB        bool     // keep every scenario's database (failed ones are always kept)
+	Out           io.Writer
+	Progress      io.Writer
+}
+
+// ErrBroken means at least one scenario found a broken promise.
+var ErrBroken = errors.New("chaos: a promise is broken")
+
+// Scenarios are the names Run knows, in their default order.
+var Scenarios = []string{"crashes", "faults", "dbdown", "smsdown"}
+
+type scenarioFunc func(ctx context.Context, o Options, r *result) error
+
+var scenarioFuncs = map[string]scenarioFunc{
+	"crashes": runCrashes,
+	"faults":  runFaults,
+	"dbdown":  runDBDown,
+	"smsdown": runSMSDown,
+}
+
+// result collects one scenario's figures and broken promises.
+type result struct {
+	name   string
+	kv     []string
+	broken []string
+	db     string
+}
+
+func (r *result) set(k string, v any) { r.kv = append(r.kv, fmt.Sprintf("%s=%v", k, v)) }
+
+func (r *result) breaks(what ...string) { r.broken = append(r.broken, what...) }
+
+func (r *result) line() string {
+	status := "pass"
+	if len(r.broken) > 0 {
+		status = "FAIL"
+	}
+	parts := append([]string{"CHAOS", r.name, "result=" + status}, r.kv...)
+	if len(r.broken) > 0 {
+		parts = append(parts, "broken="+strings.Join(r.broken, ","))
+	}
+	return strings.Join(parts, " ")
+}
+
+// Run runs the scenarios one after another and prints a CHAOS line for
+// each. It returns ErrBroken when a promise is broken and another error
+// when the harness itself could not run a scenario.
+func Run(ctx context.Context, o Options) error {
+	o.CrashBookings = max(o.CrashBookings, 0)
+	if o.CrashBookings == 0 {
+		o.CrashBookings = 300
+	}
+	if o.Bookings <= 0 {
+		o.Bookings = 60
+	}
+	if o.Progress == nil {
+		o.Progress = io.Discard
+	}
+	names := o.Scenarios
+	if len(names) == 0 {
+		names = Scenarios
+	}
+	var failed []error
+	for _, name := range names {
+		f, ok := scenarioFuncs[name]
+		if !ok {
+			return fmt.Errorf("chaos: unknown scenario %q (known: %s)", name, strings.Join(Scenarios, ", "))
+		}
+		r := &result{name: name}
+		start := time.Now()
+		err := f(ctx, o, r)
+		r.set("duration_s", int(time.Since(start).Seconds()))
+		if err != nil {
+			r.breaks("harness_error")
+			fmt.Fprintf(o.Progress, "chaos %s: harness error: %v\n", name, err)
+		}
+		if r.db != "" && len(r.broken) > 0 {
+			fmt.Fprintf(o.Progress, "chaos %s: database %s kept for inspection; logs in %s/%s\n", name, r.db, o.LogDir, name)
+		}
+		fmt.Fprintln(o.Out, r.line())
+		if len(r.broken) > 0 {
+			failed = append(failed, fmt.Errorf("%w: %s", ErrBroken, r.line()))
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+	}
+	return errors.Join(failed...)
+}
+
+func (o Options) logf(format string, args ...any) {
+	fmt.Fprintf(o.Progress, time.Now().Format("15:04:05 ")+format+"\n", args...)
+}
+
+// setup starts a cluster and creates its bookings; the caller closes it
+// with finish.
+func setup(ctx context.Context, o Options, r *result, spec clusterSpec) (*cluster, error) {
+	o.logf("%s: starting courtsim, api and %d daemons", spec.name, spec.daemons)
+	c, err := newCluster(ctx, o, spec)
+	if c != nil {
+		r.db = c.dbName
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := c.createBookings(ctx); err != nil {
+		c.close(true)
+		return nil, err
+	}
+	o.logf("%s: %d bookings created; opening at %s", spec.name, len(c.bookings), c.opensAt.Format("15:04:05"))
+	return c, nil
+}
+
+func finish(c *cluster, o Options, r *result) {
+	c.close(o.KeepDB || len(r.broken) > 0)
+}
+
+// settle waits for every booking to end and audits the ledger.
+func settle(ctx context.Context, c *cluster, r *result, lostCounts bool) (Audit, *Ledger, *DBState, error) {
+	open, err := c.waitTerminal(ctx, c.opensAt.Add(time.Duration(c.spec.window)*time.Second+60*time.Second))
+	if err != nil {
+		return Audit{}, nil, nil, err
+	}
+	l, err := c.ledger(ctx)
+	if err != nil {
+		return Audit{}, nil, nil, err
+	}
+	s, err := c.snapshot(ctx)
+	if err != nil {
+		return Audit{}, nil, nil, err
+	}
+	a := audit(c.bookings, l, s)
+	r.set("bookings", len(c.bookings))
+	r.set("succeeded", a.Succeeded)
+	r.set("failed", a.Failed)
+	r.set("cancelled", a.Cancelled)
+	r.set("open", open)
+	r.set("reservations", a.Reservations)
+	r.set("duplicates", a.Duplicates)
+	r.set("unknown", a.Unknown)
+	r.breaks(a.broken(lostCounts)...)
+	for _, p := range a.Problems {
+		c.o.logf("%s: %s", c.spec.name, p)
+	}
+	return a, l, s, nil
+}
+
+// runCrashes: SIGKILL one daemon every 10 s and restart it, cancel a few
+// bookings before the opening; every booking ends, at most one reservation
+// each, none for a cancelled one, takeover within the lease TTL.
+func runCrashes(ctx context.Context, o Options, r *result) error {
+	c, err := setup(ctx, o, r, clusterSpec{name: "crashes", bookings: o.CrashBookings, openIn: 70 * time.Second, window: 60, daemons: 3})
+	if err != nil {
+		return err
+	}
+	defer finish(c, o, r)
+
+	type kill struct {
+		inst string
+		at   time.Time
+		held []int64
+	}
+	var kills []kill
+	killCtx, stopKills := context.WithCancel(ctx)
+	killed := make(chan error, 1)
+	go func() {
+		var err error
+		defer func() { killed <- err }()
+		for i := 0; ; i = (i + 1) % len(c.daemons) {
+			if sleep(killCtx, 10*time.Second) != nil {
+				return
+			}
+			c.mu.Lock()
+			d := c.daemons[i]
+			c.mu.Unlock()
+			held, herr := c.held(ctx, d.instance)
+			if herr != nil {
+				err = herr
+				return
+			}
+			at := time.Now()
+			d.p.kill()
+			kills = append(kills, kill{d.instance, at, held})
+			o.logf("crashes: SIGKILL %s holding %d bookings", d.instance, len(held))
+			if _, err = c.startDaemon(ctx, i); err != nil {
+				return
+			}
+		}
+	}()
+
+	// Cancel a few: some while queued, some once armed.
+	cancelled := map[int64]bool{}
+	cancelSome := func(at time.Time, idx ...int) error {
+		if err := sleepUntil(ctx, at); err != nil {
+			return err
+		}
+		for _, i := range idx {
+			if i >= len(c.bookings) {
+				continue
+			}
+			id := c.bookings[i].ID
+			if err := c.cancel(ctx, id); err != nil {
+				return err
+			}
+			cancelled[id] = true
+		}
+		return nil
+	}
+	if err := cancelSome(c.opensAt.Add(-40*time.Second), 7, 77, 177); err != nil {
+		stopKills()
+		<-killed
+		return err
+	}
+	if err := cancelSome(c.opensAt.Add(-10*time.Second), 17, 117, 217); err != nil {
+		stopKills()
+		<-killed
+		return err
+	}
+	open, err := c.waitTerminal(ctx, c.opensAt.Add(120*time.Second))
+	stopKills()
+	if kerr := <-killed; kerr != nil {
+		return kerr
+	}
+	if err != nil {
+		return err
+	}
+	o.logf("crashes: %d kills; %d bookings open", len(kills), open)
+	a, _, s, err := settle(ctx, c, r, false)
+	if err != nil {
+		return err
+	}
+	r.set("kills", len(kills))
+	r.set("cancelled_requested", len(cancelled))
+	for id := range cancelled {
+		if st := s.Bookings[id].State; st != "cancelled" {
+			r.breaks(fmt.Sprintf("cancel_%d_is_%s", id, st))
+		}
+	}
+	r.set("lost_submit_rows", a.LostSubmits)
+
+	// Takeover: the first attempt by another instance after the kill. A
+	// booking cannot act before its lead, so the clock starts at the later
+	// of the kill and opens_at − lead.
+	var gaps []time.Duration
+	notTaken := 0
+	for _, k := range kills {
+		for _, id := range k.held {
+			if s.Bookings[id].State == "cancelled" {
+				continue
+			}
+			from := k.at
+			if lead := c.opensAt.Add(-daemonLead); lead.After(from) {
+				from = lead
+			}
+			first, ok, err := c.firstAttemptAfter(ctx, id, k.inst, k.at)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				notTaken++
+				o.logf("crashes: booking %d held by killed %s was never attempted again (state %s)", id, k.inst, s.Bookings[id].State)
+				continue
+			}
+			gaps = append(gaps, max(first.Sub(from), 0))
+		}
+	}
+	sort.Slice(gaps, func(i, j int) bool { return gaps[i] < gaps[j] })
+	bound := leaseTTL + scanEvery + 3*time.Second
+	worst, p50 := time.Duration(0), time.Duration(0)
+	if len(gaps) > 0 {
+		worst, p50 = gaps[len(gaps)-1], gaps[len(gaps)/2]
+	}
+	r.set("takeovers", len(gaps))
+	r.set("takeover_p50_ms", p50.Milliseconds())
+	r.set("takeover_worst_ms", worst.Milliseconds())
+	r.set("takeover_bound_ms", bound.Milliseconds())
+	r.set("not_taken_over", notTaken)
+	if worst > bound {
+		r.breaks("takeover_slower_than_lease")
+	}
+	if notTaken > 0 {
+		r.breaks("not_taken_over")
+	}
+	if len(kills) == 0 {
+		r.breaks("no_kill_happened")
+	}
+	return nil
+}
+
+// runFaults: latency jitter up to 300 ms, 20 % 5xx and 3 % resets after
+// the submit was applied (half of the resets; the other half before).
+func runFaults(ctx context.Context, o Options, r *result) error {
+	c, err := setup(ctx, o, r, clusterSpec{name: "faults", bookings: o.Bookings, openIn: 35 * time.Second, window: 60, daemons: 3,
+		simFlags: []string{"-jitter", "300ms", "-fail-rate", "0.2", "-reset-rate", "0.03", "-reset-applied", "0.5", "-seed", "9"}})
+	if err != nil {
+		return err
+	}
+	defer finish(c, o, r)
+	_, l, s, err := settle(ctx, c, r, true)
+	if err != nil {
+		return err
+	}
+	results := map[string]int{}
+	for _, sub := range l.Submits {
+		results[string(sub.Result)]++
+	}
+	r.set("submits", len(l.Submits))
+	r.set("error_5xx", results["error_5xx"])
+	r.set("reset_applied", results["reset_applied"])
+	r.set("reset_not_applied", results["reset_not_applied"])
+	r.set("verify_attempts", s.VerifyRows)
+	r.set("verify_found", s.VerifySuccess)
+	if results["error_5xx"]+results["reset_applied"]+results["reset_not_applied"] == 0 {
+		r.breaks("no_fault_injected")
+	}
+	return nil
+}
+
+// runDBDown: MariaDB is stopped for 20 s from just before the opening.
+func runDBDown(ctx context.Context, o Options, r *result) error {
+	c, err := setup(ctx, o, r, clusterSpec{name: "dbdown", bookings: o.Bookings, openIn: 35 * time.Second, window: 60, daemons: 3,
+		simFlags: []string{"-jitter", "300ms", "-fail-rate", "0.3", "-seed", "11"}})
+	if err != nil {
+		return err
+	}
+	defer finish(c, o, r)
+	if err := sleepUntil(ctx, c.opensAt.Add(-time.Second)); err != nil {
+		return err
+	}
+	down := time.Now()
+	o.logf("dbdown: stopping MariaDB")
+	stopErr := stopMariaDB(ctx)
+	// Whatever happens, the server is started again.
+	defer func() { _ = startMariaDB(context.WithoutCancel(ctx)) }()
+	if stopErr != nil {
+		return stopErr
+	}
+	stopped := time.Now()
+	if err := sleepUntil(ctx, down.Add(20*time.Second)); err != nil {
+		return err
+	}
+	o.logf("dbdown: starting MariaDB")
+	if err := startMariaDB(ctx); err != nil {
+		return err
+	}
+	up := time.Now()
+	r.set("db_down_ms", up.Sub(stopped).Milliseconds())
+	_, l, _, err := settle(ctx, c, r, true)
+	if err != nil {
+		return err
+	}
+	during := 0
+	for _, res := range l.Reservations {
+		if !res.At.Before(stopped) && res.At.Before(up) {
+			during++
+		}
+	}
+	r.set("won_while_down", during)
+	r.set("submits", len(l.Submits))
+	if during == 0 {
+		r.breaks("no_success_during_outage")
+	}
+	return nil
+}
+
+// runSMSDown: the SMS webhook answers 503 for 60 s from just before the
+// opening, then 200; every success gets exactly one message.
+func runSMSDown(ctx context.Context, o Options, r *result) error {
+	c, err := setup(ctx, o, r, clusterSpec{name: "smsdown", bookings: o.Bookings, openIn: 35 * time.Second, window: 60, daemons: 3})
+	if err != nil {
+		return err
+	}
+	defer finish(c, o, r)
+	if err := sleepUntil(ctx, c.opensAt.Add(-2*time.Second)); err != nil {
+		return err
+	}
+	recovery := time.Now().Add(60 * time.Second)
+	c.sms.refuseUntil(recovery)
+	_, _, s, err := settle(ctx, c, r, true)
+	if err != nil {
+		return err
+	}
+	// Wait for the relay to deliver everything after the recovery.
+	deadline := recovery.Add(90 * time.Second)
+	var pending int
+	for {
+		if err := c.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM outbox WHERE state <> 'sent'").Scan(&pending); err != nil {
+			return err
+		}
+		if (pending == 0 && time.Now().After(recovery)) || time.Now().After(deadline) {
+			break
+		}
+		if err := sleep(ctx, time.Second); err != nil {
+			return err
+		}
+	}
+	var succeeded []int64
+	for _, b := range c.bookings {
+		if st, ok := s.Bookings[b.ID]; ok && st.State == "succeeded" {
+			succeeded = append(succeeded, b.ID)
+		}
+	}
+	sc := c.sms.counts(succeeded)
+	r.set("messages", sc.Messages)
+	r.set("refused_503", sc.Refused)
+	r.set("redelivered", sc.Redelivered)
+	r.set("outbox_unsent", pending)
+	r.set("wrong_message_count", len(sc.WrongCount))
+	if pending > 0 {
+		r.breaks("outbox_unsent")
+	}
+	if len(sc.WrongCount) > 0 {
+		r.breaks("not_exactly_one_message")
+		o.logf("smsdown: bookings without exactly one message: %v", sc.WrongCount)
+	}
+	if sc.BadSig > 0 {
+		r.breaks("bad_signature")
+	}
+	if sc.Refused == 0 {
+		r.breaks("outage_not_exercised")
+	}
+	return nil
+}
+
+// stopMariaDB shuts the server down and waits until it no longer answers.
+func stopMariaDB(ctx context.Context) error {
+	if out, err := exec.CommandContext(ctx, "mysqladmin", "-uroot", "-h127.0.0.1", "--protocol=tcp", "shutdown").CombinedOutput(); err != nil {
+		return fmt.Errorf("mysqladmin shutdown: %w: %s", err, out)
+	}
+	for range 60 {
+		if exec.CommandContext(ctx, "mysqladmin", "-uroot", "-h127.0.0.1", "--protocol=tcp", "--connect-timeout=1", "ping").Run() != nil {
+			return nil
+		}
+		if err := sleep(ctx, 500*time.Millisecond); err != nil {
+			return err
+		}
+	}
+	return errors.New("chaos: MariaDB still answers after shutdown")
+}
+
+// startMariaDB starts the server (a no-op when it runs) and waits for ping.
+func startMariaDB(ctx context.Context) error {
+	if out, err := exec.CommandContext(ctx, "start-stop-daemon", "--start", "--oknodo", "--background", "--exec", "/usr/sbin/mariadbd").CombinedOutput(); err != nil {
+		return fmt.Errorf("start mariadbd: %w: %s", err, out)
+	}
+	for range 120 {
+		if exec.CommandContext(ctx, "mysqladmin", "-uroot", "-h127.0.0.1", "--protocol=tcp", "--connect-timeout=1", "ping").Run() == nil {
+			return nil
+		}
+		if err := sleep(ctx, 500*time.Millisecond); err != nil {
+			return err
+		}
+	}
+	return errors.New("chaos: MariaDB did not come back within 60 s")
+}
