@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -473,19 +474,40 @@ func insertOutbox(tx *gorm.DB, notes []Outbox, now time.Time) error {
 }
 
 // AddAttempts writes attempt rows; rows already written (same booking,
-// instance and seq) are skipped, so a batch may be retried safely.
+// instance and seq) are skipped, so a batch may be retried safely. It is
+// one plain multi-row INSERT per 500 rows: gorm's Create would read every
+// new id back, which costs more than the insert at a thousand bookings.
 func (s *Store) AddAttempts(ctx context.Context, rows []Attempt) error {
-	if len(rows) == 0 {
-		return nil
+	const cols = "booking_id, instance, seq, step, sent_at, site_date, latency_us, status, class, egress, excerpt, error"
+	tail := " ON CONFLICT DO NOTHING"
+	if s.db.Dialect == database.MySQL {
+		tail = " ON DUPLICATE KEY UPDATE seq = seq"
 	}
-	for i := range rows {
-		rows[i].SentAt = utc(rows[i].SentAt)
-		if rows[i].SiteDate != nil {
-			d := utc(*rows[i].SiteDate)
-			rows[i].SiteDate = &d
+	for len(rows) > 0 {
+		n := min(len(rows), 500)
+		var q strings.Builder
+		q.WriteString("INSERT INTO attempts (" + cols + ") VALUES ")
+		args := make([]any, 0, n*12)
+		for i, a := range rows[:n] {
+			if i > 0 {
+				q.WriteString(", ")
+			}
+			q.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+			var siteDate *time.Time
+			if a.SiteDate != nil {
+				d := utc(*a.SiteDate)
+				siteDate = &d
+			}
+			args = append(args, a.BookingID, a.Instance, a.Seq, a.Step, utc(a.SentAt), siteDate,
+				a.LatencyUS, a.Status, a.Class, a.Egress, a.Excerpt, a.Error)
 		}
+		q.WriteString(tail)
+		if err := s.db.WithContext(ctx).Exec(q.String(), args...).Error; err != nil {
+			return err
+		}
+		rows = rows[n:]
 	}
-	return s.db.WithContext(ctx).Clauses(clause.OnConflict{DoNothing: true}).CreateInBatches(&rows, 200).Error
+	return nil
 }
 
 // Attempts returns a booking's attempts in the order they were sent.

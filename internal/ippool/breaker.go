@@ -221,6 +221,9 @@ func isEgressFailure(err error) bool {
 type transport struct {
 	p *Pool
 	e *egress
+	// own, when set, replaces the egress's shared transport: a session's
+	// own connection pool on the same route (see Egress.SessionTransport).
+	own http.RoundTripper
 }
 
 func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -242,7 +245,11 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		return nil, oe
 	}
-	resp, err := t.e.base.RoundTrip(req)
+	base := t.e.base
+	if t.own != nil {
+		base = t.own
+	}
+	resp, err := base.RoundTrip(req)
 	if err == nil && t.e.kind == KindHTTP && resp.StatusCode == http.StatusProxyAuthRequired {
 		// A plain-http request answered by the proxy itself.
 		_ = resp.Body.Close()

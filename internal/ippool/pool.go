@@ -90,6 +90,25 @@ func (e Egress) Transport() http.RoundTripper {
 	return e.e.rt
 }
 
+// SessionTransport is a transport on the same route, through the same
+// breaker, with a connection pool of its own: a site session keeps the
+// keep-alive connection its pre-warm opened, instead of sharing the
+// egress's idle connections with every other session (which leaves too few
+// warm connections when a thousand bookings fire at once). For an egress
+// whose transport is not an *http.Transport it is the shared Transport.
+func (e Egress) SessionTransport() http.RoundTripper {
+	if e.e == nil {
+		return nil
+	}
+	base, ok := e.e.base.(*http.Transport)
+	if !ok {
+		return e.e.rt
+	}
+	own := base.Clone()
+	own.MaxIdleConnsPerHost = 2
+	return &transport{p: e.e.rt.p, e: e.e, own: own}
+}
+
 // String is the name, kind and proxy address, without credentials.
 func (e Egress) String() string {
 	if e.e == nil {

@@ -106,6 +106,10 @@ type Daemon struct {
 	stopped bool
 	hosts   map[string]*rate.Limiter
 
+	// transports holds one connection pool per (account, egress): a
+	// session keeps its warm connections for the opening instant.
+	transports map[string]http.RoundTripper
+
 	timers    *timers
 	runCtx    context.Context
 	cancelRun context.CancelFunc
@@ -162,6 +166,8 @@ func New(cfg Config) (*Daemon, error) {
 		pool:  session.NewPool(session.PoolConfig{Transport: first.Transport()}),
 		runs:  map[int64]*run{},
 		hosts: map[string]*rate.Limiter{},
+
+		transports: map[string]http.RoundTripper{},
 	}
 	d.attempts = newAttemptLog(cfg.Store, log.Named("attempts"))
 	d.clocks = newClockCache(log.Named("clock"))
@@ -276,6 +282,19 @@ func (d *Daemon) event(id int64, what string) {
 	if d.cfg.Events != nil {
 		d.cfg.Events(Event{BookingID: id, At: time.Now(), What: what})
 	}
+}
+
+// sessionTransport is the account's own connection pool on egress eg.
+func (d *Daemon) sessionTransport(account string, eg ippool.Egress) http.RoundTripper {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	k := account + "\x00" + eg.Name()
+	rt, ok := d.transports[k]
+	if !ok {
+		rt = eg.SessionTransport()
+		d.transports[k] = rt
+	}
+	return rt
 }
 
 // hostLimiter is the per-host ceiling shared by all bookings of the host.

@@ -34,6 +34,10 @@ const (
 // instance never overlaps with a submit of ours.
 const fenceMargin = time.Second
 
+// refreshBefore: the booking page is visited again this long before the
+// first submit.
+const refreshBefore = 2 * time.Second
+
 // errStop ends a run without further writes (lease lost, shutdown, or the
 // booking finished elsewhere).
 var errStop = errors.New("run stopped")
@@ -61,6 +65,10 @@ type run struct {
 	fire      time.Time // the planned local instant of the first submit
 	lim       *rate.Limiter
 	host      *rate.Limiter
+	// lastSent is when this booking's last request left: the next one
+	// leaves no sooner than 1/rate after it, whatever delayed the last
+	// one between its limiter token and the wire.
+	lastSent time.Time
 	lastLogin *session.Result
 }
 
@@ -166,6 +174,17 @@ func (r *run) execute() error {
 			return err
 		}
 		fire = r.est.FireAt(b.OpensAt, r.d.cfg.Margin+r.est.Uncertainty)
+	}
+	// Visit the booking page again shortly before the opening: a fresh
+	// token, and a connection the site has not closed as idle.
+	if time.Until(fire) > refreshBefore+time.Second {
+		if err := sleepUntil(r.ctx, fire.Add(-refreshBefore)); err != nil {
+			return errStop
+		}
+		if res, err := r.request("trace"); err == nil && res.Class == profile.ClassSessionExpired {
+			_ = r.login(r.sess.Generation())
+			_, _ = r.request("trace")
+		}
 	}
 	windowEnd := r.est.SiteToLocal(b.WindowEnd())
 	r.log.Info("waiting for the opening", zap.Time("fire_local", fire), zap.Duration("in", time.Until(fire)))
@@ -275,6 +294,7 @@ func (r *run) login(seen uint64) error {
 	start := time.Now()
 	_, res, err := r.sess.Login(r.ctx, seen)
 	if res != nil && res != r.lastLogin && !res.SentAt.Before(start) {
+		r.sent(res)
 		r.record(res)
 		r.lastLogin = res
 	}
@@ -319,7 +339,22 @@ func (r *run) wait() error {
 			return errStop
 		}
 	}
+	if !r.lastSent.IsZero() {
+		interval := time.Duration(float64(time.Second) / r.b.RatePerSecond)
+		if d := time.Until(r.lastSent.Add(interval)); d > 0 {
+			if err := sleepFor(r.ctx, d); err != nil {
+				return errStop
+			}
+		}
+	}
 	return nil
+}
+
+// sent notes a request that left, for the spacing of the next one.
+func (r *run) sent(res *session.Result) {
+	if res != nil && !res.SentAt.IsZero() && res.SentAt.After(r.lastSent) {
+		r.lastSent = res.SentAt
+	}
 }
 
 // request sends one step at the booking's rate and records the attempt.
@@ -335,6 +370,7 @@ func (r *run) request(step string) (*session.Result, error) {
 		}
 		return nil, err
 	}
+	r.sent(res)
 	for k, v := range res.Extracted {
 		r.data.X[k] = v
 	}
@@ -529,7 +565,7 @@ func (r *run) assign() error {
 		eg, err := r.d.cfg.Egress.Assign(r.account, r.siteHost, r.b.RatePerSecond)
 		if err == nil {
 			r.eg = eg
-			r.sess.SetTransport(eg.Transport())
+			r.sess.SetTransport(r.d.sessionTransport(r.account, eg))
 			return nil
 		}
 		if err := r.coolDown(err); err != nil {
@@ -581,7 +617,7 @@ func (r *run) onBlocked(res *session.Result) {
 	r.d.event(r.b.ID, fmt.Sprintf("egress %s blocked: moving to %s and logging in again", from, eg.Name()))
 	r.log.Info("egress moved", zap.String("from", from), zap.String("to", eg.Name()))
 	gen := r.sess.Generation()
-	r.sess.SetTransport(eg.Transport())
+	r.sess.SetTransport(r.d.sessionTransport(r.account, eg))
 	r.sess.ResetCookies()
 	if err := r.login(gen); err != nil {
 		r.log.Warn("login after moving egress failed", zap.Error(err))
