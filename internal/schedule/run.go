@@ -55,20 +55,20 @@ type run struct {
 	leaseMu    sync.Mutex
 	leaseValid time.Time
 
-	sess      *session.Session
-	eg        ippool.Egress
-	account   string // the account's key in the egress pool
-	siteHost  string
-	data      profile.Data
-	state     booking.State
-	est       clocksync.Estimate
-	fire      time.Time // the planned local instant of the first submit
-	lim       *rate.Limiter
-	host      *rate.Limiter
+	sess     *session.Session
+	eg       ippool.Egress
+	account  string // the account's key in the egress pool
+	siteHost string
+	data     profile.Data
+	state    booking.State
+	est      clocksync.Estimate
+	fire     time.Time // the planned local instant of the first submit
+	lim      *rate.Limiter
+	host     *rate.Limiter
 	// lastSent is when this booking's last request left: the next one
 	// leaves no sooner than 1/rate after it, whatever delayed the last
 	// one between its limiter token and the wire.
-	lastSent time.Time
+	lastSent  time.Time
 	lastLogin *session.Result
 }
 
