@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"reserver/internal/app"
 	"reserver/internal/booking"
 	"reserver/internal/profile"
 	"reserver/internal/session"
@@ -47,7 +48,10 @@ func checkCmd(c *common) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			profiles, err := loadProfiles(cfg.SitesDir, c.io.Getenv)
+			profiles, err := app.LoadProfiles(cfg.SitesDir, func(k string) (string, bool) {
+				v := c.io.Getenv(k)
+				return v, v != ""
+			})
 			if err != nil {
 				return err
 			}
@@ -123,21 +127,6 @@ func checkCmd(c *common) *cobra.Command {
 	_ = cmd.MarkFlagRequired("site")
 	_ = cmd.MarkFlagRequired("booking")
 	return cmd
-}
-
-func loadProfiles(dir string, getenv func(string) string) (map[string]*profile.Profile, error) {
-	profs, err := profile.LoadDir(dir)
-	if err != nil {
-		return nil, err
-	}
-	for name, p := range profs {
-		q, err := profile.ApplyEnv(p, func(k string) (string, bool) { v := getenv(k); return v, v != "" })
-		if err != nil {
-			return nil, err
-		}
-		profs[name] = q
-	}
-	return profs, nil
 }
 
 func stored(b *booking.Booking, prof *profile.Profile) profile.BookingData {
