@@ -3,11 +3,9 @@ package cli
 import (
 	"bytes"
 	"context"
-	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"net/http/httptrace"
 	"strings"
 	"sync"
 	"testing"
@@ -69,40 +67,6 @@ func requireNoSecret(t *testing.T, what, text string, secrets ...string) {
 	}
 }
 
-// inProcess serves a handler in the same process so that a whole booking
-// window runs inside a synctest bubble (as in internal/schedule's tests),
-// reporting the httptrace events a real transport would.
-type inProcess struct{ h http.Handler }
-
-func (t inProcess) RoundTrip(req *http.Request) (*http.Response, error) {
-	trace := httptrace.ContextClientTrace(req.Context())
-	if trace != nil && trace.GotConn != nil {
-		trace.GotConn(httptrace.GotConnInfo{Reused: true})
-	}
-	var body []byte
-	if req.Body != nil {
-		var err error
-		if body, err = io.ReadAll(req.Body); err != nil {
-			return nil, errors.Join(errors.New("read request body"), err)
-		}
-		req.Body.Close()
-	}
-	in := httptest.NewRequestWithContext(req.Context(), req.Method, req.URL.String(), bytes.NewReader(body))
-	in.Header = req.Header.Clone()
-	in.RemoteAddr = "127.0.0.1:40000"
-	if trace != nil && trace.WroteRequest != nil {
-		trace.WroteRequest(httptrace.WroteRequestInfo{})
-	}
-	rec := httptest.NewRecorder()
-	t.h.ServeHTTP(rec, in)
-	if trace != nil && trace.GotFirstResponseByte != nil {
-		trace.GotFirstResponseByte()
-	}
-	resp := rec.Result()
-	resp.Request = req
-	return resp, nil
-}
-
 // A booking with a known site password runs through the daemon (pre-warm,
 // login, trace, submit) at debug level, next to one whose password the
 // site rejects; neither password appears in the logs or the attempt log.
@@ -144,7 +108,7 @@ func TestDaemonRunRedactsSecrets(t *testing.T) {
 		var logs logBuffer
 		d, err := schedule.New(schedule.Config{
 			Store: store, Profiles: map[string]*profile.Profile{"courtsim": prof},
-			Transport: inProcess{site.Handler()}, Logger: logs.logger(), Instance: "redact-1", HostCeiling: 1000,
+			Transport: &sitesim.InProcess{Handler: site.Handler()}, Logger: logs.logger(), Instance: "redact-1", HostCeiling: 1000,
 		})
 		require.NoError(t, err)
 		require.NoError(t, d.Start(t.Context()))

@@ -47,7 +47,7 @@ func (s *sim) daemon(t *testing.T, instance string) *schedule.Daemon {
 	t.Cleanup(func() { db.Close() })
 	d, err := schedule.New(schedule.Config{
 		Store: booking.NewStore(db, s.f.box), Profiles: map[string]*profile.Profile{"courtsim": s.prof},
-		Transport: &inProcess{h: s.site.Handler(), remote: "127.0.0.1:40000"},
+		Transport: &sitesim.InProcess{Handler: s.site.Handler(), RemoteAddr: "127.0.0.1:40000"},
 		Logger:    zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel)), Instance: instance, HostCeiling: 1000,
 	})
 	require.NoError(t, err)

@@ -3,12 +3,8 @@ package notify
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"net/http"
-	"net/http/httptest"
-	"net/http/httptrace"
 	"testing"
 	"time"
 
@@ -21,6 +17,7 @@ import (
 	"reserver/internal/database"
 	"reserver/internal/database/dbtest"
 	"reserver/internal/secret"
+	"reserver/internal/sitesim"
 	"reserver/internal/tenant"
 )
 
@@ -28,65 +25,8 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
 
-// inProcess is an http.RoundTripper that serves requests with a handler in
-// the same process, so that whole scenarios run inside a testing/synctest
-// bubble (a real socket would keep the bubble from ever idling). It
-// reports the httptrace events net/http's transport would, honours the
-// request's context like a connection would, and turns a handler's
-// http.ErrAbortHandler into a reset connection.
-type inProcess struct {
-	h      http.Handler
-	remote string
-	// lose, when it returns true for a request, applies the request and
-	// then loses the answer, as a connection reset after sending would.
-	lose func(*http.Request) bool
-}
-
-func (t *inProcess) RoundTrip(req *http.Request) (resp *http.Response, err error) {
-	trace := httptrace.ContextClientTrace(req.Context())
-	if trace != nil && trace.GotConn != nil {
-		trace.GotConn(httptrace.GotConnInfo{Reused: true})
-	}
-	var body []byte
-	if req.Body != nil {
-		body, _ = io.ReadAll(req.Body)
-		req.Body.Close()
-	}
-	in := httptest.NewRequestWithContext(req.Context(), req.Method, req.URL.String(), bytes.NewReader(body))
-	in.Header = req.Header.Clone()
-	in.RemoteAddr = t.remote
-	if trace != nil && trace.WroteRequest != nil {
-		trace.WroteRequest(httptrace.WroteRequestInfo{})
-	}
-	rec := httptest.NewRecorder()
-	reset := func() (aborted bool) {
-		defer func() {
-			if p := recover(); p != nil {
-				if p != http.ErrAbortHandler {
-					panic(p)
-				}
-				aborted = true
-			}
-		}()
-		t.h.ServeHTTP(rec, in)
-		return false
-	}()
-	if reset || (t.lose != nil && t.lose(in)) {
-		return nil, errors.New("read: connection reset by peer (simulated)")
-	}
-	if err := req.Context().Err(); err != nil {
-		return nil, err
-	}
-	if trace != nil && trace.GotFirstResponseByte != nil {
-		trace.GotFirstResponseByte()
-	}
-	resp = rec.Result()
-	resp.Request = req
-	return resp, nil
-}
-
 func inProcessClient(h http.Handler) *http.Client {
-	return &http.Client{Transport: &inProcess{h: h, remote: "127.0.0.1:50000"}}
+	return &http.Client{Transport: &sitesim.InProcess{Handler: h, RemoteAddr: "127.0.0.1:50000"}}
 }
 
 // fixture is a migrated database with one tenant, in which tests create

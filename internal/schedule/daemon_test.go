@@ -200,7 +200,7 @@ func TestAmbiguousSubmitIsVerified(t *testing.T) {
 		opensAt := b.site.Now().Add(65 * time.Second).Truncate(time.Second)
 		b.site.SetOpenAt(opensAt)
 		var lost atomic.Int32
-		b.tr.lose = func(r *http.Request) bool {
+		b.tr.Lose = func(r *http.Request) bool {
 			return strings.HasSuffix(r.URL.Path, "/rent/apply.do") && lost.Add(1) == 1
 		}
 		bk := b.book(t, opensAt, bookingOpts{})

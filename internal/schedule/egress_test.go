@@ -26,7 +26,7 @@ func egressPool(t *testing.T, site *sitesim.Site, n int, ceiling float64) *ippoo
 	p, err := ippool.NewWithTransports(cfg, func(ec ippool.EgressConfig) http.RoundTripper {
 		var i int
 		fmt.Sscanf(ec.Name, "e%d", &i)
-		return &inProcess{h: site.Handler(), remote: fmt.Sprintf("127.0.0.%d:40000", i+1)}
+		return &sitesim.InProcess{Handler: site.Handler(), RemoteAddr: fmt.Sprintf("127.0.0.%d:40000", i+1)}
 	})
 	require.NoError(t, err)
 	t.Cleanup(p.Close)

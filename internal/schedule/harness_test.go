@@ -3,11 +3,6 @@ package schedule
 import (
 	"bytes"
 	"context"
-	"errors"
-	"io"
-	"net/http"
-	"net/http/httptest"
-	"net/http/httptrace"
 	"sync"
 	"testing"
 	"time"
@@ -30,55 +25,13 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
 
-// inProcess is an http.RoundTripper that serves requests with a handler in
-// the same process, so that a whole booking window runs inside a
-// testing/synctest bubble. It reports the httptrace events net/http's
-// transport would, so the session times and classifies exchanges as on a
-// real connection.
-type inProcess struct {
-	h      http.Handler
-	remote string
-	// lose, when it returns true for a request, applies the request and
-	// then loses the answer, as a connection reset after sending would.
-	lose func(*http.Request) bool
-}
-
-func (t *inProcess) RoundTrip(req *http.Request) (*http.Response, error) {
-	trace := httptrace.ContextClientTrace(req.Context())
-	if trace != nil && trace.GotConn != nil {
-		trace.GotConn(httptrace.GotConnInfo{Reused: true})
-	}
-	var body []byte
-	if req.Body != nil {
-		body, _ = io.ReadAll(req.Body)
-		req.Body.Close()
-	}
-	in := httptest.NewRequestWithContext(req.Context(), req.Method, req.URL.String(), bytes.NewReader(body))
-	in.Header = req.Header.Clone()
-	in.RemoteAddr = t.remote
-	if trace != nil && trace.WroteRequest != nil {
-		trace.WroteRequest(httptrace.WroteRequestInfo{})
-	}
-	rec := httptest.NewRecorder()
-	t.h.ServeHTTP(rec, in)
-	if t.lose != nil && t.lose(in) {
-		return nil, errors.New("read: connection reset by peer (simulated)")
-	}
-	if trace != nil && trace.GotFirstResponseByte != nil {
-		trace.GotFirstResponseByte()
-	}
-	resp := rec.Result()
-	resp.Request = req
-	return resp, nil
-}
-
 type bundle struct {
 	db     *database.DB
 	store  *booking.Store
 	site   *sitesim.Site
 	prof   *profile.Profile
 	tenant int64
-	tr     *inProcess
+	tr     *sitesim.InProcess
 	dsn    string
 	box    *secret.Box
 	log    *zap.Logger
@@ -120,7 +73,7 @@ func setup(t *testing.T, o setupOpts) *bundle {
 	return &bundle{
 		db: db, store: booking.NewStore(db, box), site: site, tenant: p.TenantID, dsn: dsn, box: box,
 		prof: loadProfile(t, file, "http://courtsim.test"),
-		tr:   &inProcess{h: site.Handler(), remote: "127.0.0.1:40000"},
+		tr:   &sitesim.InProcess{Handler: site.Handler(), RemoteAddr: "127.0.0.1:40000"},
 		log:  zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel)),
 	}
 }
