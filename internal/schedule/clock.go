@@ -85,3 +85,24 @@ func (c *clockCache) estimate(ctx context.Context, site string, p clocksync.Prob
 		zap.Duration("rtt", est.RTT), zap.Int("probes", est.Probes))
 	return est, nil
 }
+
+// known returns the site's last estimate, if one was made within
+// clockMaxAge, without measuring.
+func (c *clockCache) known(site string) (clocksync.Estimate, bool) {
+	c.mu.Lock()
+	sc, ok := c.sites[site]
+	c.mu.Unlock()
+	if !ok {
+		return clocksync.Estimate{}, false
+	}
+	select {
+	case sc.turn <- struct{}{}:
+		defer func() { <-sc.turn }()
+	default:
+		return clocksync.Estimate{}, false // being measured right now
+	}
+	if sc.ok && time.Since(sc.est.At) < clockMaxAge {
+		return sc.est, true
+	}
+	return clocksync.Estimate{}, false
+}

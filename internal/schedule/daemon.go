@@ -358,7 +358,12 @@ func (d *Daemon) arm(ctx context.Context, b *booking.Booking, now time.Time) {
 	d.wg.Add(1)
 	d.mu.Unlock()
 
+	// opens_at is on the site's clock: with a recent estimate of it, the
+	// pre-warm starts a full lead before the opening as the site sees it.
 	prewarm := b.OpensAt.Add(-d.cfg.Lead)
+	if est, ok := d.clocks.known(b.Site); ok {
+		prewarm = est.SiteToLocal(b.OpensAt).Add(-d.cfg.Lead)
+	}
 	log.Info("booking armed", zap.String("state", string(b.State)), zap.Time("opens_at", b.OpensAt), zap.Time("prewarm_at", prewarm))
 	d.event(b.ID, fmt.Sprintf("armed: opens at %s (site clock), pre-warm at %s", b.OpensAt.Format(time.RFC3339Nano), prewarm.Format("15:04:05")))
 	if !prewarm.After(now) {
