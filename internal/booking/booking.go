@@ -10,7 +10,10 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"time"
+
+	"reserver/internal/profile"
 )
 
 // Booking is one queued attempt to reserve one slot.
@@ -127,4 +130,20 @@ func (Outbox) TableName() string { return "outbox" }
 func activeKey(tenantID, accountID int64, site, court, date, start, end string) string {
 	sum := sha256.Sum256(fmt.Appendf(nil, "%d\x00%s\x00%d\x00%s\x00%s\x00%s\x00%s", tenantID, site, accountID, court, date, start, end))
 	return hex.EncodeToString(sum[:])
+}
+
+// TemplateData is what a site profile's templates see of the booking, with
+// the play date at midnight in the site's zone loc. A missing or invalid
+// "people" field counts as one player.
+func (b *Booking) TemplateData(loc *time.Location) profile.BookingData {
+	fields := b.FieldMap()
+	people, err := strconv.Atoi(fields["people"])
+	if err != nil || people <= 0 {
+		people = 1
+	}
+	date, _ := time.ParseInLocation("2006-01-02", b.PlayDate, loc)
+	return profile.BookingData{
+		ID: b.ID, Court: b.Court, Date: date, Start: b.StartTime, End: b.EndTime,
+		Phone: b.Phone, Name: b.BookerName, People: people, Fields: fields, OpensAt: b.OpensAt,
+	}
 }

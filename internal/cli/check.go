@@ -85,7 +85,7 @@ func checkCmd(c *common) *cobra.Command {
 				if b.Site != site {
 					return fmt.Errorf("booking %d is for site %q, not %q", id, b.Site, site)
 				}
-				data = profile.Data{Booking: stored(b, prof)}
+				data = profile.Data{Booking: b.TemplateData(prof.Location)}
 				if acct.Username == "" {
 					acct.Username = b.Account.Username
 				}
@@ -127,16 +127,6 @@ func checkCmd(c *common) *cobra.Command {
 	_ = cmd.MarkFlagRequired("site")
 	_ = cmd.MarkFlagRequired("booking")
 	return cmd
-}
-
-func stored(b *booking.Booking, prof *profile.Profile) profile.BookingData {
-	fields := b.FieldMap()
-	people, _ := strconv.Atoi(fields["people"])
-	date, _ := time.ParseInLocation("2006-01-02", b.PlayDate, prof.Location)
-	return profile.BookingData{
-		ID: b.ID, Court: b.Court, Date: date, Start: b.StartTime, End: b.EndTime, Phone: b.Phone,
-		Name: b.BookerName, People: max(people, 1), Fields: fields, OpensAt: b.OpensAt,
-	}
 }
 
 func readBookingFile(path string, prof *profile.Profile) (profile.BookingData, error) {

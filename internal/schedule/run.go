@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/url"
 	"runtime/debug"
-	"strconv"
 	"sync"
 	"time"
 
@@ -135,7 +134,7 @@ func (r *run) execute() error {
 		}
 		r.state = booking.Running
 	}
-	r.data = bookingData(b, r.prof)
+	r.data = profile.Data{Booking: b.TemplateData(r.prof.Location), X: map[string]string{}}
 	acct := profile.AccountData{Username: b.Account.Username, Password: password}
 	r.sess, err = r.d.pool.Get(r.prof, acct)
 	if err != nil {
@@ -212,23 +211,6 @@ func (r *run) naive() error {
 	}
 	r.est = clocksync.Estimate{At: time.Now()}
 	return r.window(r.b.WindowEnd())
-}
-
-// bookingData is what the profile's templates see of the booking.
-func bookingData(b *booking.Booking, prof *profile.Profile) profile.Data {
-	fields := b.FieldMap()
-	people, err := strconv.Atoi(fields["people"])
-	if err != nil || people <= 0 {
-		people = 1
-	}
-	date, _ := time.ParseInLocation("2006-01-02", b.PlayDate, prof.Location)
-	return profile.Data{
-		Booking: profile.BookingData{
-			ID: b.ID, Court: b.Court, Date: date, Start: b.StartTime, End: b.EndTime,
-			Phone: b.Phone, Name: b.BookerName, People: people, Fields: fields, OpensAt: b.OpensAt,
-		},
-		X: map[string]string{},
-	}
 }
 
 // prewarm logs in and visits the booking page, retrying transient trouble
