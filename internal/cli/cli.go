@@ -88,6 +88,19 @@ func (c *common) open(ctx context.Context) (*app.Env, error) {
 	return app.Open(ctx, cfg, log)
 }
 
+// withEnv wraps a command's work with opening the environment (config,
+// logger, migrated database) and closing it afterwards.
+func (c *common) withEnv(fn func(cmd *cobra.Command, args []string, env *app.Env) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		env, err := c.open(cmd.Context())
+		if err != nil {
+			return err
+		}
+		defer env.Close()
+		return fn(cmd, args, env)
+	}
+}
+
 func reserverCmd(io IO) *cobra.Command {
 	c := &common{io: io}
 	root := &cobra.Command{
@@ -106,15 +119,10 @@ func migrateCmd(c *common) *cobra.Command {
 		Use:   "migrate",
 		Short: "Apply pending database migrations",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			env, err := c.open(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer env.Close()
+		RunE: c.withEnv(func(cmd *cobra.Command, _ []string, env *app.Env) error {
 			fmt.Fprintf(cmd.OutOrStdout(), "database %s is up to date\n", env.DB.Dialect)
 			return nil
-		},
+		}),
 	}
 }
 
@@ -159,12 +167,7 @@ func apiCmd(io IO) *cobra.Command {
 		Use:   "api",
 		Short: "Serve the reserver REST API",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			env, err := c.open(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer env.Close()
+		RunE: c.withEnv(func(cmd *cobra.Command, _ []string, env *app.Env) error {
 			defer env.Log.Sync() //nolint:errcheck // nothing to do about a failed flush at exit
 			if addr == "" {
 				addr = env.Config.API.Addr
@@ -176,7 +179,7 @@ func apiCmd(io IO) *cobra.Command {
 			return app.ServeAPI(cmd.Context(), env, app.Catalog(profiles), addr, func(a net.Addr) {
 				fmt.Fprintf(cmd.OutOrStdout(), "reserver api listening on http://%s\n", a)
 			})
-		},
+		}),
 	}
 	root.Flags().StringVar(&c.configPath, "config", "", "YAML configuration file (default: $RESERVER_CONFIG, or built-in defaults)")
 	root.Flags().StringVar(&addr, "addr", "", "listen address (default: $RESERVER_API_ADDR or 127.0.0.1:8080)")
@@ -191,12 +194,7 @@ func runCmd(c *common) *cobra.Command {
 			"fires the first submit to arrive at the opening instant on the site's clock and keeps\n" +
 			"trying at the booking's rate until it wins, loses or the window closes.",
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			env, err := c.open(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer env.Close()
+		RunE: c.withEnv(func(cmd *cobra.Command, _ []string, env *app.Env) error {
 			defer env.Log.Sync() //nolint:errcheck // nothing to do about a failed flush at exit
 			profiles, err := env.LoadProfiles()
 			if err != nil {
@@ -207,7 +205,7 @@ func runCmd(c *common) *cobra.Command {
 				return err
 			}
 			return app.RunDaemon(cmd.Context(), env, cfg)
-		},
+		}),
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"reserver/internal/api"
+	"reserver/internal/app"
 	"reserver/internal/booking"
 )
 
@@ -296,12 +297,7 @@ func statusCmd(c *common) *cobra.Command {
 		Use:   "status",
 		Short: "Show the live daemon instances, the armed and running bookings and the next openings",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			env, err := c.open(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer env.Close()
+		RunE: c.withEnv(func(cmd *cobra.Command, _ []string, env *app.Env) error {
 			now := time.Now()
 			st, err := env.Bookings.Status(cmd.Context(), now, next)
 			if err != nil {
@@ -355,7 +351,7 @@ func statusCmd(c *common) *cobra.Command {
 				}
 			}
 			return nil
-		},
+		}),
 	}
 	cmd.Flags().IntVar(&next, "next", 10, "how many queued openings to show")
 	return cmd
