@@ -127,27 +127,3 @@ func TestParseRetryAfter(t *testing.T) {
 		require.Equal(t, tt.want, got, tt.in)
 	}
 }
-
-func TestParseWaitText(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		in   string
-		want time.Duration
-		ok   bool
-	}{
-		{"비정상적인 접근이 감지되어 차단되었습니다 1분 후 다시 시도해 주십시오.", time.Minute, true},
-		{"10분 뒤에 이용하세요", 10 * time.Minute, true},
-		{"30초 후 재시도", 30 * time.Second, true},
-		{"2시간 후", 2 * time.Hour, true},
-		{"please try again in 5 minutes", 5 * time.Minute, true},
-		{"retry after 45 seconds", 45 * time.Second, true},
-		{"예약 시간 10시 30분", 30 * time.Minute, true}, // the first wait-like phrase; the daemon passes block pages only
-		{"차단되었습니다", 0, false},
-		{"", 0, false},
-	}
-	for _, tt := range tests {
-		got, ok := ParseWaitText(tt.in)
-		require.Equal(t, tt.ok, ok, tt.in)
-		require.Equal(t, tt.want, got, tt.in)
-	}
-}
