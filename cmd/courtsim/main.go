@@ -40,8 +40,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		open = at.Format(time.RFC3339Nano)
 	}
 	o := srv.Options()
-	fmt.Fprintf(stdout, "courtsim: serving %s open_at=%s (sim clock) skew=%s accounts=%s..%s charset=%s\n",
-		srv.URL(), open, srv.Skew(), srv.AccountName(1), srv.AccountName(o.Accounts), o.Charset)
+	fmt.Fprintf(stdout, "courtsim: serving %s open_at=%s (sim clock) skew=%s accounts=%s..%s charset=%s strict=%t\n",
+		srv.URL(), open, srv.Skew(), srv.AccountName(1), srv.AccountName(o.Accounts), o.Charset, o.Strict)
 
 	<-ctx.Done()
 	if err := srv.Close(); err != nil {
@@ -91,6 +91,7 @@ Flags:
 	fs.BoolVar(&o.FailPages, "fail-pages", false, "apply -fail-rate to every public page, not only submits")
 	fs.Float64Var(&o.ResetRate, "reset-rate", 0, "fraction of submits answered by a connection reset; 0 = none")
 	fs.Float64Var(&resetA, "reset-applied", sitesim.ResetAppliedDefault, "fraction of resets whose submit was applied first")
+	fs.BoolVar(&o.Strict, "strict", false, "answer a repeated submit for a slot the account already holds exactly like a slot taken by another account (the ledger still counts it in repeat_submits)")
 	fs.Int64Var(&o.Seed, "seed", 0, "seed of the fault generator (default 0; same seed, same fault sequence)")
 	if err := fs.Parse(args); err != nil {
 		return o, err

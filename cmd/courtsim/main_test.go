@@ -24,6 +24,10 @@ func TestParseFlags(t *testing.T) {
 			require.Equal(t, sitesim.PasswordDefault, o.Password)
 			require.True(t, o.OpenAt.IsZero())
 			require.Equal(t, sitesim.ResetAppliedDefault, o.ResetApplied)
+			require.False(t, o.Strict)
+		}, ""},
+		{"strict", []string{"-strict"}, func(t *testing.T, o sitesim.Options) {
+			require.True(t, o.Strict)
 		}, ""},
 		{"open-in counts from the sim clock", []string{"-open-in", "90s", "-skew", "-2.5s"}, func(t *testing.T, o sitesim.Options) {
 			require.Equal(t, -2500*time.Millisecond, o.Skew)
@@ -58,7 +62,7 @@ func TestHelpDocumentsAccountsAndExitsZero(t *testing.T) {
 	t.Parallel()
 	var stdout, stderr bytes.Buffer
 	require.Equal(t, 0, run([]string{"-h"}, &stdout, &stderr))
-	for _, want := range []string{"user001", "pass1234", "-open-in", "-skew", "-block-rps", "-reset-applied", "-charset"} {
+	for _, want := range []string{"user001", "pass1234", "-open-in", "-skew", "-block-rps", "-reset-applied", "-charset", "-strict"} {
 		require.Contains(t, stderr.String(), want)
 	}
 }

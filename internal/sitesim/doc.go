@@ -20,6 +20,13 @@
 // needs a fresh page visit. Only the latest token issued for a slot within a
 // session is valid.
 //
+// A submit by an account for a slot it already holds answers "already
+// yours" (MsgAlreadyMine); with Options.Strict it gets exactly the answer of
+// a slot taken by another account, as many real sites give, so a client
+// cannot lean on the site to forgive a blind resubmit. Either way the ledger
+// marks such a submit Repeat and counts it in repeat_submits. The ledger's
+// IP is the connection's source address, never a header.
+//
 // Injected latency is split evenly: half before the request is handled and
 // half after, so a client's RTT/2 is a fair one-way estimate and the Date
 // header and arrival time sit in the middle of the round trip.

@@ -194,6 +194,10 @@ func (s *Site) apply(r *http.Request, now time.Time, ip string, parseErr error) 
 	sess := s.session(r, now)
 	if sess != nil {
 		sub.Account = sess.account
+		if slotOK {
+			holder, held := s.book.holder(k)
+			sub.Repeat = held && holder == sess.account
+		}
 	}
 	var resp response
 	switch f := s.faults.decide(true); f {
@@ -207,6 +211,9 @@ func (s *Site) apply(r *http.Request, now time.Time, ip string, parseErr error) 
 	default:
 		sub.Result, sub.Reservation, resp = s.process(r, sess, k, slotOK, now)
 	}
+	// A concurrent submit of the same account may have won between the
+	// holder check and the claim: that one is a repeat too.
+	sub.Repeat = sub.Repeat || sub.Result == ResultAlreadyMine || sub.Outcome == ResultAlreadyMine
 	s.book.record(sub)
 	return resp
 }
@@ -240,6 +247,10 @@ func (s *Site) process(r *http.Request, sess *session, k slotKey, slotOK bool, n
 		resp.data.Data = rsv.Number
 		return res, rsv.Number, resp
 	case ResultAlreadyMine:
+		if s.opts.Strict {
+			// Exactly the answer of a slot taken by someone else.
+			return res, "", message(title, MsgTaken, back)
+		}
 		return res, "", message(title, MsgAlreadyMine, back)
 	default:
 		return res, "", message(title, MsgTaken, back)

@@ -33,6 +33,10 @@ type Ledger struct {
 	Now          time.Time     `json:"now"`
 	Reservations []Reservation `json:"reservations"`
 	Submits      []Submit      `json:"submits"`
+	// RepeatSubmits counts the submits marked Repeat: an account submitting
+	// for a slot it already holds. A client that verifies an unknown
+	// outcome before submitting again never sends one.
+	RepeatSubmits int `json:"repeat_submits"`
 }
 
 // Reservation is one booked (facility, date, slot).
@@ -60,8 +64,12 @@ type Submit struct {
 	// Outcome is what processing decided for a reset_applied submit
 	// (success, taken, ...); empty otherwise.
 	Outcome     Result `json:"outcome,omitempty"`
-	IP          string `json:"ip"`
+	IP          string `json:"ip"` // the connection's source address, never a header
 	Reservation string `json:"reservation,omitempty"`
+	// Repeat marks a submit by an account for a slot that account already
+	// held when the submit arrived (or that it won in a concurrent submit
+	// decided first), whatever the answer.
+	Repeat bool `json:"repeat,omitempty"`
 }
 
 // slotKey names one bookable (facility, date, slot); date is yyyymmdd.

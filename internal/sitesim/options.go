@@ -66,6 +66,11 @@ type Options struct {
 	ResetRate    float64       // fraction of apply.do answered by a connection reset
 	ResetApplied float64       // fraction of resets applied first; 0 = default 0.5, ResetAppliedNever = none
 	Seed         int64         // seed of the fault generator
+	// Strict answers a submit for a slot the submitting account already
+	// holds exactly like a slot taken by another account (same status, page
+	// and message), as many real sites do. The ledger still records the
+	// truth (already_mine, marked as a repeat).
+	Strict bool
 }
 
 // Faults are the run-time adjustable fault settings; see [Site.SetFaults].

@@ -93,7 +93,13 @@ func (s *Site) Password() string { return s.opts.Password }
 // Ledger returns a deep copy of the ground truth.
 func (s *Site) Ledger() Ledger {
 	rs, ss := s.book.snapshot()
-	return Ledger{OpenAt: s.OpenAt(), Now: s.Now(), Reservations: rs, Submits: ss}
+	l := Ledger{OpenAt: s.OpenAt(), Now: s.Now(), Reservations: rs, Submits: ss}
+	for _, sub := range ss {
+		if sub.Repeat {
+			l.RepeatSubmits++
+		}
+	}
+	return l
 }
 
 // Reset empties reservations and the submit log. Accounts and sessions stay.
