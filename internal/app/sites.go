@@ -2,8 +2,12 @@ package app
 
 import (
 	"fmt"
+	"maps"
 	"os"
+	"slices"
 	"time"
+
+	"go.uber.org/zap"
 
 	"reserver/internal/api"
 	"reserver/internal/profile"
@@ -11,9 +15,19 @@ import (
 
 // LoadProfiles loads every site profile of the configured directory and
 // applies the per-site base-URL overrides of the environment
-// (RESERVER_SITE_<NAME>_BASE_URL).
+// (RESERVER_SITE_<NAME>_BASE_URL). Each profile's load warnings (such as a
+// missing verify step) are logged once here.
 func (e *Env) LoadProfiles() (map[string]*profile.Profile, error) {
-	return LoadProfiles(e.Config.SitesDir, os.LookupEnv)
+	profs, err := LoadProfiles(e.Config.SitesDir, os.LookupEnv)
+	if err != nil {
+		return nil, err
+	}
+	for _, name := range slices.Sorted(maps.Keys(profs)) {
+		for _, w := range profs[name].Warnings {
+			e.Log.Warn("site profile warning", zap.String("site", name), zap.String("warning", w))
+		}
+	}
+	return profs, nil
 }
 
 // LoadProfiles loads the profiles of dir with overrides from lookup.

@@ -107,11 +107,18 @@ func LoadDir(dir string) (map[string]*Profile, error) {
 func Parse(file string, data []byte) (*Profile, error) {
 	l := &loader{file: file}
 	p := l.profile(data)
+	byLine := func(ps []Problem) {
+		sort.SliceStable(ps, func(i, j int) bool { return ps[i].Line < ps[j].Line })
+	}
 	if len(l.problems) > 0 {
-		sort.SliceStable(l.problems, func(i, j int) bool { return l.problems[i].Line < l.problems[j].Line })
+		byLine(l.problems)
 		return nil, &LoadError{Problems: l.problems}
 	}
+	byLine(l.warnings)
 	p.File = file
+	for _, w := range l.warnings {
+		p.Warnings = append(p.Warnings, w.String())
+	}
 	return p, nil
 }
 
@@ -120,6 +127,7 @@ func Parse(file string, data []byte) (*Profile, error) {
 type loader struct {
 	file     string
 	problems []Problem
+	warnings []Problem // the profile loads, but an operator should know
 
 	fm       template.FuncMap
 	fields   map[string]Field
@@ -145,6 +153,16 @@ func (l *loader) add(n *yaml.Node, format string, args ...any) {
 		line = n.Line
 	}
 	l.problems = append(l.problems, Problem{File: l.file, Line: line, Msg: fmt.Sprintf(format, args...)})
+}
+
+// warn records something that does not stop the profile from loading but
+// costs the daemon a capability.
+func (l *loader) warn(n *yaml.Node, format string, args ...any) {
+	line := 0
+	if n != nil {
+		line = n.Line
+	}
+	l.warnings = append(l.warnings, Problem{File: l.file, Line: line, Msg: fmt.Sprintf(format, args...)})
 }
 
 func resolve(n *yaml.Node) *yaml.Node {
@@ -182,6 +200,15 @@ func (l *loader) mapping(n *yaml.Node, what string, allowed []string) []entry {
 		out = append(out, entry{key: k.Value, k: k, v: resolve(v)})
 	}
 	return out
+}
+
+func keyNode(es []entry, key string) *yaml.Node {
+	for _, e := range es {
+		if e.key == key {
+			return e.k
+		}
+	}
+	return nil
 }
 
 func byKey(es []entry) map[string]*yaml.Node {
@@ -370,7 +397,7 @@ func (l *loader) profile(data []byte) *Profile {
 	if n := top["steps"]; n == nil {
 		l.add(doc.Content[0], "steps is required (login, trace and submit)")
 	} else {
-		l.steps(n, p)
+		l.steps(keyNode(root, "steps"), n, p)
 	}
 	l.checkReferences(p)
 	return p
@@ -533,13 +560,18 @@ func (l *loader) clock(n, parent *yaml.Node, what string) time.Duration {
 
 var stepNames = []string{StepLogin, StepTrace, StepSubmit, StepVerify, StepProbe}
 
-func (l *loader) steps(n *yaml.Node, p *Profile) {
+// steps reads the steps mapping n, whose key is at key.
+func (l *loader) steps(key, n *yaml.Node, p *Profile) {
 	es := l.mapping(n, "steps", stepNames)
 	if es == nil {
 		return
 	}
 	m := byKey(es)
+	var verifyKey *yaml.Node
 	for _, e := range es {
+		if e.key == StepVerify {
+			verifyKey = e.k
+		}
 		s := l.step(e.v, e.key)
 		switch e.key {
 		case StepLogin:
@@ -559,9 +591,31 @@ func (l *loader) steps(n *yaml.Node, p *Profile) {
 			l.add(n, "steps: %s is required", req)
 		}
 	}
+	switch {
+	case p.Verify == nil:
+		l.warn(key, "steps: no verify step: a submit whose answer is unknown or ambiguous (a timeout, a 5xx, "+
+			"an unrecognised page, already_mine) cannot be checked, so the booking ends for operator review "+
+			"instead of being verified and, if not booked, submitted again")
+	case len(p.Verify.Rules) == 0:
+		l.warn(verifyKey, "verify: no classify rules: every 2xx or 3xx answer counts as booked; "+
+			"add a success rule that finds this booking's slot and a retry rule for the list without it")
+	default:
+		if !hasClass(p.Verify.Rules, ClassSuccess) {
+			l.warn(verifyKey, "verify: no success rule: verify can never confirm a booking, "+
+				"so an unknown or ambiguous submit always ends for operator review")
+		}
+		if !hasClass(p.Verify.Rules, ClassRetry) {
+			l.warn(verifyKey, "verify: no retry rule: verify can never say the booking is not there, "+
+				"so after an unknown or ambiguous submit no new submit is sent")
+		}
+	}
 	if p.Probe == nil {
 		p.Probe = &Step{Name: StepProbe, Method: http.MethodGet, Path: template.Must(template.New("probe.path").Parse("/"))}
 	}
+}
+
+func hasClass(rules []Rule, c Class) bool {
+	return slices.ContainsFunc(rules, func(r Rule) bool { return r.Class == c })
 }
 
 var stepKeys = []string{"description", "method", "path", "headers", "form", "body", "content_type",

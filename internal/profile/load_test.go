@@ -3,6 +3,7 @@ package profile_test
 import (
 	"errors"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 
@@ -111,4 +112,55 @@ func TestLoadDirDuplicateNames(t *testing.T) {
 func writeFile(t *testing.T, path, content string) {
 	t.Helper()
 	require.NoError(t, os.WriteFile(path, []byte(content), 0o600))
+}
+
+func TestLoadWarnings(t *testing.T) {
+	t.Parallel()
+	const verify = "  verify:\n    path: /mine\n"
+	tests := []struct {
+		name string
+		src  string
+		want []string // "line: substring", in order
+	}{
+		{"no verify step", minimal, []string{"3: steps: no verify step", "3: operator review"}},
+		{"verify without rules", minimal + verify, []string{"32: verify: no classify rules: every 2xx or 3xx answer counts as booked"}},
+		{"verify without a retry rule", minimal + verify + "    classify:\n      - {status: 200, body_contains: '{{ .Booking.Court }}', class: success}\n",
+			[]string{"32: verify: no retry rule"}},
+		{"verify without a success rule", minimal + verify + "    classify:\n      - {status: 200, class: retry}\n",
+			[]string{"32: verify: no success rule"}},
+		{"a complete verify", minimal + verify + "    classify:\n      - {status: 200, body_contains: '{{ .Booking.Court }}', class: success}\n      - {status: 200, class: retry}\n",
+			nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			p, err := profile.Parse("w.yaml", []byte(tc.src))
+			require.NoError(t, err)
+			require.Len(t, p.Warnings, len(slices.Compact(lineOf(tc.want))), "%q", p.Warnings)
+			for _, w := range tc.want {
+				line, msg, _ := strings.Cut(w, ": ")
+				require.True(t, slices.ContainsFunc(p.Warnings, func(got string) bool {
+					return strings.HasPrefix(got, "w.yaml:"+line+": ") && strings.Contains(got, msg)
+				}), "want a warning at w.yaml:%s containing %q; got %q", line, msg, p.Warnings)
+			}
+		})
+	}
+}
+
+func lineOf(ws []string) []string {
+	out := make([]string, len(ws))
+	for i, w := range ws {
+		out[i], _, _ = strings.Cut(w, ": ")
+	}
+	return out
+}
+
+func TestShippedProfilesLoadWithoutWarnings(t *testing.T) {
+	t.Parallel()
+	profs, err := profile.LoadDir("../../configs/sites")
+	require.NoError(t, err)
+	require.NotEmpty(t, profs)
+	for name, p := range profs {
+		require.Empty(t, p.Warnings, name)
+	}
 }

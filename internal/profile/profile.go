@@ -128,6 +128,12 @@ type Profile struct {
 	Login, Trace, Submit *Step
 	Verify               *Step // nil when the site has no verify step
 	Probe                *Step // never nil after loading: defaults to GET /
+
+	// Warnings are what loading found that does not stop the profile from
+	// working but costs the daemon something (no verify step), each as
+	// "file:line: message" like the load errors. The app logs them and
+	// `reserver check` prints them.
+	Warnings []string
 }
 
 // Step returns the named step, or nil if the profile does not define it.
