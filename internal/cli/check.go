@@ -36,10 +36,12 @@ func checkCmd(c *common) *cobra.Command {
 	var submit bool
 	cmd := &cobra.Command{
 		Use:   "check --site NAME --booking FILE|ID [--account USER --password-env VAR] [--submit]",
-		Short: "Rehearse a booking against its site: login, trace and (with --submit) submit",
-		Long: "check replays the site profile's login and trace steps (and the submit with --submit,\n" +
-			"which really books) and prints each step and the site's clock offset. The exit status\n" +
-			"is 0 when the flow is healthy, 2 when it is not. Run it the day before.\n" +
+		Short: "Rehearse a booking against its site: login, trace, (with --submit) submit, verify",
+		Long: "check prints the site profile's load warnings, replays its login and trace steps (and\n" +
+			"the submit with --submit, which really books), then its verify step, saying whether the\n" +
+			"slot is booked, and prints the site's clock offset. The exit status is 0 when the flow\n" +
+			"is healthy, 2 when it is not (a step failed, or verify gave an answer the daemon could\n" +
+			"not act on). Run it the day before.\n" +
 			"--booking is a JSON file (court, date, start, end, name, phone, people, fields) or the\n" +
 			"id of a stored booking, whose account is used unless --account is given.",
 		Args: cobra.NoArgs,

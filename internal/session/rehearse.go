@@ -29,10 +29,13 @@ type RehearseOptions struct {
 }
 
 // Rehearse replays the profile against the site as `reserver check` does:
-// login, trace and, only with Submit, submit, printing each step as it
-// goes, then estimates the site's clock offset from Date headers. healthy
-// is true when login and trace succeeded and the submit (if sent) reached a
-// known class. err is only for a rehearsal that could not run at all.
+// login, trace and, only with Submit, submit, then verify when the profile
+// has one, printing the profile's load warnings and each step as it goes;
+// then it estimates the site's clock offset from Date headers. healthy is
+// true when login and trace succeeded, the submit (if sent) reached a known
+// class, and verify (if any) gave an answer the daemon can act on: success
+// (booked) or retry (not booked), and success after a successful submit.
+// err is only for a rehearsal that could not run at all.
 func Rehearse(ctx context.Context, p *profile.Profile, acct profile.AccountData, data *profile.Data,
 	opts RehearseOptions, out io.Writer) (healthy bool, err error) {
 	s, err := New(Config{Profile: p, Account: acct, Transport: opts.Transport, Clock: opts.Clock})
@@ -45,6 +48,9 @@ func Rehearse(ctx context.Context, p *profile.Profile, acct profile.AccountData,
 		if at, ok := p.OpensAt(data.Booking.Date); ok {
 			fmt.Fprintf(out, "opens   %s for play date %s\n", at.Format(time.RFC3339), data.Booking.Date.In(p.Location).Format(time.DateOnly))
 		}
+	}
+	for _, w := range p.Warnings {
+		fmt.Fprintf(out, "warning %s\n", w)
 	}
 	healthy = true
 	spacing := cmp.Or(opts.ProbeSpacing, time.Duration(float64(time.Second)/p.RatePerSecond)+50*time.Millisecond)
@@ -69,12 +75,16 @@ func Rehearse(ctx context.Context, p *profile.Profile, acct profile.AccountData,
 	if opts.Submit {
 		steps = append(steps, profile.StepSubmit)
 	}
+	var submitted *Result
 	for _, step := range steps {
 		if err := pause(); err != nil {
 			return false, err
 		}
 		res, err := s.Do(ctx, step, data)
 		printResult(out, res, err)
+		if step == profile.StepSubmit {
+			submitted = res
+		}
 		switch {
 		case err != nil || res == nil:
 			healthy = false
@@ -85,6 +95,20 @@ func Rehearse(ctx context.Context, p *profile.Profile, acct profile.AccountData,
 		}
 		if !healthy {
 			fmt.Fprintf(out, "unhealthy: %s did not pass\n", step)
+			return false, ctx.Err()
+		}
+	}
+
+	if p.Verify == nil {
+		fmt.Fprintln(out, "verify  none: the profile has no verify step, so an unknown or ambiguous submit ends the booking for operator review")
+	} else {
+		if err := pause(); err != nil {
+			return false, err
+		}
+		res, err := s.Do(ctx, profile.StepVerify, data)
+		printResult(out, res, err)
+		if problem := verifyProblem(res, err, submitted); problem != "" {
+			fmt.Fprintf(out, "unhealthy: verify %s\n", problem)
 			return false, ctx.Err()
 		}
 	}
@@ -112,6 +136,34 @@ func Rehearse(ctx context.Context, p *profile.Profile, acct profile.AccountData,
 	}
 	fmt.Fprintln(out, "healthy")
 	return true, nil
+}
+
+// verifyProblem says why a verify answer is one the daemon could not act
+// on, or "" when it can: success (booked) or retry (not booked), and
+// success when the submit before it booked.
+func verifyProblem(res *Result, err error, submitted *Result) string {
+	switch {
+	case err != nil || res == nil:
+		return "failed"
+	case res.Class != profile.ClassSuccess && res.Class != profile.ClassRetry:
+		return fmt.Sprintf("answered %s: the daemon can act only on success (booked) or retry (not booked)", res.Class)
+	case submitted != nil && submitted.Class == profile.ClassSuccess && res.Class != profile.ClassSuccess:
+		return "does not find the reservation the submit just made"
+	}
+	return ""
+}
+
+// verifyNote says in words what a verify answer found.
+func verifyNote(r *Result) string {
+	switch {
+	case r.Class == profile.ClassSuccess && r.Reservation != "":
+		return "(this slot is booked by this account)"
+	case r.Class == profile.ClassSuccess:
+		return "(this slot is booked by this account; no reservation number found)"
+	case r.Class == profile.ClassRetry:
+		return "(no reservation for this slot)"
+	}
+	return "(cannot tell whether this slot is booked)"
 }
 
 // printResult writes one line per step; sensitive extractions are masked.
@@ -146,6 +198,9 @@ func printResult(out io.Writer, r *Result, err error) {
 	}
 	if r.Ambiguous {
 		b.WriteString("  AMBIGUOUS")
+	}
+	if r.Step == profile.StepVerify {
+		b.WriteString("  " + verifyNote(r))
 	}
 	if r.Class != profile.ClassSuccess && r.Excerpt != "" {
 		fmt.Fprintf(&b, "\n        %s", r.Excerpt)

@@ -1,0 +1,103 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"reserver/internal/sitesim"
+)
+
+// checkSite is the simulator and a sites directory holding courtsim.yaml
+// with one edit, for `reserver check` to rehearse against.
+type checkSite struct {
+	sim     *sitesim.Server
+	dir     string
+	booking string // a booking file
+}
+
+func setupCheck(t *testing.T, old, new string) checkSite {
+	t.Helper()
+	sim, err := sitesim.Start(sitesim.Options{Accounts: 2})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = sim.Close() })
+	raw, err := os.ReadFile("../../configs/sites/courtsim.yaml")
+	require.NoError(t, err)
+	// A high rate keeps the clock probes' spacing, and so the test, short.
+	src := strings.Replace(string(raw), "rate_per_second: 2\n", "rate_per_second: 50\n", 1)
+	if old != "" {
+		i := strings.Index(src, old)
+		require.GreaterOrEqual(t, i, 0, "courtsim.yaml has no %q", old)
+		if new == "" {
+			src = src[:i]
+		} else {
+			src = strings.Replace(src, old, new, 1)
+		}
+	}
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "courtsim.yaml"), []byte(src), 0o600))
+	bf := filepath.Join(dir, "booking.json")
+	require.NoError(t, os.WriteFile(bf, []byte(`{"court": 3, "date": "2026-12-01", "start": "09:00", "end": "10:00",
+		"name": "홍길동", "phone": "010-1234-5678", "people": 2}`), 0o600))
+	return checkSite{sim: sim, dir: dir, booking: bf}
+}
+
+func (s checkSite) run(t *testing.T, args ...string) (string, string, int) {
+	t.Helper()
+	env := map[string]string{
+		"RESERVER_SITES_DIR":              s.dir,
+		"RESERVER_SITE_COURTSIM_BASE_URL": s.sim.URL(),
+		"RESERVER_LOG_LEVEL":              "error",
+		"SITE_PW":                         "pass1234",
+	}
+	args = append([]string{"check", "--site", "courtsim", "--booking", s.booking, "--account", "user001", "--password-env", "SITE_PW"}, args...)
+	var out, errOut bytes.Buffer
+	code := Reserver(context.Background(), args, IO{Out: &out, Err: &errOut, Getenv: func(k string) string { return env[k] }})
+	return out.String(), errOut.String(), code
+}
+
+func TestCheckRunsVerify(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		old, new string // edit of courtsim.yaml
+		args     []string
+		code     int
+		want     []string
+	}{
+		{name: "the slot is free", code: 0, want: []string{
+			"verify  GET  /mypage/rentList.do  200  ", "retry  (no reservation for this slot)", "\nhealthy\n"}},
+		{name: "with --submit the reservation is found", args: []string{"--submit"}, code: 0, want: []string{
+			"submit  POST /rent/apply.do  200", "verify  GET  /mypage/rentList.do  200  ",
+			"(this slot is booked by this account)", "\nhealthy\n"}},
+		{name: "a profile without verify warns", old: "  verify:\n", code: 0, want: []string{
+			"warning ", "courtsim.yaml:", "steps: no verify step", "operator review", "verify  none: ", "\nhealthy\n"}},
+		{name: "a verify that fails is unhealthy", old: "path: /mypage/rentList.do", new: "path: /mypage/gone.do", code: 2, want: []string{
+			"verify  GET  /mypage/gone.do  404  ", "unhealthy: verify answered unknown"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			s := setupCheck(t, tc.old, tc.new)
+			out, errOut, code := s.run(t, tc.args...)
+			require.Equal(t, tc.code, code, "stdout:\n%s\nstderr:\n%s", out, errOut)
+			for _, w := range tc.want {
+				require.Contains(t, out, w)
+			}
+			require.NotContains(t, out+errOut, "pass1234")
+			if tc.code == 2 {
+				require.Contains(t, errOut, "unhealthy")
+			}
+			if len(tc.args) > 0 {
+				require.Len(t, s.sim.Ledger().Reservations, 1)
+			} else {
+				require.Empty(t, s.sim.Ledger().Reservations, "check books only with --submit")
+			}
+		})
+	}
+}
