@@ -77,4 +77,14 @@ const (
 	ReasonUser       Reason = "user_cancelled"  // DELETE by the owner
 	ReasonOperator   Reason = "operator_cancel" // cancelled by an operator
 	ReasonUnverified Reason = "unverified"      // an ambiguous submit could not be verified
+	// ReasonUnrecognised: a submit answer whose outcome is unknown (no
+	// rule matched, or a reset/timeout/5xx) and the profile has no verify
+	// step to find it out; never repeated blindly — an operator reviews it.
+	ReasonUnrecognised Reason = "unrecognised_answer"
+	// ReasonUnconfirmed: the site said the slot is already ours, but
+	// verify did not find the reservation.
+	ReasonUnconfirmed Reason = "mine_unconfirmed"
+	// ReasonProfile: a step could not be built from the site's pages (e.g.
+	// the token missing from the booking page), again after a new visit.
+	ReasonProfile Reason = "profile_error"
 )
