@@ -44,6 +44,17 @@ type Booking struct {
 	CreatedAt      time.Time
 	UpdatedAt      time.Time
 	FinishedAt     *time.Time
+	// CancelRequestedAt is set when a cancel arrived while a live instance
+	// was running the booking: a flag the instance honours before its next
+	// request (see CancelRequests), not a state. A repeated request keeps
+	// the first time.
+	CancelRequestedAt *time.Time
+	// CancelReason is the reason FinishCancel records.
+	CancelReason Reason
+	// Review, when not empty, marks the booking for an operator (one of the
+	// Review constants); ReviewNote says what a person has to do.
+	Review     string
+	ReviewNote string
 
 	// Account is loaded with the booking when asked for (Preload).
 	Account *Account `gorm:"foreignKey:AccountID"`
@@ -91,6 +102,10 @@ type Attempt struct {
 	ID        int64
 	BookingID int64
 	Instance  string
+	// Boot is a random id of the daemon process that made the request:
+	// Seq restarts with every process, and (booking, instance, boot, seq)
+	// is unique.
+	Boot      string
 	Seq       int
 	Step      string
 	SentAt    time.Time

@@ -9,13 +9,16 @@ import (
 // list, the daemon status and the counts the metrics scrape. None of them
 // change a booking.
 
-// FailureFilter selects failed bookings for Failures.
+// FailureFilter selects failed and review-flagged bookings for Failures.
 type FailureFilter struct {
 	// Since and Until bound finished_at (Since inclusive, Until exclusive);
 	// zero means unbounded.
 	Since, Until time.Time
 	Site         string // empty: any
 	Reason       Reason // empty: any
+	// Review, when set, keeps only the bookings flagged with this review
+	// (late_success, second_reservation, ...).
+	Review string
 	// Before is the cursor: only ids smaller than this (0: from the newest).
 	Before int64
 	// Limit is the page size, 1..500 (default 50).
@@ -25,7 +28,8 @@ type FailureFilter struct {
 	LastAttempts int
 }
 
-// Failure is one failed booking as an operator reviews it.
+// Failure is one failed or review-flagged booking as an operator reviews
+// it; Booking.Review and Booking.ReviewNote say what a person must do.
 type Failure struct {
 	Booking Booking
 	// Attempts is the number of attempts logged for the booking.
@@ -36,9 +40,11 @@ type Failure struct {
 	Last []Attempt
 }
 
-// Failures returns failed bookings, newest first (by id), with their
-// attempt counts by class and their last few attempts. Failures reads every
-// tenant's bookings: it is for operators only.
+// Failures returns failed bookings and the bookings flagged for review
+// (whatever their state: a late or second reservation may have succeeded),
+// newest first (by id), with their attempt counts by class and their last
+// few attempts. Failures reads every tenant's bookings: it is for operators
+// only.
 func (s *Store) Failures(ctx context.Context, f FailureFilter) ([]Failure, error) {
 	limit := f.Limit
 	if limit <= 0 {
@@ -51,7 +57,7 @@ func (s *Store) Failures(ctx context.Context, f FailureFilter) ([]Failure, error
 	}
 	last = min(last, 50)
 
-	q := s.db.WithContext(ctx).Preload("Account").Where("state = ?", Failed)
+	q := s.db.WithContext(ctx).Preload("Account").Where("(state = ? OR review <> '')", Failed)
 	if !f.Since.IsZero() {
 		q = q.Where("finished_at >= ?", utc(f.Since))
 	}
@@ -63,6 +69,9 @@ func (s *Store) Failures(ctx context.Context, f FailureFilter) ([]Failure, error
 	}
 	if f.Reason != "" {
 		q = q.Where("reason = ?", f.Reason)
+	}
+	if f.Review != "" {
+		q = q.Where("review = ?", f.Review)
 	}
 	if f.Before > 0 {
 		q = q.Where("id < ?", f.Before)

@@ -258,6 +258,14 @@ func (s *Store) Transition(ctx context.Context, id int64, from, to State, c Chan
 }
 
 func (s *Store) transition(tx *gorm.DB, id int64, from, to State, c Change) error {
+	return s.move(tx, id, from, to, c, nil, nil)
+}
+
+// move is transition with more columns to write (set, which wins over the
+// ones transition writes) and more conditions (where, nil for none), for
+// the moves that need them: a cancel that must not overtake a live lease,
+// a late success that flags the booking for review.
+func (s *Store) move(tx *gorm.DB, id int64, from, to State, c Change, set map[string]any, where func(*gorm.DB) *gorm.DB) error {
 	if !CanMove(from, to) {
 		return fmt.Errorf("booking %d: %s → %s is not a transition of the state machine", id, from, to)
 	}
@@ -287,9 +295,15 @@ func (s *Store) transition(tx *gorm.DB, id int64, from, to State, c Change) erro
 		updates["claimed_by"] = ""
 		updates["lease_until"] = nil
 	}
+	for k, v := range set {
+		updates[k] = v
+	}
 	q := tx.Model(&Booking{}).Where("id = ? AND state = ?", id, from)
 	if c.Instance != "" {
 		q = q.Where("claimed_by = ?", c.Instance)
+	}
+	if where != nil {
+		q = where(q)
 	}
 	res := q.Updates(updates)
 	if res.Error != nil {
@@ -308,32 +322,14 @@ func (s *Store) transition(tx *gorm.DB, id int64, from, to State, c Change) erro
 	return ErrConflict
 }
 
-// Cancel cancels a booking visible in scope that is not yet finished. It
-// retries when the daemon moves the booking at the same moment.
-func (s *Store) Cancel(ctx context.Context, sc Scope, id int64, reason Reason) (*Booking, error) {
-	for range 5 {
-		b, err := s.Get(ctx, sc, id)
-		if err != nil {
-			return nil, err
-		}
-		if b.State.Terminal() {
-			return b, ErrTerminal
-		}
-		err = s.Transition(ctx, id, b.State, Cancelled, Change{Reason: reason})
-		if errors.Is(err, ErrConflict) {
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		return s.Get(ctx, sc, id)
-	}
-	return nil, ErrConflict
-}
-
 // Claim takes the lease of booking id for instance until leaseUntil, when
 // the booking is queued, or armed/running with an expired lease (takeover).
-// A queued booking becomes armed; a taken-over one keeps its state.
+// A queued booking becomes armed; a taken-over one keeps its state. A
+// booking whose holder died with a cancel request pending is cancelled
+// instead of taken over, and Claim returns ErrConflict: nobody may run it
+// again. When the booking cannot be read back after the claim, the lease is
+// given up at once, so that the booking is not left claimed and unrun for
+// a whole lease.
 func (s *Store) Claim(ctx context.Context, id int64, instance string, now, leaseUntil time.Time) (*Booking, error) {
 	var takeover bool
 	err := database.Retry(ctx, func() (err error) {
@@ -345,11 +341,26 @@ func (s *Store) Claim(ctx context.Context, id int64, instance string, now, lease
 	}
 	b, err := s.Get(ctx, Scope{All: true}, id)
 	if err != nil {
-		return nil, err
+		// The context may be why Get failed; the release must not share it.
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), releaseTimeout)
+		defer cancel()
+		var rerr error
+		if takeover {
+			rerr = s.Release(rctx, id, instance)
+		} else {
+			rerr = s.Transition(rctx, id, Armed, Queued, Change{Instance: instance, Now: now})
+		}
+		if rerr != nil {
+			return nil, fmt.Errorf("booking %d: read after claim: %w (and giving the lease back failed: %v)", id, err, rerr)
+		}
+		return nil, fmt.Errorf("booking %d: read after claim (lease given back): %w", id, err)
 	}
 	b.TakenOver = takeover
 	return b, nil
 }
+
+// releaseTimeout bounds giving a lease back after a failed claim.
+const releaseTimeout = 5 * time.Second
 
 func (s *Store) claim(ctx context.Context, id int64, instance string, now, leaseUntil time.Time) (takeover bool, _ error) {
 	res := s.db.WithContext(ctx).Model(&Booking{}).
@@ -361,22 +372,33 @@ func (s *Store) claim(ctx context.Context, id int64, instance string, now, lease
 	if res.Error != nil {
 		return false, res.Error
 	}
-	if res.RowsAffected == 0 {
-		res = s.db.WithContext(ctx).Model(&Booking{}).
-			Where("id = ? AND state IN ? AND (lease_until IS NULL OR lease_until < ?)", id, []State{Armed, Running}, now).
-			Updates(map[string]any{
-				"claimed_by": instance, "lease_until": leaseUntil,
-				"version": gorm.Expr("version + 1"), "updated_at": now,
-			})
-		if res.Error != nil {
-			return false, res.Error
-		}
-		if res.RowsAffected == 0 {
-			return false, ErrConflict
-		}
-		return true, nil
+	if res.RowsAffected == 1 {
+		return false, nil
 	}
-	return false, nil
+	expired := func(q *gorm.DB) *gorm.DB {
+		return q.Where("id = ? AND state IN ? AND (lease_until IS NULL OR lease_until < ?)", id, []State{Armed, Running}, now)
+	}
+	res = expired(s.db.WithContext(ctx).Model(&Booking{})).
+		Where("cancel_requested_at IS NOT NULL").
+		Updates(finishCancelUpdates(now))
+	if res.Error != nil {
+		return false, res.Error
+	}
+	if res.RowsAffected == 1 {
+		return false, ErrConflict
+	}
+	res = expired(s.db.WithContext(ctx).Model(&Booking{})).
+		Updates(map[string]any{
+			"claimed_by": instance, "lease_until": leaseUntil,
+			"version": gorm.Expr("version + 1"), "updated_at": now,
+		})
+	if res.Error != nil {
+		return false, res.Error
+	}
+	if res.RowsAffected == 0 {
+		return false, ErrConflict
+	}
+	return true, nil
 }
 
 // Renew extends the leases of the given bookings held by instance and
@@ -474,11 +496,13 @@ func insertOutbox(tx *gorm.DB, notes []Outbox, now time.Time) error {
 }
 
 // AddAttempts writes attempt rows; rows already written (same booking,
-// instance and seq) are skipped, so a batch may be retried safely. It is
+// instance, boot and seq) are skipped, so a batch may be retried safely,
+// while the rows of a restarted process (another boot, its seq counting
+// from the start again) are all kept. It is
 // one plain multi-row INSERT per 500 rows: gorm's Create would read every
 // new id back, which costs more than the insert at a thousand bookings.
 func (s *Store) AddAttempts(ctx context.Context, rows []Attempt) error {
-	const cols = "booking_id, instance, seq, step, sent_at, site_date, latency_us, status, class, egress, excerpt, error"
+	const cols = "booking_id, instance, boot, seq, step, sent_at, site_date, latency_us, status, class, egress, excerpt, error"
 	tail := " ON CONFLICT DO NOTHING"
 	if s.db.Dialect == database.MySQL {
 		tail = " ON DUPLICATE KEY UPDATE seq = seq"
@@ -487,18 +511,18 @@ func (s *Store) AddAttempts(ctx context.Context, rows []Attempt) error {
 		n := min(len(rows), 500)
 		var q strings.Builder
 		q.WriteString("INSERT INTO attempts (" + cols + ") VALUES ")
-		args := make([]any, 0, n*12)
+		args := make([]any, 0, n*13)
 		for i, a := range rows[:n] {
 			if i > 0 {
 				q.WriteString(", ")
 			}
-			q.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+			q.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
 			var siteDate *time.Time
 			if a.SiteDate != nil {
 				d := utc(*a.SiteDate)
 				siteDate = &d
 			}
-			args = append(args, a.BookingID, a.Instance, a.Seq, a.Step, utc(a.SentAt), siteDate,
+			args = append(args, a.BookingID, a.Instance, a.Boot, a.Seq, a.Step, utc(a.SentAt), siteDate,
 				a.LatencyUS, a.Status, a.Class, a.Egress, a.Excerpt, a.Error)
 		}
 		q.WriteString(tail)

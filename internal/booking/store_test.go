@@ -3,11 +3,14 @@ package booking
 import (
 	"bytes"
 	"context"
+	"errors"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"gorm.io/gorm"
 
 	"reserver/internal/database"
 	"reserver/internal/database/dbtest"
@@ -304,4 +307,84 @@ func TestStateMachine(t *testing.T) {
 	}
 	_, err := ParseState("done")
 	require.ErrorContains(t, err, "expected one of")
+}
+
+// A daemon restarted under the same instance name counts seq from 1 again;
+// its rows carry another boot and are all kept, while a batch written
+// twice is still written once.
+func TestAttemptsAcrossRestarts(t *testing.T) {
+	t.Parallel()
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
+		b := setup(t, db)
+		ctx := context.Background()
+		bk, _, err := b.store.Create(ctx, newBooking(b.tenant, "10"))
+		require.NoError(t, err)
+		sent := time.Now()
+		process := func(boot string, steps ...string) []Attempt {
+			rows := make([]Attempt, len(steps))
+			for i, step := range steps {
+				rows[i] = Attempt{BookingID: bk.ID, Instance: "reserver-1", Boot: boot, Seq: i + 1, Step: step,
+					SentAt: sent.Add(time.Duration(len(boot)*10+i) * time.Millisecond), Class: "not_open", Status: 200}
+			}
+			return rows
+		}
+		first := process("boot-a", "login", "trace", "submit")
+		second := process("boot-bb", "login", "trace", "submit", "submit")
+		second[3].Class = "success"
+		require.NoError(t, b.store.AddAttempts(ctx, first))
+		require.NoError(t, b.store.AddAttempts(ctx, second))
+		require.NoError(t, b.store.AddAttempts(ctx, second), "a retried batch is not doubled")
+		require.NoError(t, b.store.AddAttempts(ctx, first[1:]), "nor a retried part of one")
+
+		got, err := b.store.Attempts(ctx, bk.ID, 0, 0)
+		require.NoError(t, err)
+		require.Len(t, got, 7, "every row of both processes is kept")
+		require.Equal(t, "boot-bb", got[6].Boot)
+		require.Equal(t, "success", got[6].Class, "the second process's winning submit is recorded")
+	})
+}
+
+// When the booking cannot be read back after a successful claim, the lease
+// is given back at once instead of holding the booking unrun for a lease.
+func TestClaimGivesBackWhenReadFails(t *testing.T) {
+	t.Parallel()
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
+		b := setup(t, db)
+		ctx := context.Background()
+		var failReads atomic.Bool
+		injected := errors.New("injected read failure")
+		require.NoError(t, db.Callback().Query().Before("gorm:query").Register("test:fail_booking_reads", func(tx *gorm.DB) {
+			if failReads.Load() && tx.Statement.Table == "bookings" {
+				_ = tx.AddError(injected)
+			}
+		}))
+		fresh, _, err := b.store.Create(ctx, newBooking(b.tenant, "11"))
+		require.NoError(t, err)
+		taken, _, err := b.store.Create(ctx, newBooking(b.tenant, "12"))
+		require.NoError(t, err)
+		now := time.Now()
+		_, err = b.store.Claim(ctx, taken.ID, "dead", now.Add(-time.Minute), now.Add(-time.Second))
+		require.NoError(t, err)
+
+		failReads.Store(true)
+		_, err = b.store.Claim(ctx, fresh.ID, "i1", now, now.Add(time.Minute))
+		require.ErrorIs(t, err, injected)
+		_, err = b.store.Claim(ctx, taken.ID, "i1", now, now.Add(time.Minute))
+		require.ErrorIs(t, err, injected)
+		failReads.Store(false)
+
+		got, err := b.store.Get(ctx, Scope{All: true}, fresh.ID)
+		require.NoError(t, err)
+		require.Equal(t, Queued, got.State, "a fresh claim goes back to queued")
+		require.Empty(t, got.ClaimedBy)
+		require.Nil(t, got.LeaseUntil)
+		got, err = b.store.Get(ctx, Scope{All: true}, taken.ID)
+		require.NoError(t, err)
+		require.Equal(t, Armed, got.State, "a takeover keeps the state")
+		require.Empty(t, got.ClaimedBy)
+		require.Nil(t, got.LeaseUntil)
+		ids, err := b.store.Claimable(ctx, now, now, 10)
+		require.NoError(t, err)
+		require.Contains(t, ids, taken.ID, "claimable again at once")
+	})
 }

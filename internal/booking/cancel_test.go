@@ -1,0 +1,223 @@
+package booking
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"reserver/internal/database"
+	"reserver/internal/database/dbtest"
+)
+
+// hold creates a booking on court and leaves it claimed by instance until
+// leaseUntil, in state (armed or running).
+func hold(t *testing.T, b bundle, court, instance string, state State, leaseUntil time.Time) *Booking {
+	t.Helper()
+	ctx := context.Background()
+	bk, _, err := b.store.Create(ctx, newBooking(b.tenant, court))
+	require.NoError(t, err)
+	_, err = b.store.Claim(ctx, bk.ID, instance, time.Now().Add(-time.Hour), leaseUntil)
+	require.NoError(t, err)
+	if state == Running {
+		require.NoError(t, b.store.Transition(ctx, bk.ID, Armed, Running, Change{Instance: instance}))
+	}
+	got, err := b.store.Get(ctx, Scope{All: true}, bk.ID)
+	require.NoError(t, err)
+	return got
+}
+
+// A cancel cancels at once what nobody runs, and only asks a live holder.
+func TestCancelRequestOrDirect(t *testing.T) {
+	t.Parallel()
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
+		b := setup(t, db)
+		ctx := context.Background()
+		live := time.Now().Add(time.Hour)
+		lapsed := time.Now().Add(-time.Second)
+		user := Scope{TenantID: b.tenant}
+
+		queued, _, err := b.store.Create(ctx, newBooking(b.tenant, "20"))
+		require.NoError(t, err)
+		tests := []struct {
+			name      string
+			booking   *Booking
+			requested bool // else cancelled at once
+		}{
+			{"queued", queued, false},
+			{"armed, live lease", hold(t, b, "21", "i1", Armed, live), true},
+			{"running, live lease", hold(t, b, "22", "i1", Running, live), true},
+			{"running, lapsed lease", hold(t, b, "23", "i1", Running, lapsed), false},
+			{"armed, lapsed lease", hold(t, b, "24", "i1", Armed, lapsed), false},
+		}
+		for _, tt := range tests {
+			got, err := b.store.Cancel(ctx, user, tt.booking.ID, ReasonUser)
+			require.NoError(t, err, tt.name)
+			if !tt.requested {
+				require.Equal(t, Cancelled, got.State, tt.name)
+				require.Equal(t, ReasonUser, got.Reason, tt.name)
+				require.Nil(t, got.ActiveKey, tt.name)
+				continue
+			}
+			require.Equal(t, tt.booking.State, got.State, "%s: the holder decides", tt.name)
+			require.NotNil(t, got.CancelRequestedAt, tt.name)
+			require.Equal(t, ReasonUser, got.CancelReason, tt.name)
+			require.Equal(t, "i1", got.ClaimedBy, tt.name)
+		}
+
+		// A repeated request keeps the first time and reason.
+		armed := tests[1].booking
+		first, err := b.store.Get(ctx, user, armed.ID)
+		require.NoError(t, err)
+		again, err := b.store.Cancel(ctx, Scope{All: true}, armed.ID, ReasonOperator)
+		require.NoError(t, err)
+		require.Equal(t, Armed, again.State)
+		require.True(t, first.CancelRequestedAt.Equal(*again.CancelRequestedAt))
+		require.Equal(t, ReasonUser, again.CancelReason)
+
+		// Each instance finds its own requests.
+		ids, err := b.store.CancelRequests(ctx, "i1")
+		require.NoError(t, err)
+		require.Equal(t, []int64{tests[1].booking.ID, tests[2].booking.ID}, ids)
+		ids, err = b.store.CancelRequests(ctx, "i2")
+		require.NoError(t, err)
+		require.Empty(t, ids)
+
+		// Only the holder finishes, from the state it holds.
+		now := time.Now()
+		require.ErrorIs(t, b.store.FinishCancel(ctx, armed.ID, Armed, "i2", now), ErrConflict)
+		require.ErrorIs(t, b.store.FinishCancel(ctx, armed.ID, Running, "i1", now), ErrConflict)
+		require.ErrorIs(t, b.store.FinishCancel(ctx, 999999, Armed, "i1", now), ErrNotFound)
+		require.NoError(t, b.store.FinishCancel(ctx, armed.ID, Armed, "i1", now))
+		got, err := b.store.Get(ctx, user, armed.ID)
+		require.NoError(t, err)
+		require.Equal(t, Cancelled, got.State)
+		require.Equal(t, ReasonUser, got.Reason, "the requested reason")
+		require.Empty(t, got.ClaimedBy)
+		require.NotNil(t, got.FinishedAt)
+		require.Nil(t, got.ActiveKey)
+		ids, err = b.store.CancelRequests(ctx, "i1")
+		require.NoError(t, err)
+		require.Equal(t, []int64{tests[2].booking.ID}, ids, "a finished booking is no request")
+
+		// A request without a reason ends user_cancelled; an operator's
+		// reason is kept.
+		running := tests[2].booking
+		require.NoError(t, b.store.FinishCancel(ctx, running.ID, Running, "i1", now))
+		noReason := hold(t, b, "25", "i1", Running, live)
+		_, err = b.store.Cancel(ctx, user, noReason.ID, "")
+		require.NoError(t, err)
+		require.NoError(t, b.store.FinishCancel(ctx, noReason.ID, Running, "i1", now))
+		got, err = b.store.Get(ctx, user, noReason.ID)
+		require.NoError(t, err)
+		require.Equal(t, ReasonUser, got.Reason)
+		byOp := hold(t, b, "26", "i1", Armed, live)
+		_, err = b.store.Cancel(ctx, Scope{All: true}, byOp.ID, ReasonOperator)
+		require.NoError(t, err)
+		require.NoError(t, b.store.FinishCancel(ctx, byOp.ID, Armed, "i1", now))
+		got, err = b.store.Get(ctx, user, byOp.ID)
+		require.NoError(t, err)
+		require.Equal(t, ReasonOperator, got.Reason)
+
+		// Finished bookings stay as they are.
+		got, err = b.store.Cancel(ctx, user, byOp.ID, ReasonUser)
+		require.ErrorIs(t, err, ErrTerminal)
+		require.Equal(t, Cancelled, got.State)
+		_, err = b.store.Cancel(ctx, Scope{TenantID: b.other}, queued.ID, ReasonUser)
+		require.ErrorIs(t, err, ErrNotFound)
+	})
+}
+
+// A booking whose holder died with a cancel request pending is cancelled
+// by the next claim, not run again.
+func TestClaimCancelsARequestedCancelOfTheDead(t *testing.T) {
+	t.Parallel()
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
+		b := setup(t, db)
+		ctx := context.Background()
+		now := time.Now()
+		bk := hold(t, b, "27", "dead", Running, now.Add(time.Hour))
+		_, err := b.store.Cancel(ctx, Scope{All: true}, bk.ID, ReasonOperator)
+		require.NoError(t, err)
+		later := now.Add(2 * time.Hour)
+		_, err = b.store.Claim(ctx, bk.ID, "heir", later, later.Add(time.Minute))
+		require.ErrorIs(t, err, ErrConflict)
+		got, err := b.store.Get(ctx, Scope{All: true}, bk.ID)
+		require.NoError(t, err)
+		require.Equal(t, Cancelled, got.State)
+		require.Equal(t, ReasonOperator, got.Reason)
+		require.Empty(t, got.ClaimedBy)
+	})
+}
+
+// CancelAndWait returns what became of the booking: cancelled by its
+// holder, booked by a submit already on the wire, cancelled directly once
+// the holder's lease lapses, or still running when the wait runs out.
+func TestCancelAndWait(t *testing.T) {
+	t.Parallel()
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
+		b := setup(t, db)
+		ctx := context.Background()
+		sc := Scope{TenantID: b.tenant}
+		// daemon plays the holder: it waits for the request, then acts.
+		daemon := func(id int64, act func() error) <-chan error {
+			done := make(chan error, 1)
+			go func() {
+				for {
+					ids, err := b.store.CancelRequests(ctx, "i1")
+					if err != nil {
+						done <- err
+						return
+					}
+					if len(ids) > 0 && ids[0] == id {
+						done <- act()
+						return
+					}
+					time.Sleep(5 * time.Millisecond)
+				}
+			}()
+			return done
+		}
+
+		honoured := hold(t, b, "30", "i1", Running, time.Now().Add(time.Hour))
+		done := daemon(honoured.ID, func() error { return b.store.FinishCancel(ctx, honoured.ID, Running, "i1", time.Now()) })
+		got, err := b.store.CancelAndWait(ctx, sc, honoured.ID, ReasonUser, 10*time.Second)
+		require.NoError(t, err)
+		require.NoError(t, <-done)
+		require.Equal(t, Cancelled, got.State)
+		require.Equal(t, ReasonUser, got.Reason)
+
+		booked := hold(t, b, "31", "i1", Running, time.Now().Add(time.Hour))
+		done = daemon(booked.ID, func() error {
+			return b.store.Succeed(ctx, booked.ID, Running, "i1", "R-31", nil, time.Now())
+		})
+		got, err = b.store.CancelAndWait(ctx, sc, booked.ID, ReasonUser, 10*time.Second)
+		require.NoError(t, err)
+		require.NoError(t, <-done)
+		require.Equal(t, Succeeded, got.State, "the submit on the wire won")
+		require.Equal(t, "R-31", got.ReservationNo)
+		require.NotNil(t, got.CancelRequestedAt, "the request stays on record")
+
+		dying := hold(t, b, "32", "i1", Running, time.Now().Add(300*time.Millisecond))
+		got, err = b.store.CancelAndWait(ctx, sc, dying.ID, ReasonUser, 10*time.Second)
+		require.NoError(t, err)
+		require.Equal(t, Cancelled, got.State, "cancelled directly once the holder's lease lapsed")
+
+		deaf := hold(t, b, "33", "i1", Armed, time.Now().Add(time.Hour))
+		got, err = b.store.CancelAndWait(ctx, sc, deaf.ID, ReasonUser, 250*time.Millisecond)
+		require.NoError(t, err)
+		require.Equal(t, Armed, got.State, "still running when the wait ran out")
+		require.NotNil(t, got.CancelRequestedAt)
+
+		short, cancel := context.WithTimeout(ctx, 150*time.Millisecond)
+		defer cancel()
+		got, err = b.store.CancelAndWait(short, sc, deaf.ID, ReasonUser, 10*time.Second)
+		require.ErrorIs(t, err, context.DeadlineExceeded)
+		require.Equal(t, Armed, got.State)
+
+		got, err = b.store.CancelAndWait(ctx, sc, honoured.ID, ReasonUser, time.Second)
+		require.ErrorIs(t, err, ErrTerminal, "finished before the call")
+		require.Equal(t, Cancelled, got.State)
+	})
+}
