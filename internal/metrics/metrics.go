@@ -1,7 +1,7 @@
 // Package metrics owns reserver's Prometheus instruments and their
 // exposition: counters and histograms the daemon updates as it works
 // (attempts, fire lateness, clock offsets, submit latency, breaker states,
-// lease takeovers), collectors that count bookings and the outbox in the
+// lease takeovers, late reservations), collectors that count bookings and the outbox in the
 // database at scrape time, and the Go and process collectors. It does not
 // decide what to measure where: the daemon, the egress pool and the API call
 // the functions below.
@@ -73,8 +73,13 @@ var (
 		Help: "Bookings this instance took over from an instance whose lease expired.",
 	})
 
+	lateReservations = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: namespace, Name: "late_reservations_total",
+		Help: "Reservations the site confirmed that could not be recorded as the booking's success in the normal way (the booking changed elsewhere or the lease was lost), by the review they were flagged with: late_success, second_reservation, reservation_after_failed, reservation_after_cancelled. Each needs an operator's look.",
+	}, []string{"review"})
+
 	// instruments are registered in every registry Registry builds.
-	instruments = []prometheus.Collector{attempts, fireLateness, clockOffset, submitLatency, breakerState, leaseTakeovers}
+	instruments = []prometheus.Collector{attempts, fireLateness, clockOffset, submitLatency, breakerState, leaseTakeovers, lateReservations}
 )
 
 // Attempt counts one HTTP request made for a booking, by its response class
@@ -113,6 +118,15 @@ func BreakerState(egress, host, state string) {
 
 // LeaseTakeover counts one booking taken over from a dead instance.
 func LeaseTakeover() { leaseTakeovers.Inc() }
+
+// LateReservation counts one reservation recorded late, by the review the
+// booking was flagged with (booking.RecordLateReservation's result); an
+// empty review (nothing new was recorded) is not counted.
+func LateReservation(review string) {
+	if review != "" {
+		lateReservations.WithLabelValues(review).Inc()
+	}
+}
 
 // Counter is the source of the database collectors: the booking store
 // satisfies it.
