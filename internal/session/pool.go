@@ -16,45 +16,93 @@ type PoolConfig struct {
 
 // Pool hands out one Session per (site, username): bookings of the same
 // account share its cookies, its extractions and its single-flight login,
-// because legacy sites allow one session per account.
+// because legacy sites allow one session per account. A session lives as
+// long as someone holds it (Acquire), so the pool does not grow for the
+// daemon's lifetime.
 type Pool struct {
 	cfg PoolConfig
 
 	mu       sync.Mutex
-	sessions map[poolKey]*Session
+	sessions map[poolKey]*poolEntry
 }
 
 type poolKey struct{ site, user string }
 
-// NewPool returns an empty pool.
-func NewPool(cfg PoolConfig) *Pool {
-	return &Pool{cfg: cfg, sessions: map[poolKey]*Session{}}
+// poolEntry is one session and how many holders it has (guarded by
+// Pool.mu).
+type poolEntry struct {
+	s    *Session
+	refs int
 }
 
-// Get returns the session of acct on site p, creating it on first use. A
-// changed password is taken over by the existing session.
+// NewPool returns an empty pool.
+func NewPool(cfg PoolConfig) *Pool {
+	return &Pool{cfg: cfg, sessions: map[poolKey]*poolEntry{}}
+}
+
+// Acquire returns the session of acct on site prof, creating it on first
+// use, and a release func. Every holder of an account shares one session;
+// when the last holder releases it, the pool forgets it, and the next
+// Acquire starts afresh (new cookies, new login). Calling release more
+// than once is harmless. A changed password is taken over by the existing
+// session.
+func (p *Pool) Acquire(prof *profile.Profile, acct profile.AccountData) (*Session, func(), error) {
+	k, e, err := p.hold(prof, acct)
+	if err != nil {
+		return nil, nil, err
+	}
+	var once sync.Once
+	release := func() {
+		once.Do(func() {
+			p.mu.Lock()
+			defer p.mu.Unlock()
+			e.refs--
+			// After Remove the key may hold a newer session: leave it.
+			if e.refs == 0 && p.sessions[k] == e {
+				delete(p.sessions, k)
+			}
+		})
+	}
+	return e.s, release, nil
+}
+
+// Get is Acquire with a hold that is never released: the session stays in
+// the pool until Remove. Prefer Acquire.
 func (p *Pool) Get(prof *profile.Profile, acct profile.AccountData) (*Session, error) {
+	_, e, err := p.hold(prof, acct)
+	if err != nil {
+		return nil, err
+	}
+	return e.s, nil
+}
+
+// hold finds or creates the entry of (prof, acct) and counts one holder.
+func (p *Pool) hold(prof *profile.Profile, acct profile.AccountData) (poolKey, *poolEntry, error) {
 	if prof == nil {
-		return nil, ErrNoProfile
+		return poolKey{}, nil, ErrNoProfile
 	}
 	k := poolKey{prof.Name, acct.Username}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if s, ok := p.sessions[k]; ok {
-		if s.account().Password != acct.Password {
-			s.SetAccount(acct)
+	if e, ok := p.sessions[k]; ok {
+		if e.s.account().Password != acct.Password {
+			e.s.SetAccount(acct)
 		}
-		return s, nil
+		e.refs++
+		return k, e, nil
 	}
 	s, err := New(Config{Profile: prof, Account: acct, Transport: p.cfg.Transport, MaxBody: p.cfg.MaxBody, Clock: p.cfg.Clock})
 	if err != nil {
-		return nil, err
+		return poolKey{}, nil, err
 	}
-	p.sessions[k] = s
-	return s, nil
+	e := &poolEntry{s: s, refs: 1}
+	p.sessions[k] = e
+	return k, e, nil
 }
 
-// Remove forgets the session of (site, username); later Gets start afresh.
+// Remove forgets the session of (site, username) whoever holds it; later
+// Acquires and Gets start afresh, and the holders' releases do not touch
+// the new session.
 func (p *Pool) Remove(site, username string) {
 	p.mu.Lock()
 	delete(p.sessions, poolKey{site, username})
