@@ -65,6 +65,9 @@ type Config struct {
 	Egress ippool.Config `yaml:"egress"`
 }
 
+// JournalDirDefault is where the daemon keeps its outcome journal.
+const JournalDirDefault = "var/journal"
+
 // Daemon configures `reserver run`.
 type Daemon struct {
 	Instance     string        `yaml:"instance"`
@@ -77,6 +80,9 @@ type Daemon struct {
 	HostCeiling  float64       `yaml:"host_ceiling_per_second"`
 	NotifyFailed bool          `yaml:"notify_failed"`
 	MetricsAddr  string        `yaml:"metrics_addr"`
+	// JournalDir keeps outcomes the database could not take yet, for the
+	// next start to write (schedule.Config.JournalDir).
+	JournalDir string `yaml:"journal_dir"`
 }
 
 // Load reads path (empty: $RESERVER_CONFIG, or no file at all), applies the
@@ -116,6 +122,7 @@ func (c *Config) applyEnv(getenv func(string) string) error {
 		"RESERVER_LOG_FORMAT":      &c.Log.Format,
 		"RESERVER_INSTANCE":        &c.Daemon.Instance,
 		"RESERVER_METRICS_ADDR":    &c.Daemon.MetricsAddr,
+		"RESERVER_JOURNAL_DIR":     &c.Daemon.JournalDir,
 	}
 	for name, dst := range str {
 		if v := getenv(name); v != "" {
@@ -196,6 +203,9 @@ func (c *Config) fillDefaults() {
 	}
 	if d.MetricsAddr == "" {
 		d.MetricsAddr = metrics.AddrDefault
+	}
+	if d.JournalDir == "" {
+		d.JournalDir = JournalDirDefault
 	}
 }
 

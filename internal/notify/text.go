@@ -11,7 +11,7 @@ import (
 
 // Default message templates (Go text/template over Data), one per kind.
 const (
-	TemplateBookedDefault      = `[reserver] {{.Date}} {{.Start}}-{{.End}} {{.Court}}번 코트 예약 완료. 예약번호 {{.ReservationNo}}`
+	TemplateBookedDefault      = `[reserver] {{.Date}} {{.Start}}-{{.End}} {{.Court}}번 코트 예약 완료.{{if .ReservationNo}} 예약번호 {{.ReservationNo}}{{else}} 예약번호는 사이트의 예약 내역에서 확인하세요.{{end}}`
 	TemplateLoginFailedDefault = `[reserver] {{.Site}} 로그인 실패: 비밀번호가 거부되었습니다. {{.Date}} {{.Start}} {{.Court}}번 코트 예약이 열리기 전에 지금 확인하세요.`
 	TemplateFailedDefault      = `[reserver] {{.Date}} {{.Start}}-{{.End}} {{.Court}}번 코트 예약 실패: {{.ReasonText}}`
 )
@@ -42,6 +42,10 @@ var reasonTexts = map[string]string{
 	"unverified":      "신청 결과를 확인하지 못했습니다. 사이트에서 확인하세요",
 	"user_cancelled":  "사용자가 취소했습니다",
 	"operator_cancel": "운영자가 취소했습니다",
+	// An operator reviews these; the user is told to look at the site.
+	"unrecognised_answer": "사이트의 응답을 알아볼 수 없습니다. 사이트에서 예약 여부를 확인하세요",
+	"mine_unconfirmed":    "이미 예약되었다는 응답을 확인하지 못했습니다. 사이트에서 확인하세요",
+	"profile_error":       "예약 요청을 만들 수 없습니다(사이트 설정 오류)",
 }
 
 // ReasonText says a reason code in words; unknown codes are returned as they are.

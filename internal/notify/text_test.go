@@ -117,4 +117,12 @@ func TestDefaultTemplates(t *testing.T) {
 	require.LessOrEqual(t, smsBytes(got), SolapiSMSBytes)
 	require.Equal(t, "알 수 없는 이유", ReasonText(""))
 	require.Equal(t, "new_code", ReasonText("new_code"))
+
+	// A success without a number (verify confirmed it but showed none)
+	// never claims one.
+	d.ReservationNo = ""
+	got, err = tx.render(KindBooked, d)
+	require.NoError(t, err)
+	require.Equal(t, "[reserver] 2030-05-01 10:00-11:00 3번 코트 예약 완료. 예약번호는 사이트의 예약 내역에서 확인하세요.", got)
+	require.NotContains(t, got, "예약번호 ")
 }
