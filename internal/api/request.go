@@ -21,7 +21,7 @@ type FieldProblem struct {
 }
 
 // Site is what the API needs to know about a booking site to validate a
-// booking for it. The site profiles implement it.
+// booking for it. The site profiles implement it, and RateCeiling too.
 type Site interface {
 	// Location is the site's time zone: play dates and times are local to it.
 	Location() *time.Location
@@ -31,6 +31,15 @@ type Site interface {
 	// OpensAt computes the opening instant of a play date when the site has
 	// an opening rule.
 	OpensAt(playDate time.Time) (time.Time, bool)
+}
+
+// RateCeiling is implemented by a Site whose profile bounds how many
+// requests per second one booking may send to it (the profile's
+// rate_per_second). A booking may ask for less, never more; one that asks
+// for nothing gets the configured default or the ceiling, whichever is
+// lower. The site profiles implement it.
+type RateCeiling interface {
+	RatePerSecond() float64
 }
 
 // Sites finds a site by name.
@@ -299,10 +308,14 @@ func validate(req bookingRequest, sites Sites, lim Limits, now time.Time) (valid
 		}
 		v.Window = *req.WindowSeconds
 	}
-	v.Rate = lim.DefaultRate
+	maxRate, maxBy := lim.MaxRate, "the configured ceiling"
+	if rc, ok := site.(RateCeiling); ok && rc.RatePerSecond() > 0 && rc.RatePerSecond() < maxRate {
+		maxRate, maxBy = rc.RatePerSecond(), fmt.Sprintf("the rate_per_second of site %q", v.Site)
+	}
+	v.Rate = min(lim.DefaultRate, maxRate)
 	if req.RatePerSecond != nil {
-		if !(*req.RatePerSecond > 0) || *req.RatePerSecond > lim.MaxRate {
-			bad("rate_per_second", fmt.Sprintf("expected a number of requests per second above 0 and at most %g (the configured ceiling)", lim.MaxRate))
+		if !(*req.RatePerSecond > 0) || *req.RatePerSecond > maxRate {
+			bad("rate_per_second", fmt.Sprintf("expected a number of requests per second above 0 and at most %g (%s)", maxRate, maxBy))
 		}
 		v.Rate = *req.RatePerSecond
 	}

@@ -63,9 +63,16 @@ func (c Catalog) Site(name string) (api.Site, bool) {
 
 type profileSite struct{ p *profile.Profile }
 
+// A profile's rate_per_second is a ceiling the API enforces.
+var _ api.RateCeiling = profileSite{}
+
 func (s profileSite) Location() *time.Location { return s.p.Location }
 
 func (s profileSite) OpensAt(d time.Time) (time.Time, bool) { return s.p.OpensAt(d) }
+
+// RatePerSecond is the profile's ceiling on one booking's requests per
+// second; the API refuses a booking that asks for more.
+func (s profileSite) RatePerSecond() float64 { return s.p.RatePerSecond }
 
 func (s profileSite) CheckFields(f map[string]string) []api.FieldProblem {
 	errs := s.p.ValidateFields(f)
