@@ -1,9 +1,12 @@
 // Package chaos is the harness behind `make chaos`: it runs the real
-// binaries (courtsim, the API and three `reserver run` daemons) against one
-// MariaDB database per scenario, breaks things on purpose — SIGKILLed
-// daemons, a faulty site, a database outage, an SMS provider outage — and
-// checks the promises against the simulator's ledger and the database.
-// Each scenario prints one line "CHAOS <name> result=pass|FAIL key=value ...".
+// binaries (courtsim in strict mode, the API and three `reserver run`
+// daemons, each sending from its own 127.0.0.x) against one MariaDB
+// database per scenario, breaks things on purpose — SIGKILLed and
+// restarted daemons, SIGTERM during a window, a faulty site, database
+// outages, a cut database connection, cancels racing the opening, an SMS
+// provider outage — and checks the promises against the simulator's
+// ledger and the database. Each scenario prints one line
+// "CHAOS <name> result=pass|FAIL key=value ...".
 //
 // It owns no production code and is not part of `make test`: it takes
 // minutes and stops the shared MariaDB server for the outage scenario.
@@ -14,7 +17,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os/exec"
 	"slices"
 	"sort"
 	"strings"
@@ -28,26 +30,38 @@ type Options struct {
 	LogDir        string   // one directory of process logs per scenario
 	MySQL         string   // DSN prefix without database, e.g. root@tcp(127.0.0.1:3306)
 	Scenarios     []string // names to run, in order; empty: all
-	CrashBookings int      // bookings of the crashes scenario (default 300)
-	Bookings      int      // bookings of the other scenarios (default 60)
+	CrashBookings int      // bookings of the crashes scenario (default CrashBookingsDefault)
+	Bookings      int      // bookings of the other scenarios (default BookingsDefault)
 	KeepDB        bool     // keep every scenario's database (failed ones are always kept)
 	Out           io.Writer
 	Progress      io.Writer
 }
 
+// Booking counts of a default run: all scenarios fit in 15 minutes on two
+// cores.
+const (
+	CrashBookingsDefault = 150
+	BookingsDefault      = 40
+)
+
 // ErrBroken means at least one scenario found a broken promise.
 var ErrBroken = errors.New("chaos: a promise is broken")
 
 // Scenarios are the names Run knows, in their default order.
-var Scenarios = []string{"crashes", "faults", "dbdown", "smsdown"}
+var Scenarios = []string{"crashes", "faults", "dbdown", "dbdown_prewarm", "smsdown", "restart", "cancel", "grace", "partition"}
 
 type scenarioFunc func(ctx context.Context, o Options, r *result) error
 
 var scenarioFuncs = map[string]scenarioFunc{
-	"crashes": runCrashes,
-	"faults":  runFaults,
-	"dbdown":  runDBDown,
-	"smsdown": runSMSDown,
+	"crashes":        runCrashes,
+	"faults":         runFaults,
+	"dbdown":         runDBDown,
+	"dbdown_prewarm": runDBDownPrewarm,
+	"smsdown":        runSMSDown,
+	"restart":        runRestart,
+	"cancel":         runCancel,
+	"grace":          runGrace,
+	"partition":      runPartition,
 }
 
 // result collects one scenario's figures and broken promises.
@@ -78,12 +92,11 @@ func (r *result) line() string {
 // each. It returns ErrBroken when a promise is broken and another error
 // when the harness itself could not run a scenario.
 func Run(ctx context.Context, o Options) error {
-	o.CrashBookings = max(o.CrashBookings, 0)
-	if o.CrashBookings == 0 {
-		o.CrashBookings = 300
+	if o.CrashBookings <= 0 {
+		o.CrashBookings = CrashBookingsDefault
 	}
 	if o.Bookings <= 0 {
-		o.Bookings = 60
+		o.Bookings = BookingsDefault
 	}
 	if o.Progress == nil {
 		o.Progress = io.Discard
@@ -147,15 +160,16 @@ func finish(c *cluster, o Options, r *result) {
 	c.close(o.KeepDB || len(r.broken) > 0)
 }
 
-// settle waits for every booking to end and audits the ledger.
-func settle(ctx context.Context, c *cluster, r *result, lostCounts bool) (Audit, *Ledger, *DBState, error) {
+// settle waits for every booking to end and audits the ledger. Every
+// CHAOS line carries the counters it sets.
+func settle(ctx context.Context, c *cluster, r *result) (Audit, *Ledger, *DBState, error) {
 	open, err := c.waitTerminal(ctx, c.opensAt.Add(time.Duration(c.spec.window)*time.Second+60*time.Second))
 	if err != nil {
 		return Audit{}, nil, nil, err
 	}
 	// The daemon writes attempt rows in batches, after the state change:
 	// give the last batch time to land before counting.
-	if err := sleep(ctx, 5*time.Second); err != nil {
+	if err := sleep(ctx, 3*time.Second); err != nil {
 		return Audit{}, nil, nil, err
 	}
 	l, err := c.ledger(ctx)
@@ -166,7 +180,7 @@ func settle(ctx context.Context, c *cluster, r *result, lostCounts bool) (Audit,
 	if err != nil {
 		return Audit{}, nil, nil, err
 	}
-	a := audit(c.bookings, l, s)
+	a := audit(c.bookings, l, s, c.daemonRuns())
 	r.set("bookings", len(c.bookings))
 	r.set("succeeded", a.Succeeded)
 	r.set("failed", a.Failed)
@@ -175,7 +189,13 @@ func settle(ctx context.Context, c *cluster, r *result, lostCounts bool) (Audit,
 	r.set("reservations", a.Reservations)
 	r.set("duplicates", a.Duplicates)
 	r.set("unknown", a.Unknown)
-	r.breaks(a.broken(lostCounts)...)
+	r.set("repeat_submits", a.RepeatSubmits)
+	r.set("overlapping_submits", a.OverlappingSubmits)
+	r.set("cancelled_booked", a.CancelledBooked)
+	r.set("lost_reservations", a.LostReservations)
+	r.set("lost_submits", a.LostSubmits)
+	r.set("lost_at_sigkill", a.LostAtKill)
+	r.breaks(a.broken()...)
 	for _, p := range a.Problems {
 		c.o.logf("%s: %s", c.spec.name, p)
 	}
@@ -186,7 +206,7 @@ func settle(ctx context.Context, c *cluster, r *result, lostCounts bool) (Audit,
 // bookings before the opening; every booking ends, at most one reservation
 // each, none for a cancelled one, takeover within the lease TTL.
 func runCrashes(ctx context.Context, o Options, r *result) error {
-	c, err := setup(ctx, o, r, clusterSpec{name: "crashes", bookings: o.CrashBookings, openIn: 70 * time.Second, window: 60, daemons: 3})
+	c, err := setup(ctx, o, r, clusterSpec{name: "crashes", bookings: o.CrashBookings, openIn: 50 * time.Second, window: 60, daemons: 3})
 	if err != nil {
 		return err
 	}
@@ -207,16 +227,13 @@ func runCrashes(ctx context.Context, o Options, r *result) error {
 			if sleep(killCtx, 10*time.Second) != nil {
 				return
 			}
-			c.mu.Lock()
-			d := c.daemons[i]
-			c.mu.Unlock()
+			d := c.daemon(i)
 			held, herr := c.held(ctx, d.instance)
 			if herr != nil {
 				err = herr
 				return
 			}
-			at := time.Now()
-			d.p.kill()
+			at := c.kill(d)
 			kills = append(kills, kill{d.instance, at, held})
 			o.logf("crashes: SIGKILL %s holding %d bookings", d.instance, len(held))
 			if _, err = c.startDaemon(ctx, i); err != nil {
@@ -243,12 +260,12 @@ func runCrashes(ctx context.Context, o Options, r *result) error {
 		}
 		return nil
 	}
-	if err := cancelSome(c.opensAt.Add(-40*time.Second), 7, 77, 177); err != nil {
+	if err := cancelSome(c.opensAt.Add(-35*time.Second), 7, 77, 137); err != nil {
 		stopKills()
 		<-killed
 		return err
 	}
-	if err := cancelSome(c.opensAt.Add(-10*time.Second), 17, 117, 217); err != nil {
+	if err := cancelSome(c.opensAt.Add(-10*time.Second), 17, 117, 147); err != nil {
 		stopKills()
 		<-killed
 		return err
@@ -262,7 +279,7 @@ func runCrashes(ctx context.Context, o Options, r *result) error {
 		return err
 	}
 	o.logf("crashes: %d kills; %d bookings open", len(kills), open)
-	a, _, s, err := settle(ctx, c, r, false)
+	a, _, s, err := settle(ctx, c, r)
 	if err != nil {
 		return err
 	}
@@ -273,7 +290,8 @@ func runCrashes(ctx context.Context, o Options, r *result) error {
 			r.breaks(fmt.Sprintf("cancel_%d_is_%s", id, st))
 		}
 	}
-	r.set("lost_submit_rows", a.LostSubmits)
+	r.set("lost_submit_rows", a.LostSubmits+a.LostAtKill)
+	r.set("sigkill_bound_ms", KillLossBound.Milliseconds())
 
 	// Takeover: the first attempt by another instance after the kill. A
 	// booking cannot act before its lead, so the clock starts at the later
@@ -343,13 +361,13 @@ func runCrashes(ctx context.Context, o Options, r *result) error {
 // runFaults: latency jitter up to 300 ms, 20 % 5xx and 3 % resets after
 // the submit was applied (half of the resets; the other half before).
 func runFaults(ctx context.Context, o Options, r *result) error {
-	c, err := setup(ctx, o, r, clusterSpec{name: "faults", bookings: o.Bookings, openIn: 35 * time.Second, window: 60, daemons: 3,
+	c, err := setup(ctx, o, r, clusterSpec{name: "faults", bookings: o.Bookings, openIn: 30 * time.Second, window: 60, daemons: 3,
 		simFlags: []string{"-jitter", "300ms", "-fail-rate", "0.2", "-reset-rate", "0.03", "-reset-applied", "0.5", "-seed", "9"}})
 	if err != nil {
 		return err
 	}
 	defer finish(c, o, r)
-	_, l, s, err := settle(ctx, c, r, true)
+	_, l, s, err := settle(ctx, c, r)
 	if err != nil {
 		return err
 	}
@@ -369,57 +387,10 @@ func runFaults(ctx context.Context, o Options, r *result) error {
 	return nil
 }
 
-// runDBDown: MariaDB is stopped for 20 s from just before the opening.
-func runDBDown(ctx context.Context, o Options, r *result) error {
-	c, err := setup(ctx, o, r, clusterSpec{name: "dbdown", bookings: o.Bookings, openIn: 35 * time.Second, window: 60, daemons: 3,
-		simFlags: []string{"-jitter", "300ms", "-fail-rate", "0.3", "-seed", "11"}})
-	if err != nil {
-		return err
-	}
-	defer finish(c, o, r)
-	if err := sleepUntil(ctx, c.opensAt.Add(-time.Second)); err != nil {
-		return err
-	}
-	down := time.Now()
-	o.logf("dbdown: stopping MariaDB")
-	stopErr := stopMariaDB(ctx)
-	// Whatever happens, the server is started again.
-	defer func() { _ = startMariaDB(context.WithoutCancel(ctx)) }()
-	if stopErr != nil {
-		return stopErr
-	}
-	stopped := time.Now()
-	if err := sleepUntil(ctx, down.Add(20*time.Second)); err != nil {
-		return err
-	}
-	o.logf("dbdown: starting MariaDB")
-	if err := startMariaDB(ctx); err != nil {
-		return err
-	}
-	up := time.Now()
-	r.set("db_down_ms", up.Sub(stopped).Milliseconds())
-	_, l, _, err := settle(ctx, c, r, true)
-	if err != nil {
-		return err
-	}
-	during := 0
-	for _, res := range l.Reservations {
-		if !res.At.Before(stopped) && res.At.Before(up) {
-			during++
-		}
-	}
-	r.set("won_while_down", during)
-	r.set("submits", len(l.Submits))
-	if during == 0 {
-		r.breaks("no_success_during_outage")
-	}
-	return nil
-}
-
-// runSMSDown: the SMS webhook answers 503 for 60 s from just before the
+// runSMSDown: the SMS webhook answers 503 for 30 s from just before the
 // opening, then 200; every success gets exactly one message.
 func runSMSDown(ctx context.Context, o Options, r *result) error {
-	c, err := setup(ctx, o, r, clusterSpec{name: "smsdown", bookings: o.Bookings, openIn: 35 * time.Second, window: 60, daemons: 3})
+	c, err := setup(ctx, o, r, clusterSpec{name: "smsdown", bookings: o.Bookings, openIn: 30 * time.Second, window: 60, daemons: 3})
 	if err != nil {
 		return err
 	}
@@ -427,14 +398,14 @@ func runSMSDown(ctx context.Context, o Options, r *result) error {
 	if err := sleepUntil(ctx, c.opensAt.Add(-2*time.Second)); err != nil {
 		return err
 	}
-	recovery := time.Now().Add(60 * time.Second)
+	recovery := time.Now().Add(30 * time.Second)
 	c.sms.refuseUntil(recovery)
-	_, _, s, err := settle(ctx, c, r, true)
+	_, _, s, err := settle(ctx, c, r)
 	if err != nil {
 		return err
 	}
 	// Wait for the relay to deliver everything after the recovery.
-	deadline := recovery.Add(90 * time.Second)
+	deadline := recovery.Add(60 * time.Second)
 	var pending int
 	for {
 		if err := c.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM outbox WHERE state <> 'sent'").Scan(&pending); err != nil {
@@ -473,36 +444,4 @@ func runSMSDown(ctx context.Context, o Options, r *result) error {
 		r.breaks("outage_not_exercised")
 	}
 	return nil
-}
-
-// stopMariaDB shuts the server down and waits until it no longer answers.
-func stopMariaDB(ctx context.Context) error {
-	if out, err := exec.CommandContext(ctx, "mysqladmin", "-uroot", "-h127.0.0.1", "--protocol=tcp", "shutdown").CombinedOutput(); err != nil {
-		return fmt.Errorf("mysqladmin shutdown: %w: %s", err, out)
-	}
-	for range 60 {
-		if exec.CommandContext(ctx, "mysqladmin", "-uroot", "-h127.0.0.1", "--protocol=tcp", "--connect-timeout=1", "ping").Run() != nil {
-			return nil
-		}
-		if err := sleep(ctx, 500*time.Millisecond); err != nil {
-			return err
-		}
-	}
-	return errors.New("chaos: MariaDB still answers after shutdown")
-}
-
-// startMariaDB starts the server (a no-op when it runs) and waits for ping.
-func startMariaDB(ctx context.Context) error {
-	if out, err := exec.CommandContext(ctx, "start-stop-daemon", "--start", "--oknodo", "--background", "--exec", "/usr/sbin/mariadbd").CombinedOutput(); err != nil {
-		return fmt.Errorf("start mariadbd: %w: %s", err, out)
-	}
-	for range 120 {
-		if exec.CommandContext(ctx, "mysqladmin", "-uroot", "-h127.0.0.1", "--protocol=tcp", "--connect-timeout=1", "ping").Run() == nil {
-			return nil
-		}
-		if err := sleep(ctx, 500*time.Millisecond); err != nil {
-			return err
-		}
-	}
-	return errors.New("chaos: MariaDB did not come back within 60 s")
 }

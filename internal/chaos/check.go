@@ -2,7 +2,9 @@ package chaos
 
 import (
 	"fmt"
+	"sort"
 	"strings"
+	"time"
 
 	"reserver/internal/sitesim"
 )
@@ -18,44 +20,95 @@ type DBBooking struct {
 	ReservationNo string
 }
 
+// AttemptRow is one row of the attempt log.
+type AttemptRow struct {
+	BookingID int64
+	Instance  string
+	Step      string
+	SentAt    time.Time
+}
+
 // DBState is what the database says after a scenario.
 type DBState struct {
 	Bookings      map[int64]DBBooking
+	Attempts      []AttemptRow       // every attempt row, in no particular order
 	SubmitRows    map[int64]int      // attempt rows of step submit, by booking
 	VerifyRows    int                // attempt rows of step verify
 	VerifySuccess int                // of which the verify found the booking
 	Outbox        map[int64][]string // "kind:state" of each outbox row, by booking
 }
 
-// Audit compares the simulator's ledger with the database. Every count but
-// the first block is a broken promise when it is not zero.
+// How a daemon process ended.
+const (
+	endSIGKILL = "sigkill"
+	endSIGTERM = "sigterm"
+)
+
+// DaemonRun is one daemon process as the harness ran it. A restart under
+// the same instance name is a new run: the audit tells the two apart by
+// time, and a run's source address tells its submits apart at the site.
+type DaemonRun struct {
+	Instance string
+	IP       string    // the source address of its egress
+	Started  time.Time // before the process was started
+	Ended    time.Time // when the harness signalled its end; zero: it ran to the end
+	End      string    // endSIGKILL, endSIGTERM, or "" when it ran to the end
+}
+
+// KillLossBound is the stated bound on attempt rows a SIGKILL may lose: the
+// daemon flushes its attempt log every 200 ms, so a submit whose row is
+// missing must have reached the site at most this long before a SIGKILL of
+// the instance that sent it. killInFlight allows for a request already
+// written when the process died and read by the site just after.
+const (
+	KillLossBound = 250 * time.Millisecond
+	killInFlight  = 50 * time.Millisecond
+)
+
+// A submit's attempt row is sent before the site reads the request: the
+// row matches a ledger submit from the same source address that arrived
+// within rowLead after it (a step timeout is 10 s, a loaded machine
+// delays) and at most rowSkew before it (the database keeps microseconds).
+const (
+	rowLead = 3 * time.Second
+	rowSkew = 5 * time.Millisecond
+)
+
+// Audit compares the simulator's ledger with the database. Every count of
+// the second block is a broken promise when it is not zero.
 type Audit struct {
 	Succeeded, Failed, Cancelled, Open int
 	Reservations                       int
 
-	Duplicates      int // reservations beyond the first for one booking
-	Unknown         int // reservations the database does not know as a success
-	CancelledBooked int // reservations of cancelled bookings
-	NumberMismatch  int // succeeded with another reservation number than the site's
-	Phantom         int // succeeded in the database, no reservation at the site
-	LostSubmits     int // submits the site saw beyond the booking's submit attempt rows
-	MissingOutbox   int // succeeded without its "booked" outbox row
+	Duplicates         int // reservations beyond the first for one booking
+	Unknown            int // reservations the database does not know as a success
+	CancelledBooked    int // reservations of cancelled bookings
+	NumberMismatch     int // succeeded with another reservation number than the site's
+	Phantom            int // succeeded in the database, no reservation at the site
+	LostSubmits        int // site-seen submits without their attempt row, not explained by a SIGKILL
+	MissingOutbox      int // succeeded without its "booked" outbox row
+	RepeatSubmits      int // submits for a slot the account already held (ledger)
+	OverlappingSubmits int // submits from an instance after another had taken the booking over
+	LostReservations   int // reservations at the site not recorded on their booking
+
+	LostAtKill       int // submits without their row, within KillLossBound before a SIGKILL of the sender
+	LostAfterSIGTERM int // of LostSubmits, those whose sender ended by SIGTERM
+	LostAfterSIGKILL int // of LostSubmits, those whose sender was SIGKILLed, outside the bound
 
 	Problems []string // the first few, for the report
 }
 
-// broken lists the names of the promise counters that are not zero. A
-// SIGKILL may lose the attempt row of a submit in flight, so lost submits
-// count only when lostCounts is true.
-func (a Audit) broken(lostCounts bool) []string {
+// broken lists the names of the promise counters that are not zero.
+func (a Audit) broken() []string {
 	var out []string
 	for _, f := range []struct {
 		name string
 		n    int
 	}{
 		{"duplicates", a.Duplicates}, {"unknown", a.Unknown}, {"cancelled_booked", a.CancelledBooked},
-		{"number_mismatch", a.NumberMismatch}, {"phantom", a.Phantom}, {"lost_submits", map[bool]int{true: a.LostSubmits}[lostCounts]},
-		{"missing_outbox", a.MissingOutbox}, {"open", a.Open},
+		{"number_mismatch", a.NumberMismatch}, {"phantom", a.Phantom}, {"lost_submits", a.LostSubmits},
+		{"missing_outbox", a.MissingOutbox}, {"open", a.Open}, {"repeat_submits", a.RepeatSubmits},
+		{"overlapping_submits", a.OverlappingSubmits}, {"lost_reservations", a.LostReservations},
 	} {
 		if f.n != 0 {
 			out = append(out, fmt.Sprintf("%s=%d", f.name, f.n))
@@ -71,9 +124,10 @@ func (a *Audit) problem(format string, args ...any) {
 }
 
 // audit checks the ledger against the database for the bookings the
-// harness created. Each booking has its own account, so a reservation or a
+// harness created, knowing which daemon processes ran when and from which
+// source address. Each booking has its own account, so a reservation or a
 // submit belongs to the booking of its account.
-func audit(refs []bookingRef, l *Ledger, s *DBState) Audit {
+func audit(refs []bookingRef, l *Ledger, s *DBState, runs []DaemonRun) Audit {
 	var a Audit
 	byAccount := make(map[string]bookingRef, len(refs))
 	for _, r := range refs {
@@ -88,6 +142,13 @@ func audit(refs []bookingRef, l *Ledger, s *DBState) Audit {
 		default:
 			a.Open++
 			a.problem("booking %d is still %q", r.ID, s.Bookings[r.ID].State)
+		}
+	}
+	a.RepeatSubmits = l.RepeatSubmits
+	for _, sub := range l.Submits {
+		if sub.Repeat {
+			a.problem("repeat submit by %s for facility %d %s slot %d at %s from %s (%s)",
+				sub.Account, sub.Facility, sub.Date, sub.Slot, sub.At.Format("15:04:05.000"), sub.IP, sub.Result)
 		}
 	}
 	reserved := map[int64]int{}
@@ -105,6 +166,10 @@ func audit(refs []bookingRef, l *Ledger, s *DBState) Audit {
 			a.problem("booking %d has reservation %s beyond its first", ref.ID, res.Number)
 		}
 		b := s.Bookings[ref.ID]
+		if b.ReservationNo != res.Number {
+			a.LostReservations++
+			a.problem("the site's reservation %s of booking %d (%s) is not recorded on it (it records %q)", res.Number, ref.ID, b.State, b.ReservationNo)
+		}
 		switch {
 		case b.State == "cancelled":
 			a.CancelledBooked++
@@ -115,12 +180,6 @@ func audit(refs []bookingRef, l *Ledger, s *DBState) Audit {
 		case b.ReservationNo != res.Number:
 			a.NumberMismatch++
 			a.problem("booking %d records reservation %q, the site %q", ref.ID, b.ReservationNo, res.Number)
-		}
-	}
-	submits := map[int64]int{}
-	for _, sub := range l.Submits {
-		if ref, ok := byAccount[sub.Account]; ok {
-			submits[ref.ID]++
 		}
 	}
 	for _, r := range refs {
@@ -135,12 +194,160 @@ func audit(refs []bookingRef, l *Ledger, s *DBState) Audit {
 				a.problem("succeeded booking %d has no booked outbox row (%v)", r.ID, s.Outbox[r.ID])
 			}
 		}
-		if lost := submits[r.ID] - s.SubmitRows[r.ID]; lost > 0 {
-			a.LostSubmits += lost
-			a.problem("booking %d: the site saw %d submits, the attempt log has %d", r.ID, submits[r.ID], s.SubmitRows[r.ID])
+	}
+	t := newTimeline(runs)
+	subs := map[int64][]sitesim.Submit{}
+	for _, sub := range l.Submits {
+		if ref, ok := byAccount[sub.Account]; ok {
+			subs[ref.ID] = append(subs[ref.ID], sub)
 		}
 	}
+	rows := map[int64][]AttemptRow{}
+	for _, row := range s.Attempts {
+		rows[row.BookingID] = append(rows[row.BookingID], row)
+	}
+	for _, r := range refs {
+		a.matchSubmits(r.ID, subs[r.ID], rows[r.ID], t)
+		a.overlaps(r.ID, subs[r.ID], rows[r.ID], t)
+	}
 	return a
+}
+
+// timeline finds the daemon run behind an attempt row (by instance name and
+// time) or behind a ledger submit (by source address and time).
+type timeline struct {
+	runs []DaemonRun
+}
+
+func newTimeline(runs []DaemonRun) timeline {
+	runs = append([]DaemonRun(nil), runs...)
+	sort.SliceStable(runs, func(i, j int) bool { return runs[i].Started.Before(runs[j].Started) })
+	return timeline{runs: runs}
+}
+
+// find returns the index of the latest run started at or before at for
+// which match is true, or -1.
+func (t timeline) find(at time.Time, match func(DaemonRun) bool) int {
+	found := -1
+	for i, r := range t.runs {
+		if r.Started.After(at) {
+			break
+		}
+		if match(r) {
+			found = i
+		}
+	}
+	return found
+}
+
+func (t timeline) byInstance(inst string, at time.Time) int {
+	return t.find(at, func(r DaemonRun) bool { return r.Instance == inst })
+}
+
+func (t timeline) byIP(ip string, at time.Time) int {
+	return t.find(at, func(r DaemonRun) bool { return r.IP == ip })
+}
+
+// matchSubmits pairs each site-seen submit of one booking with an attempt
+// row of step submit sent by the same run just before it arrived. A submit
+// left without a row is lost: allowed only within KillLossBound before a
+// SIGKILL of the run that sent it.
+func (a *Audit) matchSubmits(id int64, subs []sitesim.Submit, rows []AttemptRow, t timeline) {
+	type sent struct {
+		at   time.Time
+		used bool
+	}
+	byIP := map[string][]*sent{}
+	for _, row := range rows {
+		if row.Step != "submit" {
+			continue
+		}
+		ip := ""
+		if i := t.byInstance(row.Instance, row.SentAt); i >= 0 {
+			ip = t.runs[i].IP
+		}
+		byIP[ip] = append(byIP[ip], &sent{at: row.SentAt})
+	}
+	for _, rs := range byIP {
+		sort.Slice(rs, func(i, j int) bool { return rs[i].at.Before(rs[j].at) })
+	}
+	subs = append([]sitesim.Submit(nil), subs...)
+	sort.SliceStable(subs, func(i, j int) bool { return subs[i].At.Before(subs[j].At) })
+	for _, sub := range subs {
+		rs := byIP[sub.IP]
+		matched := false
+		for i := len(rs) - 1; i >= 0; i-- {
+			r := rs[i]
+			if r.used || r.at.After(sub.At.Add(rowSkew)) {
+				continue
+			}
+			if sub.At.Sub(r.at) > rowLead {
+				break
+			}
+			r.used, matched = true, true
+			break
+		}
+		if matched {
+			continue
+		}
+		run := DaemonRun{}
+		if i := t.byIP(sub.IP, sub.At); i >= 0 {
+			run = t.runs[i]
+		}
+		before := run.Ended.Sub(sub.At)
+		if run.End == endSIGKILL && before <= KillLossBound && before >= -killInFlight {
+			a.LostAtKill++
+			continue
+		}
+		a.LostSubmits++
+		switch run.End {
+		case endSIGTERM:
+			a.LostAfterSIGTERM++
+		case endSIGKILL:
+			a.LostAfterSIGKILL++
+		}
+		a.problem("booking %d: the submit from %s at %s has no attempt row (sender %s, end %q at %s)",
+			id, sub.IP, sub.At.Format("15:04:05.000"), run.Instance, run.End, run.Ended.Format("15:04:05.000"))
+	}
+}
+
+// overlaps counts the submits of one booking sent by a run after another
+// run, from another source address, had taken the booking over. The
+// takeover instant is the new run's first attempt row for the booking (a
+// login or page visit comes before its first submit).
+func (a *Audit) overlaps(id int64, subs []sitesim.Submit, rows []AttemptRow, t timeline) {
+	first := map[int]time.Time{}
+	for _, row := range rows {
+		i := t.byInstance(row.Instance, row.SentAt)
+		if i < 0 {
+			continue
+		}
+		if f, ok := first[i]; !ok || row.SentAt.Before(f) {
+			first[i] = row.SentAt
+		}
+	}
+	if len(first) < 2 {
+		return
+	}
+	for _, sub := range subs {
+		sender := t.byIP(sub.IP, sub.At)
+		fs, ok := first[sender]
+		if sender < 0 || !ok {
+			continue
+		}
+		owner, ownerFirst := -1, time.Time{}
+		for i, f := range first {
+			if !f.After(sub.At) && (owner < 0 || f.After(ownerFirst)) {
+				owner, ownerFirst = i, f
+			}
+		}
+		if owner < 0 || owner == sender || t.runs[owner].IP == sub.IP || !fs.Before(ownerFirst) {
+			continue
+		}
+		a.OverlappingSubmits++
+		a.problem("booking %d: %s (%s) submitted at %s, %s after %s had taken it over",
+			id, t.runs[sender].Instance, sub.IP, sub.At.Format("15:04:05.000"), sub.At.Sub(ownerFirst).Round(time.Millisecond), t.runs[owner].Instance)
+	}
 }
 
 func hasKind(rows []string, kind string) bool {

@@ -2,6 +2,7 @@ package chaos
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/rand"
 	"database/sql"
@@ -29,6 +30,14 @@ type clusterSpec struct {
 	window   int           // window_seconds of every booking
 	simFlags []string      // extra courtsim flags (faults)
 	daemons  int
+	// siteOpensAfter delays the site's own opening past the bookings'
+	// opens_at: until then every submit is answered not_open, so the
+	// windows keep running (and submitting) while the scenario breaks
+	// something.
+	siteOpensAfter time.Duration
+	grace          time.Duration // daemon.grace; default graceDefault
+	relayFirst     bool          // the first daemon reaches the database through a relay the harness can cut
+	rate           float64       // rate_per_second of every booking; 0: the API's default
 }
 
 // cluster is one scenario's running system: a fresh database, the
@@ -46,17 +55,23 @@ type cluster struct {
 	sms     *smsReceiver
 	opensAt time.Time
 
+	cfgBase string // the daemons' config file without the egress section
+	relay   *relay // the first daemon's database path when spec.relayFirst
+
 	mu       sync.Mutex
 	daemons  []*daemon
+	runs     []DaemonRun // every daemon process, in start order
 	restarts int
 
 	bookings []bookingRef
 }
 
-// daemon is one `reserver run` instance.
+// daemon is one `reserver run` process.
 type daemon struct {
 	instance string
+	ip       string // source address of its egress
 	p        *proc
+	run      int // index into cluster.runs
 }
 
 // bookingRef is one booking the harness created.
@@ -75,7 +90,14 @@ const (
 	leaseTTL    = 10 * time.Second
 	scanEvery   = 2 * time.Second
 	webhookPath = "/sms"
+	// graceDefault is the shutdown grace of the daemons unless a scenario
+	// sets its own: short, so that the end of a scenario is quick.
+	graceDefault = 5 * time.Second
 )
+
+// daemonIP is the source address of daemon slot i (d1 → 127.0.0.11): the
+// site's ledger tells the daemons' submits apart by it.
+func daemonIP(i int) string { return fmt.Sprintf("127.0.0.%d", 11+i) }
 
 func newCluster(ctx context.Context, o Options, spec clusterSpec) (c *cluster, err error) {
 	dir := filepath.Join(o.LogDir, spec.name)
@@ -120,10 +142,13 @@ func newCluster(ctx context.Context, o Options, spec clusterSpec) (c *cluster, e
 	key := make([]byte, 32)
 	_, _ = rand.Read(key)
 	cfgPath := filepath.Join(dir, "reserver.yaml")
-	cfg := fmt.Sprintf(`daemon:
+	// Only keys the daemon has understood since before issue 12, so that
+	// the same harness runs against older binaries.
+	c.cfgBase = fmt.Sprintf(`daemon:
   lead: %s
   lease_ttl: %s
   scan_every: %s
+  grace: %s
 notify:
   provider: webhook
   backoff_base: 1s
@@ -132,8 +157,8 @@ notify:
   send_timeout: 5s
   webhook:
     url: %s%s
-`, daemonLead, leaseTTL, scanEvery, c.sms.URL(), webhookPath)
-	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
+`, daemonLead, leaseTTL, scanEvery, cmp.Or(spec.grace, graceDefault), c.sms.URL(), webhookPath)
+	if err := os.WriteFile(cfgPath, []byte(c.cfgBase), 0o600); err != nil {
 		return c, err
 	}
 	c.env = []string{
@@ -162,8 +187,11 @@ notify:
 
 	c.opensAt = time.Now().Add(spec.openIn).Truncate(time.Second)
 	facilities := spec.bookings/12 + 1
-	simArgs := append([]string{"-addr", simAddr, "-open-at", c.opensAt.UTC().Format(time.RFC3339),
-		"-accounts", fmt.Sprint(spec.bookings + 10), "-facilities", fmt.Sprint(facilities), "-slots", "12"}, spec.simFlags...)
+	// Strict: a repeated submit is answered like a taken slot, so a daemon
+	// that resubmits blindly loses the booking it holds, and the ledger
+	// counts it.
+	simArgs := append([]string{"-addr", simAddr, "-open-at", c.opensAt.Add(spec.siteOpensAfter).UTC().Format(time.RFC3339),
+		"-accounts", fmt.Sprint(spec.bookings + 10), "-facilities", fmt.Sprint(facilities), "-slots", "12", "-strict"}, spec.simFlags...)
 	sim, err := c.ps.start("courtsim", filepath.Join(o.BinDir, "courtsim"), nil, simArgs...)
 	if err != nil {
 		return c, err
@@ -178,12 +206,39 @@ notify:
 	if err := waitHTTP(ctx, api, c.apiURL+"/readyz", 30*time.Second); err != nil {
 		return c, err
 	}
+	if spec.relayFirst {
+		target, err := mysqlAddr(o.MySQL)
+		if err != nil {
+			return c, err
+		}
+		if c.relay, err = startRelay(target); err != nil {
+			return c, err
+		}
+	}
 	for i := range spec.daemons {
 		if _, err := c.startDaemon(ctx, i); err != nil {
 			return c, err
 		}
 	}
 	return c, nil
+}
+
+// mysqlAddr is the host:port of a go-sql-driver DSN prefix such as
+// root@tcp(127.0.0.1:3306).
+func mysqlAddr(dsn string) (string, error) {
+	_, rest, ok := strings.Cut(dsn, "tcp(")
+	addr, _, ok2 := strings.Cut(rest, ")")
+	if !ok || !ok2 || addr == "" {
+		return "", fmt.Errorf("chaos: no tcp(host:port) in the MySQL DSN %q", dsn)
+	}
+	return addr, nil
+}
+
+// withAddr replaces the host:port of a DSN prefix that mysqlAddr accepted.
+func withAddr(dsn, addr string) string {
+	before, rest, _ := strings.Cut(dsn, "tcp(")
+	_, after, _ := strings.Cut(rest, ")")
+	return before + "tcp(" + addr + ")" + after
 }
 
 const webhookSecret = "chaos-webhook-secret"
@@ -205,11 +260,37 @@ func (c *cluster) startDaemon(ctx context.Context, i int) (*daemon, error) {
 	c.restarts++
 	inst := fmt.Sprintf("d%d-%d", i+1, c.restarts)
 	c.mu.Unlock()
+	return c.startNamed(ctx, i, inst)
+}
+
+// startNamed starts daemon slot i as instance inst, sending from the
+// slot's own source address (an egress of kind source); the first daemon
+// reaches the database through the relay when the scenario has one.
+func (c *cluster) startNamed(ctx context.Context, i int, inst string) (*daemon, error) {
 	metricsAddr, err := freeAddr()
 	if err != nil {
 		return nil, err
 	}
-	env := append(append([]string(nil), c.env...), "RESERVER_INSTANCE="+inst, "RESERVER_METRICS_ADDR="+metricsAddr)
+	ip := daemonIP(i)
+	cfgPath := filepath.Join(c.ps.dir, fmt.Sprintf("reserver-d%d.yaml", i+1))
+	// The per-egress ceiling is the daemon's host ceiling, as with no egress
+	// listed: one egress per daemon must not change the pacing.
+	cfg := c.cfgBase + fmt.Sprintf(`egress:
+  host_ceiling_per_egress: 50
+  egresses:
+    - {name: src%d, kind: source, source: %s}
+`, i+1, ip)
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
+		return nil, err
+	}
+	env := append(append([]string(nil), c.env...), "RESERVER_CONFIG="+cfgPath, "RESERVER_INSTANCE="+inst, "RESERVER_METRICS_ADDR="+metricsAddr)
+	if i == 0 && c.relay != nil {
+		env = append(env, "RESERVER_DB_DSN=mysql:"+withAddr(c.o.MySQL, c.relay.addr)+"/"+c.dbName+"?parseTime=true")
+	}
+	c.mu.Lock()
+	run := len(c.runs)
+	c.runs = append(c.runs, DaemonRun{Instance: inst, IP: ip, Started: time.Now()})
+	c.mu.Unlock()
 	p, err := c.ps.start(inst, filepath.Join(c.o.BinDir, "reserver"), env, "run")
 	if err != nil {
 		return nil, err
@@ -217,7 +298,7 @@ func (c *cluster) startDaemon(ctx context.Context, i int) (*daemon, error) {
 	if err := waitHTTP(ctx, p, "http://"+metricsAddr+"/metrics", 30*time.Second); err != nil {
 		return nil, err
 	}
-	d := &daemon{instance: inst, p: p}
+	d := &daemon{instance: inst, ip: ip, p: p, run: run}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if i < len(c.daemons) {
@@ -228,9 +309,49 @@ func (c *cluster) startDaemon(ctx context.Context, i int) (*daemon, error) {
 	return d, nil
 }
 
+// daemon returns slot i's current process.
+func (c *cluster) daemon(i int) *daemon {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.daemons[i]
+}
+
+// kill SIGKILLs d and records when; it returns the instant of the signal.
+func (c *cluster) kill(d *daemon) time.Time {
+	at := c.ended(d, endSIGKILL)
+	d.p.kill()
+	return at
+}
+
+// terminate sends d SIGTERM and waits up to wait for its exit (then
+// SIGKILLs it). It returns the instant of the signal and whether the
+// process exited by itself.
+func (c *cluster) terminate(d *daemon, wait time.Duration) (time.Time, bool) {
+	at := c.ended(d, endSIGTERM)
+	return at, d.p.stop(wait)
+}
+
+func (c *cluster) ended(d *daemon, how string) time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	at := time.Now()
+	c.runs[d.run].Ended, c.runs[d.run].End = at, how
+	return at
+}
+
+// daemonRuns copies the record of every daemon process.
+func (c *cluster) daemonRuns() []DaemonRun {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]DaemonRun(nil), c.runs...)
+}
+
 // close stops every process; the database is dropped when keepDB is false.
 func (c *cluster) close(keepDB bool) {
-	c.ps.stopAll(5 * time.Second)
+	c.ps.stopAll(cmp.Or(c.spec.grace, graceDefault) + 5*time.Second)
+	if c.relay != nil {
+		c.relay.close()
+	}
 	if c.sms != nil {
 		c.sms.close()
 	}
@@ -278,6 +399,9 @@ func (c *cluster) createBookings(ctx context.Context) error {
 				"window_seconds": c.spec.window,
 				"phone":          "010-1234-5678",
 				"name":           "Chaos",
+			}
+			if c.spec.rate > 0 {
+				body["rate_per_second"] = c.spec.rate
 			}
 			var out struct {
 				ID int64 `json:"id"`
@@ -410,25 +534,25 @@ func (c *cluster) snapshot(ctx context.Context) (*DBState, error) {
 		s.Bookings[b.ID] = b
 	}
 	rows.Close()
-	rows, err = c.db.QueryContext(ctx, "SELECT booking_id, step, class, COUNT(*) FROM attempts GROUP BY booking_id, step, class")
+	rows, err = c.db.QueryContext(ctx, "SELECT booking_id, instance, step, class, sent_at FROM attempts")
 	if err != nil {
 		return nil, err
 	}
 	for rows.Next() {
-		var id int64
-		var step, class string
-		var n int
-		if err := rows.Scan(&id, &step, &class, &n); err != nil {
+		var a AttemptRow
+		var class string
+		if err := rows.Scan(&a.BookingID, &a.Instance, &a.Step, &class, &a.SentAt); err != nil {
 			rows.Close()
 			return nil, err
 		}
-		switch step {
+		s.Attempts = append(s.Attempts, a)
+		switch a.Step {
 		case "submit":
-			s.SubmitRows[id] += n
+			s.SubmitRows[a.BookingID]++
 		case "verify":
-			s.VerifyRows += n
+			s.VerifyRows++
 			if class == "success" {
-				s.VerifySuccess += n
+				s.VerifySuccess++
 			}
 		}
 	}
@@ -477,4 +601,11 @@ func (c *cluster) held(ctx context.Context, inst string) ([]int64, error) {
 		ids = append(ids, id)
 	}
 	return ids, rows.Err()
+}
+
+// countState counts the bookings in state.
+func (c *cluster) countState(ctx context.Context, state string) (int, error) {
+	var n int
+	err := c.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM bookings WHERE state = ?", state).Scan(&n)
+	return n, err
 }

@@ -68,18 +68,21 @@ func (p *proc) kill() {
 	<-p.done
 }
 
-// stop asks for a graceful exit (SIGTERM) and kills after grace.
-func (p *proc) stop(grace time.Duration) {
+// stop asks for a graceful exit (SIGTERM) and kills after grace. It
+// reports whether the process exited by itself.
+func (p *proc) stop(grace time.Duration) bool {
 	select {
 	case <-p.done:
-		return
+		return true
 	default:
 	}
 	_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGTERM)
 	select {
 	case <-p.done:
+		return true
 	case <-time.After(grace):
 		p.kill()
+		return false
 	}
 }
 
