@@ -74,6 +74,7 @@ var sites = testSites{"courtsim": {}, "ruled": {needPeople: true, opensRule: tru
 type bundle struct {
 	url            string
 	db             *database.DB
+	store          *booking.Store
 	alice, bob, op string
 	logs           *bytes.Buffer
 	logMu          *sync.Mutex
@@ -91,7 +92,8 @@ func (l lockedBuffer) Write(p []byte) (int, error) {
 }
 func (l lockedBuffer) Sync() error { return nil }
 
-func setup(t *testing.T, db *database.DB) *bundle {
+// setup serves the API on db; opts adjust its options.
+func setup(t *testing.T, db *database.DB, opts ...func(*Options)) *bundle {
 	t.Helper()
 	ctx := context.Background()
 	box, err := secret.NewBox(bytes.Repeat([]byte{9}, secret.KeySize))
@@ -106,11 +108,16 @@ func setup(t *testing.T, db *database.DB) *bundle {
 	require.NoError(t, err)
 
 	core := zapcore.NewCore(zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig()), lockedBuffer{b.logMu, b.logs}, zap.DebugLevel)
-	srv, err := New(Options{
-		DB: db, Bookings: booking.NewStore(db, box), Tenants: ts, Sites: sites,
+	b.store = booking.NewStore(db, box)
+	o := Options{
+		DB: db, Bookings: b.store, Tenants: ts, Sites: sites,
 		Limits:       Limits{DefaultRate: 2, MaxRate: 2, DefaultWindow: 300, MinWindow: 10, MaxWindow: 3600},
 		MaxBodyBytes: 4096, Logger: zap.New(core), Now: func() time.Time { return fixedNow },
-	})
+	}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	srv, err := New(o)
 	require.NoError(t, err)
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(hs.Close)

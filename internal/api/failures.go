@@ -73,6 +73,12 @@ func failureQuery(q url.Values, now time.Time) (booking.FailureFilter, []FieldPr
 		}
 		f.Reason = booking.Reason(v)
 	}
+	if v := q.Get("review"); v != "" {
+		if !reasonRE.MatchString(v) {
+			probs = append(probs, FieldProblem{Field: "review", Detail: "expected a review code such as late_success or second_reservation"})
+		}
+		f.Review = v
+	}
 	if v := q.Get("attempts"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 50 {
@@ -84,7 +90,8 @@ func failureQuery(q url.Values, now time.Time) (booking.FailureFilter, []FieldPr
 	return f, probs
 }
 
-// failureView is one failed booking as /v1/failures shows it.
+// failureView is one failed or review-flagged booking as /v1/failures
+// shows it; the booking's review and review_note say what to do.
 type failureView struct {
 	bookingView
 	AttemptCount int            `json:"attempt_count"`

@@ -181,3 +181,52 @@ func TestMetricsRoute(t *testing.T) {
 		require.Contains(t, r.raw, want)
 	}
 }
+
+// Bookings flagged for review are in the failures list, the API and the
+// page, whatever their state, with what a person must do.
+func TestFailuresShowReviews(t *testing.T) {
+	t.Parallel()
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
+		b := setup(t, db)
+		ctx := context.Background()
+		failed := seedRun(t, db, b.alice, "courtsim", "1", booking.Failed, booking.ReasonSoldOut, "sold_out")
+		won := seedRun(t, db, b.alice, "courtsim", "2", booking.Succeeded, "", "success")
+		seedRun(t, db, b.alice, "courtsim", "3", booking.Succeeded, "", "success")
+		review, err := b.store.RecordLateReservation(ctx, won.id, "R-2b", nil, time.Now())
+		require.NoError(t, err)
+		require.Equal(t, booking.ReviewSecondReservation, review)
+		review, err = b.store.RecordLateReservation(ctx, failed.id, "R-1", nil, time.Now())
+		require.NoError(t, err)
+		require.Equal(t, booking.ReviewAfterFailed, review)
+
+		r := b.do(t, "GET", "/v1/failures", b.op, "")
+		require.Equal(t, 200, r.status, r.raw)
+		items := r.body["items"].([]any)
+		require.Len(t, items, 2, "the plain success is not listed")
+		first := items[0].(map[string]any)
+		require.Equal(t, float64(won.id), first["id"])
+		require.Equal(t, "succeeded", first["state"])
+		require.Equal(t, "second_reservation", first["review"])
+		require.Contains(t, first["review_note"], "reservation R-2b")
+		second := items[1].(map[string]any)
+		require.Equal(t, "reservation_after_failed", second["review"])
+		require.Equal(t, "R-1", second["reservation_no"])
+
+		r = b.do(t, "GET", "/v1/failures?review=second_reservation", b.op, "")
+		require.Len(t, r.body["items"], 1)
+		require.Equal(t, 400, b.do(t, "GET", "/v1/failures?review=Bad!", b.op, "").status)
+		g := b.do(t, "GET", fmt.Sprintf("/v1/bookings/%d", won.id), b.alice, "")
+		require.Equal(t, "second_reservation", g.body["review"], "the owner sees it too")
+
+		br := newBrowser(t, b.url)
+		require.Equal(t, 303, br.login(b.op).status)
+		p := br.get("/ui/failures")
+		rows := p.doc.Find("tr.failure")
+		require.Equal(t, 2, rows.Length())
+		require.Equal(t, fmt.Sprint(won.id), rows.First().AttrOr("data-id", ""))
+		require.Contains(t, rows.First().Find("td.review").Text(), "second_reservation (succeeded)")
+		require.Contains(t, rows.First().Find("td.review .review-note").Text(), "R-2b")
+		p = br.get(fmt.Sprintf("/ui/bookings/%d", failed.id))
+		require.Contains(t, p.doc.Find("dd.review").Text(), "the site holds reservation R-1")
+	})
+}

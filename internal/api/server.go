@@ -9,6 +9,7 @@ import (
 	"crypto/sha256"
 	_ "embed"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -46,7 +47,16 @@ type Options struct {
 	// Metrics is what /metrics exposes; nil means metrics.Registry over
 	// Bookings.
 	Metrics prometheus.Gatherer
+	// CancelWait is how long a cancel of a booking that a daemon instance
+	// is running waits for the instance to stop it before answering 202;
+	// default CancelWaitDefault.
+	CancelWait time.Duration
 }
+
+// CancelWaitDefault is how long DELETE /v1/bookings/{id} and the operator
+// page's cancel wait for the running instance by default: it stops before
+// its next request, so a few seconds cover a slow database.
+const CancelWaitDefault = 5 * time.Second
 
 // Server serves the REST API.
 type Server struct {
@@ -89,6 +99,9 @@ func New(o Options) (*Server, error) {
 	}
 	if o.MaxBodyBytes <= 0 {
 		o.MaxBodyBytes = 64 << 10
+	}
+	if o.CancelWait <= 0 {
+		o.CancelWait = CancelWaitDefault
 	}
 	if o.Metrics == nil {
 		o.Metrics = metrics.Registry(o.Bookings)
@@ -310,6 +323,22 @@ func (s *Server) getBooking(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// typeBookedBeforeCancel is the problem of a cancel that came too late: a
+// submit already on the wire (or earlier) won, and the site holds the
+// reservation.
+const typeBookedBeforeCancel = "/problems/booked-before-cancel"
+
+// bookingProblem is a problem document that carries the booking it is
+// about.
+type bookingProblem struct {
+	problem
+	Booking bookingView `json:"booking"`
+}
+
+// cancelBooking cancels at once a booking no instance is running; one
+// that an instance is running is asked to stop, and the answer waits up to
+// Options.CancelWait for the outcome: 200 cancelled, 409 when the site had
+// booked it meanwhile, 202 when the instance has not finished yet.
 func (s *Server) cancelBooking(w http.ResponseWriter, r *http.Request) {
 	b, ok := s.bookingFromPath(w, r)
 	if !ok {
@@ -320,21 +349,46 @@ func (s *Server) cancelBooking(w http.ResponseWriter, r *http.Request) {
 	if p.IsOperator() && p.TenantID != b.TenantID {
 		reason = booking.ReasonOperator
 	}
-	got, err := s.o.Bookings.Cancel(r.Context(), s.scope(r), b.ID, reason)
+	got, err := s.o.Bookings.CancelAndWait(r.Context(), s.scope(r), b.ID, reason, s.o.CancelWait)
 	switch {
-	case errors.Is(err, booking.ErrTerminal):
-		writeProblem(w, problem{Type: typeConflict, Title: "Booking finished", Status: http.StatusConflict,
-			Detail: "the booking is already " + string(got.State) + " and cannot be cancelled"})
-		return
 	case errors.Is(err, booking.ErrNotFound):
 		writeProblem(w, problem{Type: typeNotFound, Title: "Not found", Status: http.StatusNotFound, Detail: "no booking with this id"})
 		return
-	case err != nil:
+	case err != nil && r.Context().Err() != nil:
+		return // the caller left; the request stands
+	case err != nil && !errors.Is(err, booking.ErrTerminal):
 		s.internal(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, s.view(got, p))
+	switch {
+	case got.State == booking.Succeeded:
+		writeBookingProblem(w, bookingProblem{
+			problem: problem{Type: typeBookedBeforeCancel, Title: "Booked before the cancel", Status: http.StatusConflict,
+				Detail: "the site had already booked it: reservation " + got.ReservationNo + "; cancel it on the site if you do not want it"},
+			Booking: s.view(got, p),
+		})
+	case errors.Is(err, booking.ErrTerminal):
+		writeProblem(w, problem{Type: typeConflict, Title: "Booking finished", Status: http.StatusConflict,
+			Detail: "the booking is already " + string(got.State) + " and cannot be cancelled"})
+	case got.State == booking.Cancelled:
+		writeJSON(w, http.StatusOK, s.view(got, p))
+	default:
+		v := s.view(got, p)
+		v.Detail = "cancel requested: the daemon instance running this booking stops before its next request; " +
+			"read the final state with GET " + bookingPath(got.ID) + " (succeeded if a submit already sent wins)"
+		w.Header().Set("Location", bookingPath(got.ID))
+		writeJSON(w, http.StatusAccepted, v)
+	}
 }
+
+func writeBookingProblem(w http.ResponseWriter, p bookingProblem) {
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(p.Status)
+	_ = json.NewEncoder(w).Encode(p)
+}
+
+func bookingPath(id int64) string { return "/v1/bookings/" + strconv.FormatInt(id, 10) }
 
 func (s *Server) listAttempts(w http.ResponseWriter, r *http.Request) {
 	b, ok := s.bookingFromPath(w, r)

@@ -426,6 +426,8 @@ type bookingBody struct {
 	Timeline timeline
 	Clipped  bool
 	CSRF     string
+	// Notice says what became of a cancel just made from this page.
+	Notice string
 }
 
 func (s *Server) uiBooking(w http.ResponseWriter, r *http.Request, sess session) {
@@ -457,7 +459,8 @@ func (s *Server) uiBooking(w http.ResponseWriter, r *http.Request, sess session)
 		}
 		after = page[len(page)-1].ID
 	}
-	body := bookingBody{B: b, Attempts: all, Classes: map[string]int{}, Clipped: len(all) >= timelineMax, CSRF: sess.CSRF}
+	body := bookingBody{B: b, Attempts: all, Classes: map[string]int{}, Clipped: len(all) >= timelineMax, CSRF: sess.CSRF,
+		Notice: cancelNotice(r.URL.Query().Get("cancel"), b)}
 	for _, a := range all {
 		body.Classes[a.Class]++
 	}
@@ -465,24 +468,55 @@ func (s *Server) uiBooking(w http.ResponseWriter, r *http.Request, sess session)
 	s.render(w, r, http.StatusOK, "booking", pageData{Title: fmt.Sprintf("Booking %d", id), CSRF: sess.CSRF, Who: sess.Tenant, Body: body})
 }
 
+// uiCancel cancels like DELETE /v1/bookings/{id} and sends the operator
+// back to the booking's page with what became of it (the cancel query
+// parameter, shown by cancelNotice).
 func (s *Server) uiCancel(w http.ResponseWriter, r *http.Request, sess session) {
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil || id <= 0 {
 		s.uiFail(w, http.StatusNotFound, "no booking with this id")
 		return
 	}
-	_, err = s.o.Bookings.Cancel(r.Context(), booking.Scope{All: true}, id, booking.ReasonOperator)
+	b, err := s.o.Bookings.CancelAndWait(r.Context(), booking.Scope{All: true}, id, booking.ReasonOperator, s.o.CancelWait)
+	outcome := ""
 	switch {
 	case errors.Is(err, booking.ErrNotFound):
 		s.uiFail(w, http.StatusNotFound, "no booking with this id")
 		return
-	case errors.Is(err, booking.ErrTerminal):
-		// Finished meanwhile: the page shows how.
-	case err != nil:
+	case err != nil && r.Context().Err() != nil:
+		return // the operator left; the request stands
+	case err != nil && !errors.Is(err, booking.ErrTerminal):
 		s.uiError(w, r, err)
 		return
-	default:
+	case b.State == booking.Succeeded:
+		outcome = "booked"
+	case errors.Is(err, booking.ErrTerminal):
+		outcome = "finished" // finished before the cancel: the page shows how
+	case b.State == booking.Cancelled:
+		outcome = "cancelled"
 		s.o.Logger.Sugar().Infow("ui: booking cancelled by an operator", "booking", id, "operator", sess.Tenant)
+	default:
+		outcome = "requested"
+		s.o.Logger.Sugar().Infow("ui: cancel requested by an operator", "booking", id, "operator", sess.Tenant, "instance", b.ClaimedBy)
 	}
-	http.Redirect(w, r, "/ui/bookings/"+strconv.FormatInt(id, 10), http.StatusSeeOther)
+	http.Redirect(w, r, "/ui/bookings/"+strconv.FormatInt(id, 10)+"?cancel="+outcome, http.StatusSeeOther)
+}
+
+// cancelNotice is the message the booking page shows after a cancel, from
+// the outcome uiCancel put in the address and the booking as it is now.
+func cancelNotice(outcome string, b *booking.Booking) string {
+	switch outcome {
+	case "cancelled":
+		return fmt.Sprintf("Booking %d cancelled.", b.ID)
+	case "booked":
+		return fmt.Sprintf("Too late to cancel: the site had already booked it (reservation %s). Cancel it on the site if it is not wanted.", b.ReservationNo)
+	case "requested":
+		if b.State.Terminal() {
+			return fmt.Sprintf("Cancel requested; the booking has since ended %s.", b.State)
+		}
+		return fmt.Sprintf("Cancel requested: instance %s is still running this booking (%s) and stops before its next request. Reload this page for the final state.", b.ClaimedBy, b.State)
+	case "finished":
+		return fmt.Sprintf("Nothing to cancel: the booking had already ended %s.", b.State)
+	}
+	return ""
 }

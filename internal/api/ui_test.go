@@ -280,12 +280,13 @@ func TestUIPages(t *testing.T) {
 
 		r := br.post(path+"/cancel", url.Values{"csrf": {token}})
 		require.Equal(t, 303, r.status)
-		require.Equal(t, path, r.header.Get("Location"))
+		require.Equal(t, path+"?cancel=cancelled", r.header.Get("Location"), "nobody runs it (the lease lapsed): cancelled at once")
 		var got struct{ State, Reason string }
 		require.NoError(t, db.Table("bookings").Select("state, reason").Where("id = ?", live.id).Scan(&got).Error)
 		require.Equal(t, "cancelled", got.State)
 		require.Equal(t, "operator_cancel", got.Reason)
-		p = br.get(path)
+		p = br.get(r.header.Get("Location"))
+		require.Equal(t, fmt.Sprintf("Booking %d cancelled.", live.id), p.doc.Find("p.notice").Text())
 		require.Equal(t, "cancelled: operator_cancel", p.doc.Find("text.outcome-label").Text())
 		require.Equal(t, 0, p.doc.Find("form.cancel").Length())
 

@@ -30,8 +30,16 @@ type bookingView struct {
 	CreatedAt     time.Time         `json:"created_at"`
 	UpdatedAt     time.Time         `json:"updated_at"`
 	FinishedAt    *time.Time        `json:"finished_at,omitempty"`
+	// CancelRequestedAt is set while (and after) a cancel waited for the
+	// daemon instance running the booking.
+	CancelRequestedAt *time.Time `json:"cancel_requested_at,omitempty"`
+	// Review and ReviewNote say what an operator must look at.
+	Review     string `json:"review,omitempty"`
+	ReviewNote string `json:"review_note,omitempty"`
 	// Warnings say what was accepted but may not be what the caller meant.
 	Warnings []string `json:"warnings,omitempty"`
+	// Detail says what a 202 answer means for the booking.
+	Detail string `json:"detail,omitempty"`
 }
 
 type accountView struct {
@@ -49,6 +57,7 @@ func (s *Server) view(b *booking.Booking, p tenant.Principal) bookingView {
 		OpensAt: b.OpensAt, WindowSeconds: b.WindowSeconds, RatePerSecond: b.RatePerSecond,
 		Phone: b.Phone, Name: b.BookerName, Fields: b.FieldMap(), State: b.State, Reason: b.Reason,
 		ReservationNo: b.ReservationNo, CreatedAt: b.CreatedAt, UpdatedAt: b.UpdatedAt, FinishedAt: b.FinishedAt,
+		CancelRequestedAt: b.CancelRequestedAt, Review: b.Review, ReviewNote: b.ReviewNote,
 	}
 	if b.Account != nil {
 		v.Account.Username = b.Account.Username
