@@ -12,8 +12,16 @@ import (
 	"reserver/internal/session"
 )
 
-// clockMaxAge: an estimate older than this is measured again before a fire.
-const clockMaxAge = 60 * time.Second
+// Ages of clock estimates: the pre-warm takes one younger than
+// clockMaxAge; clockRemeasureAt before the fire (with the default 60 s
+// lead, 20 s after the pre-warm's measurement) the clock is measured again
+// unless an estimate younger than clockFreshAtFire exists, so the estimate
+// used at the opening is at most about 40 s old.
+const (
+	clockMaxAge      = 60 * time.Second
+	clockRemeasureAt = 40 * time.Second
+	clockFreshAtFire = 15 * time.Second
+)
 
 // clockCache keeps one clock estimate per site, shared by the bookings of
 // the site so that a thousand bookings opening together probe the site once.
@@ -54,9 +62,9 @@ func (p sessionProber) Probe(ctx context.Context) (clocksync.Sample, error) {
 	return clocksync.Sample{Sent: r.Sent, Received: r.Received, SiteDate: r.SiteDate}, nil
 }
 
-// estimate returns a fresh estimate of the site's clock, measuring it with
-// p if the cached one is missing or older than clockMaxAge.
-func (c *clockCache) estimate(ctx context.Context, site string, p clocksync.Prober, minSpacing time.Duration) (clocksync.Estimate, error) {
+// estimate returns an estimate of the site's clock younger than maxAge,
+// measuring it with p if the cached one is missing or older.
+func (c *clockCache) estimate(ctx context.Context, site string, p clocksync.Prober, minSpacing, maxAge time.Duration) (clocksync.Estimate, error) {
 	c.mu.Lock()
 	sc, ok := c.sites[site]
 	if !ok {
@@ -71,7 +79,7 @@ func (c *clockCache) estimate(ctx context.Context, site string, p clocksync.Prob
 		return clocksync.Estimate{}, ctx.Err()
 	}
 	defer func() { <-sc.turn }()
-	if sc.ok && time.Since(sc.est.At) < clockMaxAge {
+	if sc.ok && time.Since(sc.est.At) < maxAge {
 		return sc.est, nil
 	}
 	est, err := clocksync.Measure(ctx, p, clocksync.Config{MinSpacing: minSpacing})
@@ -86,9 +94,9 @@ func (c *clockCache) estimate(ctx context.Context, site string, p clocksync.Prob
 	return est, nil
 }
 
-// known returns the site's last estimate, if one was made within
-// clockMaxAge, without measuring.
-func (c *clockCache) known(site string) (clocksync.Estimate, bool) {
+// known returns the site's last estimate, if one was made within maxAge,
+// without measuring.
+func (c *clockCache) known(site string, maxAge time.Duration) (clocksync.Estimate, bool) {
 	c.mu.Lock()
 	sc, ok := c.sites[site]
 	c.mu.Unlock()
@@ -101,7 +109,7 @@ func (c *clockCache) known(site string) (clocksync.Estimate, bool) {
 	default:
 		return clocksync.Estimate{}, false // being measured right now
 	}
-	if sc.ok && time.Since(sc.est.At) < clockMaxAge {
+	if sc.ok && time.Since(sc.est.At) < maxAge {
 		return sc.est, true
 	}
 	return clocksync.Estimate{}, false

@@ -2,9 +2,10 @@
 // database with a lease, wakes each one before its opening instant,
 // pre-warms a site session, measures the site's clock, fires the first
 // submit so that it arrives at the opening instant on the site's clock, and
-// keeps trying at the booking's rate until it wins, loses or the window
-// closes. Periodic work (the arming scan, lease heartbeats) runs on
-// robfig/cron; each booking runs in its own goroutine.
+// keeps trying at the booking's rate until it wins, loses, is cancelled or
+// the window closes. Periodic work (the arming scan, lease heartbeats,
+// journal replay) runs on robfig/cron; each booking runs in its own
+// goroutine, which owns its timers.
 //
 // It does not own the booking model (booking), the HTTP exchange with a
 // site (session), the clock estimate (clocksync) or notifications (it only
@@ -20,7 +21,9 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -28,6 +31,7 @@ import (
 
 	"reserver/internal/booking"
 	"reserver/internal/ippool"
+	"reserver/internal/journal"
 	"reserver/internal/metrics"
 	"reserver/internal/profile"
 	"reserver/internal/session"
@@ -43,6 +47,9 @@ const (
 	GraceDefault       = 30 * time.Second
 	HostCeilingDefault = 50.0
 	ClaimBatchDefault  = 200
+	// CancelPollDefault is how often the daemon asks the database for
+	// cancel requests of the bookings it runs.
+	CancelPollDefault = 100 * time.Millisecond
 )
 
 // Config configures a Daemon.
@@ -58,7 +65,8 @@ type Config struct {
 	Transport http.RoundTripper
 	Logger    *zap.Logger
 	// Instance names this process in leases and attempt rows; default
-	// host-pid-random, unique per process.
+	// host-pid-random. A stable name (one per deployment slot) is fine:
+	// attempt rows also carry a random id of the process.
 	Instance string
 	// Lead is how long before the opening instant the pre-warm starts.
 	Lead time.Duration
@@ -69,14 +77,21 @@ type Config struct {
 	Heartbeat time.Duration
 	// ScanEvery is the period of the arming scan.
 	ScanEvery time.Duration
-	// Grace: on Stop, running windows continue this long before they are
-	// cancelled and their leases released.
+	// CancelPoll is the period of the cancel-request poll.
+	CancelPoll time.Duration
+	// Grace: on Stop, running windows continue this long (their leases
+	// renewed, so nobody else claims them) before they are cancelled and
+	// their leases released.
 	Grace time.Duration
 	// HostCeiling is the most requests per second sent to one site host by
 	// this instance, over all bookings.
 	HostCeiling float64
 	// NotifyFailed also writes a "failed" outbox row when a window closes.
 	NotifyFailed bool
+	// JournalDir keeps a local journal of outcomes the database could not
+	// take yet (one file per instance), replayed at the next start; empty
+	// disables it (outcomes then wait in memory only).
+	JournalDir string
 	// Events, if set, receives a line per notable event of a booking (the
 	// demo prints them).
 	Events func(Event)
@@ -94,28 +109,42 @@ type Event struct {
 
 // Daemon runs bookings.
 type Daemon struct {
+	// Set by New, read-only afterwards.
 	cfg      Config
 	log      *zap.Logger
+	boot     string // random id of this process, part of every attempt row's key
 	pool     *session.Pool
 	attempts *attemptLog
 	clocks   *clockCache
+	seq      atomic.Int64
 
-	mu      sync.Mutex
-	runs    map[int64]*run
-	started bool
-	stopped bool
-	hosts   map[string]*rate.Limiter
+	// Guarded by mu.
+	mu       sync.Mutex
+	runs     map[int64]*run
+	started  bool
+	stopping bool // Stop or Kill called: no new claims
+	hosts    map[string]*rate.Limiter
+	accounts map[string]*accountConns
+	journal  *journal.Journal // nil without JournalDir
+	// unjournaled: bookings whose outcome waits in the journal; the scan
+	// leaves them alone until it is written.
+	unjournaled map[int64]bool
 
-	// transports holds one connection pool per (account, egress): a
-	// session keeps its warm connections for the opening instant.
-	transports map[string]http.RoundTripper
-
-	timers    *timers
+	periodic  *periodic
+	scanEntry entryID
 	runCtx    context.Context
 	cancelRun context.CancelFunc
-	wg        sync.WaitGroup
-	seq       int64
-	seqMu     sync.Mutex
+	wg        sync.WaitGroup // one per run
+	bg        sync.WaitGroup // the cancel poll
+	bgStop    chan struct{}
+}
+
+// accountConns is what the bookings of one site account share on this
+// instance besides the session (session.Pool): one connection pool per
+// egress. It is dropped when the account's last booking ends.
+type accountConns struct {
+	refs       int
+	transports map[string]http.RoundTripper
 }
 
 // New validates cfg and builds a Daemon; Start starts it.
@@ -131,13 +160,21 @@ func New(cfg Config) (*Daemon, error) {
 	cfg.LeaseTTL = cmp.Or(cfg.LeaseTTL, LeaseTTLDefault)
 	cfg.Heartbeat = cmp.Or(cfg.Heartbeat, HeartbeatDefault)
 	cfg.ScanEvery = cmp.Or(cfg.ScanEvery, ScanEveryDefault)
+	cfg.CancelPoll = cmp.Or(cfg.CancelPoll, CancelPollDefault)
 	cfg.Grace = cmp.Or(cfg.Grace, GraceDefault)
 	cfg.HostCeiling = cmp.Or(cfg.HostCeiling, HostCeilingDefault)
-	if cfg.Heartbeat >= cfg.LeaseTTL {
-		return nil, fmt.Errorf("schedule: heartbeat %v must be shorter than the lease TTL %v", cfg.Heartbeat, cfg.LeaseTTL)
+	var errs []error
+	if cfg.Heartbeat >= cfg.LeaseTTL-fenceMargin {
+		errs = append(errs, fmt.Errorf("schedule: heartbeat %v must be shorter than the lease TTL %v minus the fence margin %v", cfg.Heartbeat, cfg.LeaseTTL, fenceMargin))
 	}
 	if cfg.Heartbeat < time.Second || cfg.ScanEvery < time.Second {
-		return nil, errors.New("schedule: heartbeat and scan period must be at least 1s")
+		errs = append(errs, errors.New("schedule: heartbeat and scan period must be at least 1s"))
+	}
+	if cfg.CancelPoll < 10*time.Millisecond || cfg.CancelPoll > time.Second {
+		errs = append(errs, fmt.Errorf("schedule: cancel poll %v must be within 10ms..1s", cfg.CancelPoll))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
 	}
 	if cfg.Instance == "" {
 		cfg.Instance = defaultInstance()
@@ -161,13 +198,15 @@ func New(cfg Config) (*Daemon, error) {
 	}
 	first := cfg.Egress.Egresses()[0]
 	d := &Daemon{
-		cfg:   cfg,
-		log:   log,
-		pool:  session.NewPool(session.PoolConfig{Transport: first.Transport()}),
-		runs:  map[int64]*run{},
-		hosts: map[string]*rate.Limiter{},
-
-		transports: map[string]http.RoundTripper{},
+		cfg:         cfg,
+		log:         log,
+		boot:        randomHex(8),
+		pool:        session.NewPool(session.PoolConfig{Transport: first.Transport()}),
+		runs:        map[int64]*run{},
+		hosts:       map[string]*rate.Limiter{},
+		accounts:    map[string]*accountConns{},
+		unjournaled: map[int64]bool{},
+		bgStop:      make(chan struct{}),
 	}
 	d.attempts = newAttemptLog(cfg.Store, log.Named("attempts"))
 	d.clocks = newClockCache(log.Named("clock"))
@@ -176,63 +215,100 @@ func New(cfg Config) (*Daemon, error) {
 
 func defaultInstance() string {
 	host, _ := os.Hostname()
-	b := make([]byte, 3)
+	return fmt.Sprintf("%s-%d-%s", cmp.Or(host, "reserver"), os.Getpid(), randomHex(3))
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
 	_, _ = rand.Read(b)
-	return fmt.Sprintf("%s-%d-%s", cmp.Or(host, "reserver"), os.Getpid(), hex.EncodeToString(b))
+	return hex.EncodeToString(b)
 }
 
 // Instance is the name this daemon claims bookings under.
 func (d *Daemon) Instance() string { return d.cfg.Instance }
 
-// Start begins scanning and heartbeats. It returns at once.
+// Start opens the journal (replaying what an earlier process left in it),
+// then begins scanning, heartbeats and the cancel poll. It returns at once.
 func (d *Daemon) Start(ctx context.Context) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.started {
 		return errors.New("schedule: already started")
 	}
+	if d.cfg.JournalDir != "" {
+		j, err := journal.Open(filepath.Join(d.cfg.JournalDir, journalFile(d.cfg.Instance)))
+		if err != nil {
+			return fmt.Errorf("schedule: outcome journal: %w", err)
+		}
+		d.journal = j
+		for _, e := range j.Pending() {
+			d.unjournaled[e.BookingID] = true
+		}
+	}
 	d.started = true
 	d.runCtx, d.cancelRun = context.WithCancel(context.WithoutCancel(ctx))
-	d.timers = newTimers(time.UTC, zapCronLogger{d.log.Named("cron")})
-	d.timers.Every(d.cfg.ScanEvery, func() { d.scan(d.runCtx) })
-	d.timers.Every(d.cfg.Heartbeat, func() { d.heartbeat(d.runCtx) })
+	d.periodic = newPeriodic(time.UTC, zapCronLogger{d.log.Named("cron")})
+	d.scanEntry = d.periodic.Every(d.cfg.ScanEvery, func() { d.scan(d.runCtx) })
+	d.periodic.Every(d.cfg.Heartbeat, func() { d.heartbeat(d.runCtx) })
+	if d.journal != nil {
+		d.periodic.Every(time.Second, func() { d.replayJournal(d.runCtx) })
+	}
 	go d.attempts.run()
-	d.timers.Start()
-	d.log.Info("daemon started", zap.Duration("lead", d.cfg.Lead), zap.Duration("lease_ttl", d.cfg.LeaseTTL))
-	go d.scan(d.runCtx)
+	d.bg.Add(1)
+	go d.pollCancels()
+	d.periodic.Start()
+	d.log.Info("daemon started", zap.Duration("lead", d.cfg.Lead), zap.Duration("lease_ttl", d.cfg.LeaseTTL), zap.String("boot", d.boot))
+	go func() {
+		// The journal first: a booking whose outcome it holds is not
+		// claimed again before that outcome is written.
+		d.replayJournal(d.runCtx)
+		d.scan(d.runCtx)
+	}()
 	return nil
 }
 
-// Stop shuts down in two phases: stop claiming, let running windows
-// continue for the grace period, then cancel them and release their leases
-// so that another instance continues at once. Safe to call twice or before
-// Start.
+// Stop shuts down in two phases, bounded by the grace period plus a few
+// seconds: it stops claiming and releases at once the bookings whose
+// pre-warm has not started; running windows go on for the grace period
+// with their leases renewed; then they are cancelled and their leases
+// released so that another instance continues at once. Safe to call twice
+// or before Start.
 func (d *Daemon) Stop() {
-	d.mu.Lock()
-	if !d.started || d.stopped {
-		d.stopped = true
-		d.mu.Unlock()
+	if !d.beginStop() {
 		return
 	}
-	d.stopped = true
-	d.mu.Unlock()
+	d.periodic.Remove(d.scanEntry)
 
-	d.timers.Stop()
-	// Every booking held now: those still running after the grace period
-	// get their lease released (finished ones have none left to release).
+	d.mu.Lock()
+	var waiting []*run
+	for _, r := range d.runs {
+		waiting = append(waiting, r)
+	}
+	d.mu.Unlock()
+	released := 0
+	for _, r := range waiting {
+		if r.release() {
+			released++
+		}
+	}
+
+	done := make(chan struct{})
+	go func() { d.wg.Wait(); close(done) }()
+	graceOver := time.NewTimer(d.cfg.Grace)
+	defer graceOver.Stop()
+	select {
+	case <-done:
+	case <-graceOver.C:
+		d.log.Info("grace period over, cancelling running windows")
+	}
+	// Leases of the runs that are still going are released right after
+	// they end, before the heartbeats stop.
 	d.mu.Lock()
 	held := make([]int64, 0, len(d.runs))
 	for id := range d.runs {
 		held = append(held, id)
 	}
 	d.mu.Unlock()
-	done := make(chan struct{})
-	go func() { d.wg.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(d.cfg.Grace):
-		d.log.Info("grace period over, cancelling running windows")
-	}
 	d.cancelRun()
 	<-done
 
@@ -243,25 +319,57 @@ func (d *Daemon) Stop() {
 			d.log.Warn("release lease", zap.Int64("booking", id), zap.Error(err))
 		}
 	}
+	d.stopBackground()
 	d.attempts.Close(ctx)
-	d.log.Info("daemon stopped", zap.Int("held", len(held)))
+	d.closeJournal()
+	d.log.Info("daemon stopped", zap.Int("released_unstarted", released), zap.Int("released_running", len(held)))
 }
 
-// Kill stops at once without releasing leases, as a crash would (tests).
+// Kill stops at once without releasing leases or flushing the attempt
+// log, as a crash would (tests and the chaos harness's in-process twin).
 func (d *Daemon) Kill() {
-	d.mu.Lock()
-	if !d.started || d.stopped {
-		d.stopped = true
-		d.mu.Unlock()
+	if !d.beginStop() {
 		return
 	}
-	d.stopped = true
-	d.mu.Unlock()
 	d.cancelRun()
-	d.timers.Stop()
 	d.wg.Wait()
+	d.stopBackground()
 	close(d.attempts.stop)
 	<-d.attempts.stopped
+	d.closeJournal()
+}
+
+// beginStop marks the daemon stopping; false when there is nothing to stop.
+func (d *Daemon) beginStop() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if !d.started || d.stopping {
+		d.stopping = true
+		return false
+	}
+	d.stopping = true
+	return true
+}
+
+func (d *Daemon) stopBackground() {
+	d.periodic.Stop()
+	close(d.bgStop)
+	d.bg.Wait()
+}
+
+func (d *Daemon) closeJournal() {
+	d.mu.Lock()
+	j := d.journal
+	d.mu.Unlock()
+	if j == nil {
+		return
+	}
+	if err := j.Compact(); err != nil {
+		d.log.Warn("journal compaction", zap.Error(err))
+	}
+	if err := j.Close(); err != nil {
+		d.log.Warn("journal close", zap.Error(err))
+	}
 }
 
 // Running is the number of bookings this instance holds.
@@ -271,12 +379,7 @@ func (d *Daemon) Running() int {
 	return len(d.runs)
 }
 
-func (d *Daemon) nextSeq() int {
-	d.seqMu.Lock()
-	defer d.seqMu.Unlock()
-	d.seq++
-	return int(d.seq)
-}
+func (d *Daemon) nextSeq() int { return int(d.seq.Add(1)) }
 
 func (d *Daemon) event(id int64, what string) {
 	if d.cfg.Events != nil {
@@ -284,22 +387,10 @@ func (d *Daemon) event(id int64, what string) {
 	}
 }
 
-// sessionTransport is the account's own connection pool on egress eg.
-func (d *Daemon) sessionTransport(account string, eg ippool.Egress) http.RoundTripper {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	k := account + "\x00" + eg.Name()
-	rt, ok := d.transports[k]
-	if !ok {
-		rt = eg.SessionTransport()
-		d.transports[k] = rt
-	}
-	return rt
-}
-
-// hostLimiter is the per-host ceiling shared by all bookings of the host.
-// Its burst is one: even at the opening instant, requests to one host are
-// spaced by 1/ceiling.
+// hostLimiter is the per-host ceiling shared by all bookings of the host
+// on this instance. Its burst is a hundredth of a second's worth (at least
+// one request): requests to one host are spaced by 1/ceiling, and never
+// more than ceiling/100 leave at the same instant.
 func (d *Daemon) hostLimiter(host string) *rate.Limiter {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -311,112 +402,58 @@ func (d *Daemon) hostLimiter(host string) *rate.Limiter {
 	return l
 }
 
-// scan claims bookings whose pre-warm is near, and expired leases.
-func (d *Daemon) scan(ctx context.Context) {
-	if ctx.Err() != nil {
-		return
+// holdAccount counts a booking of the site account key on this instance;
+// the returned func drops the account's connections when the last of its
+// bookings ends.
+func (d *Daemon) holdAccount(key string) func() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	ac, ok := d.accounts[key]
+	if !ok {
+		ac = &accountConns{transports: map[string]http.RoundTripper{}}
+		d.accounts[key] = ac
 	}
-	now := time.Now()
-	horizon := now.Add(d.cfg.Lead + 2*d.cfg.ScanEvery + 5*time.Second)
-	ids, err := d.cfg.Store.Claimable(ctx, now, horizon, ClaimBatchDefault)
-	if err != nil {
-		d.log.Warn("arming scan failed", zap.Error(err))
-		return
-	}
-	for _, id := range ids {
-		d.mu.Lock()
-		_, mine := d.runs[id]
-		stopped := d.stopped
+	ac.refs++
+	var once sync.Once
+	return func() { once.Do(func() { d.releaseAccount(key) }) }
+}
+
+func (d *Daemon) releaseAccount(key string) {
+	d.mu.Lock()
+	ac, ok := d.accounts[key]
+	if !ok {
 		d.mu.Unlock()
-		if mine || stopped {
-			continue
+		return
+	}
+	ac.refs--
+	if ac.refs > 0 {
+		d.mu.Unlock()
+		return
+	}
+	delete(d.accounts, key)
+	d.mu.Unlock()
+	for _, rt := range ac.transports {
+		if c, ok := rt.(interface{ CloseIdleConnections() }); ok {
+			c.CloseIdleConnections()
 		}
-		b, err := d.cfg.Store.Claim(ctx, id, d.cfg.Instance, now, now.Add(d.cfg.LeaseTTL))
-		if errors.Is(err, booking.ErrConflict) {
-			continue // another instance was faster
-		}
-		if err != nil {
-			d.log.Warn("claim failed", zap.Int64("booking", id), zap.Error(err))
-			continue
-		}
-		if b.TakenOver {
-			metrics.LeaseTakeover()
-			d.log.Info("lease taken over", zap.Int64("booking", b.ID), zap.String("state", string(b.State)))
-		}
-		d.arm(ctx, b, now)
 	}
 }
 
-// arm registers a claimed booking and sets its pre-warm timer.
-func (d *Daemon) arm(ctx context.Context, b *booking.Booking, now time.Time) {
-	log := d.log.With(zap.Int64("booking", b.ID), zap.String("site", b.Site))
-	prof := d.cfg.Profiles[b.Site]
-	r := &run{d: d, b: b, prof: prof, log: log, leaseValid: now.Add(d.cfg.LeaseTTL)}
-	r.ctx, r.cancel = context.WithCancel(ctx)
+// sessionTransport is the account's own connection pool on egress eg: a
+// session keeps its warm connections for the opening instant.
+func (d *Daemon) sessionTransport(account string, eg ippool.Egress) http.RoundTripper {
 	d.mu.Lock()
-	d.runs[b.ID] = r
-	d.wg.Add(1)
-	d.mu.Unlock()
-
-	// opens_at is on the site's clock: with a recent estimate of it, the
-	// pre-warm starts a full lead before the opening as the site sees it.
-	prewarm := b.OpensAt.Add(-d.cfg.Lead)
-	if est, ok := d.clocks.known(b.Site); ok {
-		prewarm = est.SiteToLocal(b.OpensAt).Add(-d.cfg.Lead)
+	defer d.mu.Unlock()
+	ac, ok := d.accounts[account]
+	if !ok {
+		return eg.SessionTransport()
 	}
-	log.Info("booking armed", zap.String("state", string(b.State)), zap.Time("opens_at", b.OpensAt), zap.Time("prewarm_at", prewarm))
-	d.event(b.ID, fmt.Sprintf("armed: opens at %s (site clock), pre-warm at %s", b.OpensAt.Format(time.RFC3339Nano), prewarm.Format("15:04:05")))
-	if !prewarm.After(now) {
-		go r.main()
-		return
+	rt, ok := ac.transports[eg.Name()]
+	if !ok {
+		rt = eg.SessionTransport()
+		ac.transports[eg.Name()] = rt
 	}
-	d.timers.At(prewarm, func() { go r.main() })
-}
-
-// heartbeat renews the leases of the bookings this instance runs. A
-// booking whose lease could not be renewed is re-claimed if nobody else
-// took it; otherwise its run is cancelled (it was cancelled by its owner,
-// finished, or taken over).
-func (d *Daemon) heartbeat(ctx context.Context) {
-	d.mu.Lock()
-	ids := make([]int64, 0, len(d.runs))
-	for id := range d.runs {
-		ids = append(ids, id)
-	}
-	d.mu.Unlock()
-	if len(ids) == 0 {
-		return
-	}
-	now := time.Now()
-	until := now.Add(d.cfg.LeaseTTL)
-	held, err := d.cfg.Store.Renew(ctx, d.cfg.Instance, ids, now, until)
-	if err != nil {
-		d.log.Warn("lease heartbeat failed; runs stop submitting when their lease ends", zap.Error(err))
-		return
-	}
-	kept := make(map[int64]bool, len(held))
-	for _, id := range held {
-		kept[id] = true
-	}
-	for _, id := range ids {
-		d.mu.Lock()
-		r := d.runs[id]
-		d.mu.Unlock()
-		if r == nil {
-			continue
-		}
-		if kept[id] {
-			r.setLease(until)
-			continue
-		}
-		// Expired while the database was away, and nobody else took it?
-		if b, err := d.cfg.Store.Claim(ctx, id, d.cfg.Instance, now, until); err == nil && (b.State == booking.Armed || b.State == booking.Running) {
-			r.setLease(until)
-			continue
-		}
-		r.log.Warn("lease lost (cancelled, finished or taken over): stopping this run")
-		r.cancel()
-	}
+	return rt
 }
 
 func (d *Daemon) forget(id int64) {

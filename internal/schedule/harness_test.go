@@ -40,6 +40,10 @@ type bundle struct {
 type setupOpts struct {
 	skew    time.Duration
 	charset string
+	// lenient answers a repeated submit "already yours"; by default the
+	// site is strict (it answers it like a slot taken by someone else, as
+	// many real sites do) and every test fails on a repeated submit.
+	lenient bool
 }
 
 func loadProfile(t testing.TB, file, baseURL string) *profile.Profile {
@@ -59,8 +63,13 @@ func setup(t *testing.T, o setupOpts) *bundle {
 	t.Cleanup(func() { db.Close() })
 	box, err := secret.NewBox(bytes.Repeat([]byte{3}, secret.KeySize))
 	require.NoError(t, err)
-	site, err := sitesim.New(sitesim.Options{Skew: o.skew, Charset: o.charset, Accounts: 50})
+	site, err := sitesim.New(sitesim.Options{Skew: o.skew, Charset: o.charset, Accounts: 50, Strict: !o.lenient})
 	require.NoError(t, err)
+	t.Cleanup(func() {
+		if n := site.Ledger().RepeatSubmits; n != 0 {
+			t.Errorf("repeat_submits=%d: a submit was repeated for a slot its account already held", n)
+		}
+	})
 	ts := tenant.NewStore(db)
 	tok, err := ts.CreateToken(context.Background(), "t1", tenant.RoleUser)
 	require.NoError(t, err)

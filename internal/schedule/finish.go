@@ -1,0 +1,240 @@
+package schedule
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"go.uber.org/zap"
+
+	"reserver/internal/backoff"
+	"reserver/internal/booking"
+	"reserver/internal/journal"
+	"reserver/internal/metrics"
+)
+
+// dbRetry is how the daemon waits for the database to answer again.
+var dbRetry = backoff.Policy{Base: 100 * time.Millisecond, Cap: 5 * time.Second}
+
+// Journal operations.
+const (
+	opSucceed = "succeed"
+	opFail    = "fail"
+	opCancel  = "cancel"
+)
+
+// outcome is a terminal write of a run, as the journal keeps it until the
+// database has it.
+type outcome struct {
+	Op            string           `json:"op"`
+	From          booking.State    `json:"from"`
+	Instance      string           `json:"instance"`
+	ReservationNo string           `json:"reservation_no,omitempty"`
+	Reason        booking.Reason   `json:"reason,omitempty"`
+	Notes         []booking.Outbox `json:"notes,omitempty"`
+	At            time.Time        `json:"at"`
+}
+
+// succeed records the success with its outbox row in one transaction. The
+// site has booked: the reservation is recorded whatever happened to the
+// booking meanwhile (see apply).
+func (r *run) succeed(reservation string) {
+	what := "booked: reservation " + reservation
+	if reservation == "" {
+		what = "booked (the site showed no reservation number)"
+	}
+	r.d.event(r.b.ID, what)
+	r.finish(outcome{Op: opSucceed, ReservationNo: reservation, Notes: r.notes(KindBooked, reservation)})
+}
+
+func (r *run) fail(reason booking.Reason, kinds ...string) {
+	r.log.Info("booking failed", zap.String("reason", string(reason)))
+	var notes []booking.Outbox
+	for _, k := range kinds {
+		notes = append(notes, r.notes(k, "")...)
+	}
+	r.finish(outcome{Op: opFail, Reason: reason, Notes: notes})
+}
+
+// finishCancel writes the cancel the owner asked for.
+func (r *run) finishCancel() {
+	r.d.event(r.b.ID, "cancelled as requested")
+	r.finish(outcome{Op: opCancel})
+}
+
+// finish writes a terminal outcome. When the database does not take it at
+// once, the outcome goes to the local journal first (so that a crash does
+// not lose it) and is retried until it is written or the run's context
+// ends (shutdown): then the journal keeps it for the replay, bounded.
+func (r *run) finish(o outcome) {
+	o.From, o.Instance, o.At = r.state, r.d.cfg.Instance, time.Now()
+	// One try even when the run is being stopped; shorter then, so that
+	// Stop stays bounded while the database is away.
+	first := 10 * time.Second
+	if r.ctx.Err() != nil {
+		first = 2 * time.Second
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.ctx), first)
+	err := r.d.apply(ctx, r.b.ID, o)
+	cancel()
+	if err == nil {
+		return
+	}
+	r.log.Warn("finishing the booking failed; journalling it and retrying", zap.String("op", o.Op), zap.Error(err))
+	seq, jerr := r.d.journalAppend(r.b.ID, o)
+	if jerr != nil {
+		r.log.Error("outcome journal", zap.Error(jerr))
+	}
+	err = backoff.Retry(r.ctx, dbRetry, func(ctx context.Context) error {
+		return r.d.apply(ctx, r.b.ID, o)
+	}, nil)
+	if err == nil {
+		r.d.journalDone(r.b.ID, seq)
+		return
+	}
+	if seq == 0 {
+		r.log.Error("shutting down with the booking's outcome unwritten and no journal to keep it", zap.String("op", o.Op), zap.Error(err))
+		return
+	}
+	r.log.Warn("shutting down with the booking's outcome unwritten: the journal keeps it", zap.String("op", o.Op), zap.Error(err))
+}
+
+// apply writes o to the database. A success the booking can no longer take
+// normally (it changed elsewhere, or the lease was lost) is still recorded
+// with its number, marked for an operator, and counted; a failure or a
+// cancel that the booking can no longer take is dropped (it finished or
+// is run elsewhere).
+func (d *Daemon) apply(ctx context.Context, id int64, o outcome) error {
+	st := d.cfg.Store
+	var err error
+	switch o.Op {
+	case opSucceed:
+		err = st.Succeed(ctx, id, o.From, o.Instance, o.ReservationNo, o.Notes, o.At)
+		if errors.Is(err, booking.ErrConflict) || errors.Is(err, booking.ErrNotFound) {
+			review, lerr := st.RecordLateReservation(ctx, id, o.ReservationNo, o.Notes, o.At)
+			if lerr != nil {
+				return lerr
+			}
+			if review != "" {
+				metrics.LateReservation(review)
+				d.log.Warn("reservation recorded on a booking that changed meanwhile: marked for review",
+					zap.Int64("booking", id), zap.String("reservation", o.ReservationNo), zap.String("review", review))
+			}
+			return nil
+		}
+	case opFail:
+		err = st.Fail(ctx, id, o.From, o.Instance, o.Reason, o.Notes, o.At)
+	case opCancel:
+		err = st.FinishCancel(ctx, id, o.From, o.Instance, o.At)
+	default:
+		return fmt.Errorf("unknown outcome %q", o.Op)
+	}
+	if errors.Is(err, booking.ErrConflict) || errors.Is(err, booking.ErrNotFound) {
+		d.log.Warn("booking changed elsewhere before it could be finished here", zap.Int64("booking", id), zap.String("op", o.Op), zap.Error(err))
+		return nil
+	}
+	return err
+}
+
+// journalFile is the journal of one instance name inside JournalDir.
+func journalFile(instance string) string {
+	safe := strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.' {
+			return r
+		}
+		return '_'
+	}, instance)
+	return safe + ".journal"
+}
+
+func (d *Daemon) journalAppend(id int64, o outcome) (uint64, error) {
+	d.mu.Lock()
+	j := d.journal
+	d.mu.Unlock()
+	if j == nil {
+		return 0, nil
+	}
+	data, err := json.Marshal(o)
+	if err != nil {
+		return 0, err
+	}
+	seq, err := j.Append(journal.Entry{BookingID: id, Op: o.Op, Data: data, At: o.At})
+	if err != nil {
+		return 0, err
+	}
+	d.mu.Lock()
+	d.unjournaled[id] = true
+	d.mu.Unlock()
+	return seq, nil
+}
+
+func (d *Daemon) journalDone(id int64, seq uint64) {
+	d.mu.Lock()
+	j := d.journal
+	d.mu.Unlock()
+	if j == nil || seq == 0 {
+		return
+	}
+	if err := j.Done(seq); err != nil {
+		d.log.Warn("outcome journal", zap.Error(err))
+	}
+	d.mu.Lock()
+	delete(d.unjournaled, id)
+	d.mu.Unlock()
+}
+
+// replayJournal writes the outcomes the journal holds (from this process,
+// or one before it under the same instance name) into the database, and
+// forgets those written.
+func (d *Daemon) replayJournal(ctx context.Context) {
+	d.mu.Lock()
+	j := d.journal
+	d.mu.Unlock()
+	if j == nil {
+		return
+	}
+	for _, e := range j.Pending() {
+		d.mu.Lock()
+		_, running := d.runs[e.BookingID]
+		d.mu.Unlock()
+		if running {
+			continue // its run retries the write itself
+		}
+		var o outcome
+		if err := json.Unmarshal(e.Data, &o); err != nil {
+			d.log.Error("outcome journal: unreadable entry dropped", zap.Int64("booking", e.BookingID), zap.Error(err))
+			d.journalDone(e.BookingID, e.Seq)
+			continue
+		}
+		wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		err := d.apply(wctx, e.BookingID, o)
+		cancel()
+		if err != nil {
+			d.log.Warn("outcome journal: database still unavailable", zap.Error(err))
+			return
+		}
+		d.log.Info("outcome journal: written", zap.Int64("booking", e.BookingID), zap.String("op", o.Op))
+		d.journalDone(e.BookingID, e.Seq)
+	}
+}
+
+func (r *run) failedKinds() []string {
+	if r.d.cfg.NotifyFailed {
+		return []string{KindFailed}
+	}
+	return nil
+}
+
+func (r *run) notes(kind, reservation string) []booking.Outbox {
+	if r.b.Phone == "" {
+		return nil
+	}
+	payload, _ := json.Marshal(map[string]any{
+		"site": r.b.Site, "court": r.b.Court, "date": r.b.PlayDate, "start": r.b.StartTime,
+		"end": r.b.EndTime, "reservation_no": reservation, "name": r.b.BookerName,
+	})
+	return []booking.Outbox{{BookingID: r.b.ID, Kind: kind, Phone: r.b.Phone, Payload: string(payload)}}
+}

@@ -1,0 +1,194 @@
+package schedule
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"reserver/internal/session"
+)
+
+// sendOpts say how one request is fenced.
+type sendOpts struct {
+	// outcomePending: a submit's outcome is unknown and this request finds
+	// it out (verify); a cancel request waits until it is known.
+	outcomePending bool
+}
+
+// wakeOnCancel derives a context for waiting that also ends when a cancel
+// is requested.
+func (r *run) wakeOnCancel(ctx context.Context) (context.Context, context.CancelFunc) {
+	wctx, cancel := context.WithCancel(ctx)
+	stop := context.AfterFunc(r.cancelReq, cancel)
+	return wctx, func() { stop(); cancel() }
+}
+
+// why turns the end of a wait into the run's reason to stop waiting.
+func (r *run) why(err error) error {
+	if r.cancelRequested() {
+		return errCancelled
+	}
+	if r.ctx.Err() != nil {
+		return errStop
+	}
+	return err
+}
+
+// sleepFor waits d, or until ctx ends or a cancel is requested.
+func (r *run) sleepFor(ctx context.Context, d time.Duration) error {
+	wctx, done := r.wakeOnCancel(ctx)
+	defer done()
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-wctx.Done():
+		if r.cancelRequested() {
+			return errCancelled
+		}
+		if r.ctx.Err() != nil {
+			return errStop
+		}
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+func (r *run) sleepUntil(ctx context.Context, t time.Time) error {
+	return r.sleepFor(ctx, time.Until(t))
+}
+
+// pace takes one request's worth of the booking's rate, the egress's and
+// the host's ceilings, and keeps the spacing from the last request's real
+// send time.
+func (r *run) pace(ctx context.Context, o sendOpts) error {
+	// Another booking of the account may have moved it to another egress.
+	if eg, ok := r.d.cfg.Egress.Current(r.account, r.siteHost); ok && eg.Name() != r.eg.Name() {
+		r.eg = eg
+	}
+	wctx := ctx
+	if !o.outcomePending {
+		var done context.CancelFunc
+		wctx, done = r.wakeOnCancel(ctx)
+		defer done()
+	}
+	for _, l := range []*rate.Limiter{r.lim, r.d.cfg.Egress.Limiter(r.eg.Name(), r.siteHost), r.host} {
+		if err := l.Wait(wctx); err != nil {
+			if wctx.Err() == nil {
+				// The wait would outlast the context's deadline (the end
+				// of the window): no time is left for this request.
+				<-wctx.Done()
+			}
+			return r.why(ctx.Err())
+		}
+	}
+	if !r.lastSent.IsZero() {
+		interval := time.Duration(float64(time.Second) / r.rate)
+		if d := time.Until(r.lastSent.Add(interval)); d > 0 {
+			t := time.NewTimer(d)
+			defer t.Stop()
+			select {
+			case <-wctx.Done():
+				return r.why(ctx.Err())
+			case <-t.C:
+			}
+		}
+	}
+	return nil
+}
+
+// fence is checked immediately before a request goes on the wire: the
+// lease must be valid beyond the fence margin, and no cancel may be
+// pending (unless the request finds out a pending outcome).
+func (r *run) fence(o sendOpts) error {
+	if r.ctx.Err() != nil {
+		return errStop
+	}
+	if !o.outcomePending && r.cancelRequested() {
+		return errCancelled
+	}
+	if !r.lease.valid(time.Now()) {
+		return errFenced
+	}
+	return nil
+}
+
+// request sends one step at the booking's pace, fenced, and records the
+// attempt. A step that cannot be rendered is recorded too, as class
+// profile_error, and returned as errRender.
+func (r *run) request(ctx context.Context, step string, o sendOpts) (*session.Result, error) {
+	if err := r.pace(ctx, o); err != nil {
+		return nil, err
+	}
+	if err := r.fence(o); err != nil {
+		return nil, err
+	}
+	now := time.Now()
+	r.data.Now = now.In(r.prof.Location)
+	res, err := r.sess.Do(ctx, step, &r.data)
+	if res == nil {
+		if err == nil {
+			err = errors.New("nothing sent")
+		}
+		if ctx.Err() != nil {
+			return nil, r.why(ctx.Err())
+		}
+		// Nothing left: the request could not be built.
+		r.recordRenderError(step, now, err)
+		return nil, fmt.Errorf("%w: %s: %w", errRender, step, err)
+	}
+	r.sent(res)
+	for k, v := range res.Extracted {
+		r.data.X[k] = v
+	}
+	r.record(res)
+	return res, nil
+}
+
+// login logs in (single-flight across the bookings of the account) unless
+// a login newer than seen happened.
+func (r *run) login(ctx context.Context, seen uint64, o sendOpts) error {
+	if err := r.pace(ctx, o); err != nil {
+		return err
+	}
+	if err := r.fence(o); err != nil {
+		return err
+	}
+	start := time.Now()
+	_, res, err := r.sess.Login(ctx, seen)
+	if res != nil && res != r.lastLogin && !res.SentAt.Before(start) {
+		r.sent(res)
+		r.record(res)
+		r.lastLogin = res
+	}
+	if err != nil && ctx.Err() != nil {
+		return r.why(ctx.Err())
+	}
+	return err
+}
+
+// sent notes a request that left, for the spacing of the next one.
+func (r *run) sent(res *session.Result) {
+	if res != nil && !res.SentAt.IsZero() && res.SentAt.After(r.lastSent) {
+		r.lastSent = res.SentAt
+	}
+}
+
+// awaitLease waits while the lease is not valid for sending: for a renewal
+// by the heartbeat, or the end of ctx.
+func (r *run) awaitLease(ctx context.Context) error {
+	for !r.lease.valid(time.Now()) {
+		if err := r.lease.await(ctx, 200*time.Millisecond); err != nil {
+			return r.why(err)
+		}
+	}
+	return nil
+}
+
+// maxRenderFails: after this many steps in a row that cannot be rendered
+// (the page visited again in between), the booking fails as a profile
+// problem instead of waiting for the window to close.
+const maxRenderFails = 3

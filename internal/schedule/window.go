@@ -1,0 +1,198 @@
+package schedule
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"go.uber.org/zap"
+
+	"reserver/internal/booking"
+	"reserver/internal/metrics"
+	"reserver/internal/profile"
+	"reserver/internal/session"
+)
+
+// window submits at the booking's rate until a terminal answer, a cancel
+// request or the end of the window.
+func (r *run) window(end time.Time) error {
+	ctx, cancel := context.WithDeadline(r.ctx, end)
+	defer cancel()
+
+	needTrace := false
+	first := true
+	renderFails := 0
+	// A booking taken over mid-window may have been booked by the instance
+	// before us, whose answer was lost with it: ask before submitting.
+	mustVerify := r.b.TakenOver && r.b.State == booking.Running && r.prof.Verify != nil
+	for {
+		if r.cancelRequested() {
+			return errCancelled
+		}
+		if ctx.Err() != nil {
+			if r.ctx.Err() != nil {
+				return errStop
+			}
+			r.d.event(r.b.ID, "window closed without success")
+			r.fail(booking.ReasonWindow, r.failedKinds()...)
+			return errStop
+		}
+		if mustVerify {
+			mustVerify = false
+			if done, err := r.resolve(ctx, "taken over mid-window", ""); done || err != nil {
+				return err
+			}
+			continue
+		}
+		step := profile.StepSubmit
+		if needTrace {
+			step = profile.StepTrace
+		}
+		gen := r.sess.Generation()
+		res, err := r.request(ctx, step, sendOpts{})
+		switch {
+		case errors.Is(err, errCancelled), errors.Is(err, errStop):
+			return err
+		case errors.Is(err, errFenced):
+			if err := r.awaitLease(ctx); isCancelOrStop(err) {
+				return err
+			}
+			continue
+		case errors.Is(err, errRender):
+			if renderFails++; renderFails >= maxRenderFails {
+				r.d.event(r.b.ID, "the request cannot be built from the site's pages: "+err.Error())
+				r.fail(booking.ReasonProfile, r.failedKinds()...)
+				return errStop
+			}
+			needTrace = true // a new page visit may bring what was missing
+			continue
+		case err != nil && res == nil:
+			continue // ctx ended: the loop's top decides
+		}
+		if step == profile.StepTrace {
+			switch {
+			case egressRefused(res), res.Class == profile.ClassBlocked:
+				r.onBlocked(res)
+			case res.Class == profile.ClassSuccess:
+				needTrace = false
+			case res.Class == profile.ClassSessionExpired:
+				if err := r.login(ctx, r.sess.Generation(), sendOpts{}); isCancelOrStop(err) {
+					return err
+				}
+			}
+			continue
+		}
+		renderFails = 0
+		if first {
+			first = false
+			if !r.fire.IsZero() {
+				metrics.FireLateness(res.SentAt.Sub(r.fire).Seconds())
+			}
+			r.log.Info("first submit", zap.Time("sent_at", res.SentAt), zap.String("class", string(res.Class)),
+				zap.Duration("latency", res.Latency))
+		}
+		needTrace = r.prof.Trace.EverySubmit
+		if egressRefused(res) {
+			// Nothing was sent: not ambiguous, just another route.
+			r.onBlocked(res)
+			needTrace = true
+			continue
+		}
+		dec := submitDecision(res.Class, res.Ambiguous, r.prof.Verify != nil)
+		switch dec.act {
+		case actSucceed:
+			r.succeed(res.Reservation)
+			return nil
+		case actFail:
+			r.d.event(r.b.ID, "failed: "+string(dec.reason))
+			r.fail(dec.reason, r.failedKinds()...)
+			return nil
+		case actVerify:
+			why := "the submit's outcome is unknown"
+			if !res.Ambiguous {
+				why = "the site answered " + string(res.Class)
+			}
+			done, err := r.resolve(ctx, why, dec.reason)
+			if done || err != nil {
+				return err
+			}
+			needTrace = true
+		case actRelogin:
+			if err := r.login(ctx, gen, sendOpts{}); err != nil {
+				var le *session.LoginError
+				if errors.As(err, &le) && le.Class == profile.ClassFatal {
+					r.fail(booking.ReasonLogin, KindLoginFailed)
+					return nil
+				}
+				if isCancelOrStop(err) {
+					return err
+				}
+			}
+			needTrace = true
+		case actMove:
+			r.onBlocked(res)
+			needTrace = true
+		case actAgain:
+		}
+	}
+}
+
+// resolve runs the verify step until it says whether the booking is in
+// the account's list, before any further submit: ours → success with its
+// number; not ours → notMine as the failure reason, or (empty) back to
+// submitting. A cancel request waits until the outcome is known. done is
+// true when the booking ended.
+func (r *run) resolve(ctx context.Context, why string, notMine booking.Reason) (done bool, err error) {
+	r.d.event(r.b.ID, "verify: "+why)
+	for {
+		if ctx.Err() != nil {
+			if r.ctx.Err() != nil {
+				return true, errStop
+			}
+			// The window ended with the outcome still unknown.
+			r.fail(booking.ReasonUnverified, r.failedKinds()...)
+			return true, nil
+		}
+		res, err := r.request(ctx, profile.StepVerify, sendOpts{outcomePending: true})
+		switch {
+		case errors.Is(err, errStop):
+			return true, err
+		case errors.Is(err, errFenced):
+			if err := r.awaitLease(ctx); errors.Is(err, errStop) {
+				return true, err
+			}
+			continue
+		case errors.Is(err, errRender):
+			r.fail(booking.ReasonProfile, r.failedKinds()...)
+			return true, nil
+		case err != nil && res == nil:
+			continue
+		}
+		if res.Ambiguous || egressRefused(res) {
+			if egressRefused(res) {
+				r.onBlocked(res)
+			}
+			continue
+		}
+		switch res.Class {
+		case profile.ClassSuccess:
+			r.d.event(r.b.ID, "verify: booked")
+			r.succeed(res.Reservation)
+			return true, nil
+		case profile.ClassRetry, profile.ClassNotOpen, profile.ClassSoldOut:
+			if notMine != "" {
+				r.d.event(r.b.ID, "verify: not booked for this account: "+string(notMine))
+				r.fail(notMine, r.failedKinds()...)
+				return true, nil
+			}
+			r.d.event(r.b.ID, "verify: not booked; submitting again")
+			return false, nil
+		case profile.ClassSessionExpired:
+			if err := r.login(ctx, r.sess.Generation(), sendOpts{outcomePending: true}); errors.Is(err, errStop) {
+				return true, err
+			}
+		case profile.ClassBlocked:
+			r.onBlocked(res)
+		}
+	}
+}
