@@ -43,16 +43,21 @@ func execute(ctx context.Context, root *cobra.Command, args []string, io IO) int
 	root.SilenceUsage = true
 	root.SilenceErrors = true
 	if err := root.ExecuteContext(ctx); err != nil {
-		fmt.Fprintln(io.Err, "error:", err)
+		if e, ok := err.(exitError); !ok || !e.quiet {
+			fmt.Fprintln(io.Err, "error:", err)
+		}
 		return exitCode(err)
 	}
 	return 0
 }
 
-// exitError carries an exit status other than 1.
+// exitError carries an exit status other than 1. quiet means the command
+// has already said why (its one line of output is the answer), so no
+// "error:" line follows.
 type exitError struct {
-	code int
-	err  error
+	code  int
+	err   error
+	quiet bool
 }
 
 func (e exitError) Error() string { return e.err.Error() }
@@ -110,7 +115,7 @@ func reserverCmd(io IO) *cobra.Command {
 			"With no configuration it uses var/reserver.db (SQLite) and var/secret.key.",
 	}
 	root.PersistentFlags().StringVar(&c.configPath, "config", "", "YAML configuration file (default: $RESERVER_CONFIG, or built-in defaults)")
-	root.AddCommand(migrateCmd(c), tokenCmd(c), runCmd(c), demoCmd(c), checkCmd(c), failuresCmd(c), attemptsCmd(c), statusCmd(c))
+	root.AddCommand(migrateCmd(c), tokenCmd(c), runCmd(c), demoCmd(c), checkCmd(c), failuresCmd(c), attemptsCmd(c), statusCmd(c), cancelCmd(c))
 	return root
 }
 

@@ -69,20 +69,23 @@ func offsetMS(t, opensAt time.Time) float64 {
 }
 
 func failuresCmd(c *common) *cobra.Command {
-	var since, until, site, reason string
+	var since, until, site, reason, review string
 	var limit int
 	var asJSON bool
 	cmd := &cobra.Command{
 		Use:   "failures [--since 24h] [--site S] [--reason R] [--json]",
-		Short: "List failed bookings with their reasons and attempt counts (operator review)",
+		Short: "List failed and review-flagged bookings with their reasons and attempt counts (operator review)",
 		Long: "failures lists failed bookings of every tenant, newest first: the reason, the site,\n" +
-			"when, the attempts counted by response class and the last answer. --since and --until\n" +
-			"take an RFC 3339 instant or a duration back from now (90m, 24h, 7d).\n" +
+			"when, the attempts counted by response class and the last answer. Bookings flagged for\n" +
+			"review (a reservation recorded late, a second one, or one made for a booking that had\n" +
+			"failed or been cancelled) are listed too, whatever their state, and again below the\n" +
+			"table with what a person must do. --since and --until take an RFC 3339 instant or a\n" +
+			"duration back from now (90m, 24h, 7d).\n" +
 			"See one booking's attempts with: reserver attempts ID",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			now := time.Now()
-			f := booking.FailureFilter{Site: site, Reason: booking.Reason(reason), Limit: limit, LastAttempts: 1}
+			f := booking.FailureFilter{Site: site, Reason: booking.Reason(reason), Review: review, Limit: limit, LastAttempts: 1}
 			var err error
 			if since != "" {
 				if f.Since, err = api.ParseSince(since, now); err != nil {
@@ -131,11 +134,18 @@ func failuresCmd(c *common) *cobra.Command {
 						last += ": " + clip(a.Excerpt, 40)
 					}
 				}
+				why := string(b.Reason)
+				if b.State != booking.Failed {
+					why = string(b.State) // flagged for review, shown below
+				}
 				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s %s-%s\t%s\t%d\t%s\t%s\n",
 					b.ID, finished, b.Site, user, b.Court, b.PlayDate, b.StartTime, b.EndTime,
-					b.Reason, it.Attempts, classSummary(it.Classes), last)
+					why, it.Attempts, classSummary(it.Classes), last)
 			}
 			if err := tw.Flush(); err != nil {
+				return err
+			}
+			if err := writeReviews(out, items); err != nil {
 				return err
 			}
 			if len(items) == limit {
@@ -148,9 +158,30 @@ func failuresCmd(c *common) *cobra.Command {
 	cmd.Flags().StringVar(&until, "until", "", "failed before this (same forms as --since)")
 	cmd.Flags().StringVar(&site, "site", "", "only this site profile")
 	cmd.Flags().StringVar(&reason, "reason", "", "only this reason (window_closed, sold_out, login_failed, fatal, missed, internal_error, unverified)")
+	cmd.Flags().StringVar(&review, "review", "", "only bookings flagged with this review (late_success, second_reservation, reservation_after_failed, reservation_after_cancelled)")
 	cmd.Flags().IntVar(&limit, "limit", 100, "at most this many (1-500)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON instead of a table")
 	return cmd
+}
+
+// writeReviews lists, after the failures table, the bookings flagged for
+// review with what a person must do; nothing when there are none.
+func writeReviews(w io.Writer, items []booking.Failure) error {
+	tw := newTable(w)
+	n := 0
+	for _, it := range items {
+		b := it.Booking
+		if b.Review == "" {
+			continue
+		}
+		if n == 0 {
+			fmt.Fprintf(w, "\nneeds review:\n")
+			fmt.Fprintln(tw, "  ID\tSTATE\tRESERVATION\tREVIEW\tNOTE")
+		}
+		n++
+		fmt.Fprintf(tw, "  %d\t%s\t%s\t%s\t%s\n", b.ID, b.State, b.ReservationNo, b.Review, b.ReviewNote)
+	}
+	return tw.Flush()
 }
 
 // failureJSON is one failure as `failures --json` prints it.
@@ -165,7 +196,11 @@ type failureJSON struct {
 	End         string         `json:"end"`
 	OpensAt     time.Time      `json:"opens_at"`
 	FinishedAt  *time.Time     `json:"finished_at,omitempty"`
+	State       string         `json:"state"`
 	Reason      string         `json:"reason"`
+	Reservation string         `json:"reservation_no,omitempty"`
+	Review      string         `json:"review,omitempty"`
+	ReviewNote  string         `json:"review_note,omitempty"`
 	Attempts    int            `json:"attempt_count"`
 	Classes     map[string]int `json:"classes"`
 	LastAttempt *attemptJSON   `json:"last_attempt,omitempty"`
@@ -199,7 +234,8 @@ func writeFailuresJSON(w io.Writer, items []booking.Failure) error {
 		b := it.Booking
 		f := failureJSON{
 			ID: b.ID, Tenant: b.TenantID, Site: b.Site, Court: b.Court, Date: b.PlayDate, Start: b.StartTime, End: b.EndTime,
-			OpensAt: b.OpensAt, FinishedAt: b.FinishedAt, Reason: string(b.Reason), Attempts: it.Attempts, Classes: it.Classes,
+			OpensAt: b.OpensAt, FinishedAt: b.FinishedAt, State: string(b.State), Reason: string(b.Reason),
+			Reservation: b.ReservationNo, Review: b.Review, ReviewNote: b.ReviewNote, Attempts: it.Attempts, Classes: it.Classes,
 		}
 		if b.Account != nil {
 			f.Account = b.Account.Username
