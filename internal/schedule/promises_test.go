@@ -591,3 +591,32 @@ func TestPromiseJournalKeepsAnOutcomeAcrossARestart(t *testing.T) {
 		require.Len(t, b.site.Ledger().Submits, 1, "no submit after the restart")
 	})
 }
+
+// Item 12: a database that does not answer when the pre-warm moves the
+// booking armed → running does not end the run (which left the booking
+// claimed and unrun for a lease TTL): the run retries, keeps its lease
+// through the heartbeats, and books on time.
+func TestPromiseArmedToRunningSurvivesAnOutage(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := setup(t, setupOpts{})
+		opensAt := b.site.Now().Add(70 * time.Second).Truncate(time.Second)
+		b.site.SetOpenAt(opensAt)
+		bk := b.book(t, opensAt, bookingOpts{})
+		d, db := b.daemonDB(t, "i1", nil)
+		down := newOutage(t, db)
+		require.NoError(t, d.Start(t.Context()))
+		defer d.Stop()
+		require.True(t, eventually(5*time.Second, 100*time.Millisecond, func() bool { return d.Running() == 1 }), "armed")
+		prewarm := opensAt.Add(-LeadDefault)
+		time.Sleep(time.Until(prewarm.Add(-time.Second)))
+		down.set(true)
+		time.Sleep(4 * time.Second) // the pre-warm began 3 s ago, its transition failing
+		require.Equal(t, 1, d.Running(), "the run goes on while armed → running cannot be written")
+		down.set(false)
+		got := b.waitTerminal(t, bk.ID, 3*time.Minute)
+		require.Equal(t, booking.Succeeded, got.State, "reason %q", got.Reason)
+		first := b.attempts(t, bk.ID)[0]
+		require.Less(t, first.SentAt.Sub(prewarm), 8*time.Second, "logged in soon after the outage, not a lease TTL later")
+		require.Len(t, b.site.Ledger().Submits, 1)
+	})
+}
