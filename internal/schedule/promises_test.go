@@ -620,3 +620,36 @@ func TestPromiseArmedToRunningSurvivesAnOutage(t *testing.T) {
 		require.Len(t, b.site.Ledger().Submits, 1)
 	})
 }
+
+// Promise 2: a success that arrives after the lease was lost (here another
+// instance took the booking while the submit was on the wire) is still
+// recorded with its number, marked for an operator, and not submitted
+// again by anyone.
+func TestPromiseSuccessAfterLeaseLossIsRecorded(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := setup(t, setupOpts{})
+		opensAt := b.site.Now().Add(65 * time.Second).Truncate(time.Second)
+		b.site.SetOpenAt(opensAt)
+		bk := b.book(t, opensAt, bookingOpts{})
+		var stolen atomic.Bool
+		b.withTap(&tap{answered: func(r *http.Request) {
+			if r.URL.Path == sitesim.PathApply && stolen.CompareAndSwap(false, true) {
+				// The site booked it; before its answer arrives, the
+				// lease passes to another instance.
+				require.NoError(t, b.db.Model(&booking.Booking{}).Where("id = ?", bk.ID).
+					Updates(map[string]any{"claimed_by": "other", "lease_until": time.Now().Add(time.Hour).UTC()}).Error)
+			}
+		}})
+		d := b.daemon(t, "i1", nil)
+		require.NoError(t, d.Start(t.Context()))
+		defer d.Stop()
+		got := b.waitTerminal(t, bk.ID, 2*time.Minute)
+		led := b.site.Ledger()
+		require.Len(t, led.Reservations, 1)
+		require.Equal(t, booking.Succeeded, got.State, "reason %q", got.Reason)
+		require.Equal(t, led.Reservations[0].Number, got.ReservationNo)
+		require.Equal(t, "late_success", got.Review, "marked for an operator")
+		require.EqualValues(t, 1, b.outboxCount(t, bk.ID, KindBooked))
+		require.Len(t, led.Submits, 1)
+	})
+}
