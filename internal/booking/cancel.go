@@ -3,6 +3,7 @@ package booking
 import (
 	"context"
 	"errors"
+	"slices"
 	"time"
 
 	"gorm.io/gorm"
@@ -105,9 +106,11 @@ func (s *Store) requestCancel(ctx context.Context, id int64, reason Reason, now 
 // CancelPoll; it is one query on the index (claimed_by, cancel_requested_at).
 func (s *Store) CancelRequests(ctx context.Context, instance string) ([]int64, error) {
 	var ids []int64
+	// No ORDER BY: sorting by id would tempt MySQL into a primary-key scan.
 	err := s.db.WithContext(ctx).Model(&Booking{}).
 		Where("claimed_by = ? AND cancel_requested_at IS NOT NULL AND state IN ?", instance, []State{Armed, Running}).
-		Order("id").Pluck("id", &ids).Error
+		Pluck("id", &ids).Error
+	slices.Sort(ids)
 	return ids, err
 }
 

@@ -2,10 +2,12 @@ package booking
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"gorm.io/gorm"
 
 	"reserver/internal/database"
 	"reserver/internal/database/dbtest"
@@ -219,5 +221,31 @@ func TestCancelAndWait(t *testing.T) {
 		got, err = b.store.CancelAndWait(ctx, sc, honoured.ID, ReasonUser, time.Second)
 		require.ErrorIs(t, err, ErrTerminal, "finished before the call")
 		require.Equal(t, Cancelled, got.State)
+	})
+}
+
+// The daemon asks every 100 ms; the question must be one indexed lookup.
+func TestCancelRequestsUsesItsIndex(t *testing.T) {
+	t.Parallel()
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
+		b := setup(t, db)
+		for i := range 5 {
+			hold(t, b, fmt.Sprint(50+i), "i1", Running, time.Now().Add(time.Hour))
+		}
+		stmt := db.Session(&gorm.Session{DryRun: true}).Model(&Booking{}).
+			Where("claimed_by = ? AND cancel_requested_at IS NOT NULL AND state IN ?", "i1", []State{Armed, Running}).
+			Select("id").Find(&[]int64{}).Statement
+		explain := "EXPLAIN "
+		if db.Dialect == database.SQLite {
+			explain = "EXPLAIN QUERY PLAN "
+		}
+		var plan []map[string]any
+		require.NoError(t, db.Raw(explain+stmt.SQL.String(), stmt.Vars...).Scan(&plan).Error)
+		require.Len(t, plan, 1, "%v", plan)
+		used := plan[0]["key"] // MySQL: the index chosen (possible_keys lists others)
+		if db.Dialect == database.SQLite {
+			used = plan[0]["detail"]
+		}
+		require.Contains(t, fmt.Sprint(used), "ix_bookings_cancel", "%v", plan)
 	})
 }
