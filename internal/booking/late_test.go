@@ -104,5 +104,25 @@ func TestRecordLateReservation(t *testing.T) {
 		fs, err = b.store.Failures(ctx, FailureFilter{Review: ReviewSecondReservation})
 		require.NoError(t, err)
 		require.Len(t, fs, 2)
+
+		// A booking that failed long ago but was flagged just now is news.
+		old := hold(t, b, "47", "i1", Running, live)
+		require.NoError(t, b.store.Fail(ctx, old.ID, Running, "i1", ReasonWindow, nil, now.AddDate(0, 0, -3)))
+		stale := hold(t, b, "48", "i1", Running, live)
+		require.NoError(t, b.store.Fail(ctx, stale.ID, Running, "i1", ReasonWindow, nil, now.AddDate(0, 0, -3)))
+		_, err = b.store.RecordLateReservation(ctx, old.ID, "R-47", nil, now)
+		require.NoError(t, err)
+		fs, err = b.store.Failures(ctx, FailureFilter{Since: now.Add(-24 * time.Hour)})
+		require.NoError(t, err)
+		ids = nil
+		for _, f := range fs {
+			ids = append(ids, f.Booking.ID)
+		}
+		require.Contains(t, ids, old.ID)
+		require.NotContains(t, ids, stale.ID)
+		fs, err = b.store.Failures(ctx, FailureFilter{Until: now.Add(-24 * time.Hour)})
+		require.NoError(t, err)
+		require.Len(t, fs, 1)
+		require.Equal(t, stale.ID, fs[0].Booking.ID)
 	})
 }

@@ -11,8 +11,10 @@ import (
 
 // FailureFilter selects failed and review-flagged bookings for Failures.
 type FailureFilter struct {
-	// Since and Until bound finished_at (Since inclusive, Until exclusive);
-	// zero means unbounded.
+	// Since and Until bound finished_at, or for a booking flagged for
+	// review the moment it was last flagged (updated_at), so that a late
+	// reservation of a booking that ended days ago is still news (Since
+	// inclusive, Until exclusive); zero means unbounded.
 	Since, Until time.Time
 	Site         string // empty: any
 	Reason       Reason // empty: any
@@ -58,11 +60,12 @@ func (s *Store) Failures(ctx context.Context, f FailureFilter) ([]Failure, error
 	last = min(last, 50)
 
 	q := s.db.WithContext(ctx).Preload("Account").Where("(state = ? OR review <> '')", Failed)
+	const listedAt = "(CASE WHEN review = '' THEN finished_at ELSE updated_at END)"
 	if !f.Since.IsZero() {
-		q = q.Where("finished_at >= ?", utc(f.Since))
+		q = q.Where(listedAt+" >= ?", utc(f.Since))
 	}
 	if !f.Until.IsZero() {
-		q = q.Where("finished_at < ?", utc(f.Until))
+		q = q.Where(listedAt+" < ?", utc(f.Until))
 	}
 	if f.Site != "" {
 		q = q.Where("site = ?", f.Site)

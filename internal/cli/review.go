@@ -154,8 +154,8 @@ func failuresCmd(c *common) *cobra.Command {
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&since, "since", "24h", "failed at or after this (RFC 3339, or 90m, 24h, 7d back from now)")
-	cmd.Flags().StringVar(&until, "until", "", "failed before this (same forms as --since)")
+	cmd.Flags().StringVar(&since, "since", "24h", "failed (or flagged for review) at or after this (RFC 3339, or 90m, 24h, 7d back from now)")
+	cmd.Flags().StringVar(&until, "until", "", "failed (or flagged) before this (same forms as --since)")
 	cmd.Flags().StringVar(&site, "site", "", "only this site profile")
 	cmd.Flags().StringVar(&reason, "reason", "", "only this reason (window_closed, sold_out, login_failed, fatal, missed, internal_error, unverified)")
 	cmd.Flags().StringVar(&review, "review", "", "only bookings flagged with this review (late_success, second_reservation, reservation_after_failed, reservation_after_cancelled)")
