@@ -91,6 +91,14 @@ func setup(t *testing.T, o setupOpts) *bundle {
 // another process would have).
 func (b *bundle) daemon(t *testing.T, name string, mod func(*Config)) *Daemon {
 	t.Helper()
+	d, _ := b.daemonDB(t, name, mod)
+	return d
+}
+
+// daemonDB is b.daemon that also returns the daemon's own database
+// connection (e.g. to take it away with an outage).
+func (b *bundle) daemonDB(t *testing.T, name string, mod func(*Config)) (*Daemon, *database.DB) {
+	t.Helper()
 	db, err := database.Open(b.dsn)
 	require.NoError(t, err)
 	t.Cleanup(func() { db.Close() })
@@ -103,7 +111,7 @@ func (b *bundle) daemon(t *testing.T, name string, mod func(*Config)) *Daemon {
 	}
 	d, err := New(cfg)
 	require.NoError(t, err)
-	return d
+	return d, db
 }
 
 type bookingOpts struct {

@@ -16,7 +16,6 @@ import (
 
 	"reserver/internal/booking"
 	"reserver/internal/database"
-	"reserver/internal/profile"
 )
 
 // Helpers of the promise tests (promises_test.go): a switch that takes one
@@ -53,25 +52,6 @@ func newOutage(t *testing.T, db *database.DB) *outage {
 }
 
 func (o *outage) set(down bool) { o.down.Store(down) }
-
-// daemonDB is b.daemon that also returns the daemon's own database
-// connection (e.g. to take it away with an outage).
-func (b *bundle) daemonDB(t *testing.T, name string, mod func(*Config)) (*Daemon, *database.DB) {
-	t.Helper()
-	db, err := database.Open(b.dsn)
-	require.NoError(t, err)
-	t.Cleanup(func() { db.Close() })
-	cfg := Config{
-		Store: booking.NewStore(db, b.box), Profiles: map[string]*profile.Profile{"courtsim": b.prof},
-		Transport: b.tr, Logger: b.log, Instance: name, HostCeiling: 1000,
-	}
-	if mod != nil {
-		mod(&cfg)
-	}
-	d, err := New(cfg)
-	require.NoError(t, err)
-	return d, db
-}
 
 // tapped is one request as the site received it.
 type tapped struct {
