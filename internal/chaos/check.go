@@ -196,9 +196,25 @@ func audit(refs []bookingRef, l *Ledger, s *DBState, runs []DaemonRun) Audit {
 		}
 	}
 	t := newTimeline(runs)
+	// A submit belongs to the booking of its slot: each booking has its own,
+	// and a submit whose session was kicked out (by another instance's
+	// login, say) reaches the ledger without an account.
+	type slot struct {
+		facility int
+		date     string
+		slot     int
+	}
+	bySlot := make(map[slot]bookingRef, len(refs))
+	for _, r := range refs {
+		bySlot[slot{r.Facility, r.Date, r.Slot}] = r
+	}
 	subs := map[int64][]sitesim.Submit{}
 	for _, sub := range l.Submits {
-		if ref, ok := byAccount[sub.Account]; ok {
+		ref, ok := bySlot[slot{sub.Facility, sub.Date, sub.Slot}]
+		if !ok {
+			ref, ok = byAccount[sub.Account]
+		}
+		if ok {
 			subs[ref.ID] = append(subs[ref.ID], sub)
 		}
 	}

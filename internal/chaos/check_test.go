@@ -38,7 +38,13 @@ func (s auditSetup) at(ms int) time.Time { return s.t0.Add(time.Duration(ms) * t
 // submit is a ledger submit of acct from ip arriving at ms, with the
 // attempt row its sender wrote 2 ms before.
 func (s auditSetup) submit(acct, ip string, ms int) sitesim.Submit {
-	return sitesim.Submit{Account: acct, IP: ip, At: s.at(ms), Result: sitesim.ResultNotOpen}
+	sub := sitesim.Submit{Account: acct, IP: ip, At: s.at(ms), Result: sitesim.ResultNotOpen}
+	for _, r := range s.refs {
+		if r.Account == acct {
+			sub.Facility, sub.Date, sub.Slot = r.Facility, r.Date, r.Slot
+		}
+	}
+	return sub
 }
 
 func (s auditSetup) row(id int64, inst, step string, ms int) AttemptRow {
@@ -178,9 +184,11 @@ func TestAuditOverlappingSubmits(t *testing.T) {
 		// submit at lateMS.
 		lateMS  int
 		restart bool // d1 restarted under its name before the late submit and took the booking back
+		kicked  bool // d2's login kicked d1's session: the late submit reaches the ledger without an account
 		want    int
 	}{
 		{name: "old owner submits after the takeover", lateMS: 10_500, want: 1},
+		{name: "old owner submits after the takeover with a kicked session", lateMS: 10_500, kicked: true, want: 1},
 		{name: "old owner's last submit before the takeover", lateMS: 9_500},
 		{name: "a new run under the same name takes it back", lateMS: 30_500, restart: true},
 	}
@@ -190,7 +198,11 @@ func TestAuditOverlappingSubmits(t *testing.T) {
 			s := setupAudit(t)
 			l, db := s.okState()
 			// The booking succeeded at the very end, by whoever sent last.
-			l.Submits = append(l.Submits, s.submit("user001", "127.0.0.11", tt.lateMS))
+			late := s.submit("user001", "127.0.0.11", tt.lateMS)
+			if tt.kicked {
+				late.Account, late.Result = "", sitesim.ResultNoSession
+			}
+			l.Submits = append(l.Submits, late)
 			db.Attempts = append(db.Attempts,
 				s.row(1, "d2", "login", 10_000), s.row(1, "d2", "submit", 10_200),
 				s.row(1, "d1", "submit", tt.lateMS-2))

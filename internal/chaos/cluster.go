@@ -38,6 +38,11 @@ type clusterSpec struct {
 	grace          time.Duration // daemon.grace; default graceDefault
 	relayFirst     bool          // the first daemon reaches the database through a relay the harness can cut
 	rate           float64       // rate_per_second of every booking; 0: the API's default
+	// egressCeiling is host_ceiling_per_egress of every daemon's one
+	// egress; 0: egressCeilingDefault. A low one makes the daemons wait in
+	// their host limiter, where a fence checked before the wait goes stale.
+	egressCeiling float64
+	firstCeiling  float64 // the first daemon's egressCeiling, when set
 }
 
 // cluster is one scenario's running system: a fresh database, the
@@ -93,6 +98,10 @@ const (
 	// graceDefault is the shutdown grace of the daemons unless a scenario
 	// sets its own: short, so that the end of a scenario is quick.
 	graceDefault = 5 * time.Second
+	// egressCeilingDefault is the daemon's own default host ceiling
+	// (daemon.host_ceiling_per_second), which applies when no egress is
+	// listed: one egress per daemon must not change the pacing.
+	egressCeilingDefault = 50.0
 )
 
 // daemonIP is the source address of daemon slot i (d1 → 127.0.0.11): the
@@ -273,13 +282,11 @@ func (c *cluster) startNamed(ctx context.Context, i int, inst string) (*daemon, 
 	}
 	ip := daemonIP(i)
 	cfgPath := filepath.Join(c.ps.dir, fmt.Sprintf("reserver-d%d.yaml", i+1))
-	// The per-egress ceiling is the daemon's host ceiling, as with no egress
-	// listed: one egress per daemon must not change the pacing.
 	cfg := c.cfgBase + fmt.Sprintf(`egress:
-  host_ceiling_per_egress: 50
+  host_ceiling_per_egress: %v
   egresses:
     - {name: src%d, kind: source, source: %s}
-`, i+1, ip)
+`, c.ceiling(i), i+1, ip)
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		return nil, err
 	}
@@ -307,6 +314,14 @@ func (c *cluster) startNamed(ctx context.Context, i int, inst string) (*daemon, 
 		c.daemons = append(c.daemons, d)
 	}
 	return d, nil
+}
+
+// ceiling is host_ceiling_per_egress of daemon slot i.
+func (c *cluster) ceiling(i int) float64 {
+	if i == 0 && c.spec.firstCeiling > 0 {
+		return c.spec.firstCeiling
+	}
+	return cmp.Or(c.spec.egressCeiling, egressCeilingDefault)
 }
 
 // daemon returns slot i's current process.

@@ -72,14 +72,19 @@ func runGrace(ctx context.Context, o Options, r *result) error {
 			late++
 		}
 	}
-	worst, notTaken := time.Duration(0), 0
+	// The worst gap from the end of the grace to another instance's first
+	// request; negative when the takeover came during the grace.
+	worst, notTaken, taken := time.Duration(0), 0, 0
 	for _, id := range held {
 		f, ok := first[id]
 		if !ok {
 			notTaken++
 			continue
 		}
-		worst = max(worst, f.Sub(graceEnd))
+		if gap := f.Sub(graceEnd); taken == 0 || gap > worst {
+			worst = gap
+		}
+		taken++
 	}
 	bound := scanEvery + 4*time.Second
 	r.set("held", len(held))

@@ -4,6 +4,8 @@ import (
 	"context"
 	"slices"
 	"time"
+
+	"reserver/internal/ippool"
 )
 
 // runPartition: the first daemon reaches the database through a relay
@@ -12,18 +14,41 @@ import (
 // connection is closed and new ones are refused. Its leases lapse and the
 // others take its bookings over; it must stop submitting before they
 // start (overlapping_submits=0). The relay is restored before the site
-// opens; every booking must end with exactly one reservation.
+// opens; every booking must end with exactly one reservation. The cut
+// daemon runs every booking on one egress at the pool's default ceiling
+// of 4 requests per second, so its windows queue in the egress limiter for
+// seconds: a lease checked before that wait, not just before the request
+// goes on the wire, lets a submit leave after the lease lapsed.
 func runPartition(ctx context.Context, o Options, r *result) error {
-	c, err := setup(ctx, o, r, clusterSpec{name: "partition", bookings: o.Bookings, openIn: 30 * time.Second, window: 60, daemons: 3,
-		siteOpensAfter: 30 * time.Second, relayFirst: true, rate: 1})
+	// The first daemon starts alone and arms every booking; the other two
+	// join before the opening and wait for its leases to lapse.
+	c, err := setup(ctx, o, r, clusterSpec{name: "partition", bookings: o.Bookings, openIn: 30 * time.Second, window: 60, daemons: 1,
+		siteOpensAfter: 30 * time.Second, relayFirst: true, rate: 1, firstCeiling: ippool.HostCeilingPerEgressDefault})
 	if err != nil {
 		return err
 	}
 	defer finish(c, o, r)
+	d := c.daemon(0)
+	for {
+		held, err := c.held(ctx, d.instance)
+		if err != nil {
+			return err
+		}
+		if len(held) == len(c.bookings) || time.Now().After(c.opensAt.Add(-5*time.Second)) {
+			break
+		}
+		if err := sleep(ctx, 500*time.Millisecond); err != nil {
+			return err
+		}
+	}
+	for i := 1; i < 3; i++ {
+		if _, err := c.startDaemon(ctx, i); err != nil {
+			return err
+		}
+	}
 	if err := sleepUntil(ctx, c.opensAt.Add(3*time.Second)); err != nil {
 		return err
 	}
-	d := c.daemon(0)
 	held, err := c.held(ctx, d.instance)
 	if err != nil {
 		return err
