@@ -1,6 +1,8 @@
-// Command chaos runs the reliability scenarios of `make chaos`: crashes,
-// site faults, a database outage and an SMS provider outage, against real
-// processes on loopback and the local MariaDB. See docs/reliability.md.
+// Command chaos runs the reliability scenarios of `make chaos` — crashes,
+// site faults, database outages at the opening and at the pre-warm, an SMS
+// provider outage, restarts under the same instance names, cancels racing
+// the opening, SIGTERM during a window, a cut database connection — against
+// real processes on loopback and the local MariaDB. See docs/reliability.md.
 package main
 
 import (

@@ -148,6 +148,10 @@ func newCluster(ctx context.Context, o Options, spec clusterSpec) (c *cluster, e
 	}
 	c.simURL, c.apiURL = "http://"+simAddr, "http://"+apiAddr
 
+	journal := filepath.Join(dir, "journal")
+	if err := os.RemoveAll(journal); err != nil {
+		return c, err
+	}
 	key := make([]byte, 32)
 	_, _ = rand.Read(key)
 	cfgPath := filepath.Join(dir, "reserver.yaml")
@@ -180,6 +184,11 @@ notify:
 		"RESERVER_NOTIFY_PROVIDER=webhook",
 		"RESERVER_WEBHOOK_SECRET=" + webhookSecret,
 		"RESERVER_API_ADDR=" + apiAddr,
+		// The daemons' journal of outcomes the database could not take
+		// belongs to this scenario's database: a journal left by another
+		// scenario (the same instance names, other booking ids) must never
+		// be replayed into it. Binaries that have no journal ignore it.
+		"RESERVER_JOURNAL_DIR=" + journal,
 	}
 
 	// Migrate once before anything else starts, so that the processes do
