@@ -8,6 +8,11 @@ import (
 	"reserver/internal/ippool"
 )
 
+// partitionBookings caps the bookings of the partition scenario, all run
+// by d1 on one egress at 4 requests per second: each of its requests waits
+// about five seconds in the limiter.
+const partitionBookings = 20
+
 // runPartition: the first daemon reaches the database through a relay
 // inside the harness. While it holds running windows (the site opens
 // late, so they keep submitting) the relay is cut: every relayed
@@ -22,7 +27,9 @@ import (
 func runPartition(ctx context.Context, o Options, r *result) error {
 	// The first daemon starts alone and arms every booking; the other two
 	// join before the opening and wait for its leases to lapse.
-	c, err := setup(ctx, o, r, clusterSpec{name: "partition", bookings: o.Bookings, openIn: 30 * time.Second, window: 60, daemons: 1,
+	// At most partitionBookings: at 4 requests per second more would starve
+	// d1 so that it sends no submit at all during the cut.
+	c, err := setup(ctx, o, r, clusterSpec{name: "partition", bookings: min(o.Bookings, partitionBookings), openIn: 30 * time.Second, window: 60, daemons: 1,
 		siteOpensAfter: 30 * time.Second, relayFirst: true, rate: 1, firstCeiling: ippool.HostCeilingPerEgressDefault})
 	if err != nil {
 		return err
