@@ -25,6 +25,22 @@ import (
 // CancelPoll is how often CancelAndWait reads the booking while it waits.
 const CancelPoll = 100 * time.Millisecond
 
+// SubmitSafety: a running booking whose holder is gone may have had a
+// submit on the wire from this long before its opening instant on (the
+// first submit is timed by the site's clock, which can be seconds off
+// ours). Such a booking is not cancelled directly, by the API or by a
+// claim: the request is recorded, and the daemon that takes it over asks
+// the site (verify) before it writes cancelled — or succeeded, when the
+// dead holder's submit had booked.
+const SubmitSafety = 30 * time.Second
+
+// noSubmitYet limits an update to bookings that cannot have a submit of a
+// gone holder behind them as of now: armed (the pre-warm has not started),
+// or running but still well before the opening.
+func noSubmitYet(q *gorm.DB, now time.Time) *gorm.DB {
+	return q.Where("(state = ? OR opens_at > ?)", Armed, utc(now.Add(SubmitSafety)))
+}
+
 // Cancel cancels a booking visible in scope that is not yet finished: at
 // once when it is queued or nobody holds a live lease on it; otherwise it
 // records a cancel request for the instance running it and returns the
@@ -69,20 +85,23 @@ func (s *Store) cancelUnheld(tx *gorm.DB, id int64, from State, reason Reason, n
 	var unheld func(*gorm.DB) *gorm.DB
 	if from != Queued {
 		unheld = func(q *gorm.DB) *gorm.DB {
-			return q.Where("(claimed_by = '' OR lease_until IS NULL OR lease_until < ?)", utc(now))
+			return noSubmitYet(q.Where("(claimed_by = '' OR lease_until IS NULL OR lease_until < ?)", utc(now)), now)
 		}
 	}
 	return s.move(tx, id, from, Cancelled, Change{Reason: reason, Now: now}, nil, unheld)
 }
 
 // requestCancel records a cancel request on an armed or running booking
-// held under a live lease. It reports false when the booking is not (or no
-// longer) in that condition, so that the caller reads it again.
+// that cannot be cancelled directly: held under a live lease, or running
+// near or after its opening (see SubmitSafety). It reports false when the
+// booking is not (or no longer) in that condition, so that the caller
+// reads it again.
 func (s *Store) requestCancel(ctx context.Context, id int64, reason Reason, now time.Time) (bool, error) {
 	now = utc(now)
 	live := func(q *gorm.DB) *gorm.DB {
 		return q.Model(&Booking{}).
-			Where("id = ? AND state IN ? AND claimed_by <> '' AND lease_until >= ?", id, []State{Armed, Running}, now)
+			Where("id = ? AND state IN ?", id, []State{Armed, Running}).
+			Where("((claimed_by <> '' AND lease_until >= ?) OR (state = ? AND opens_at <= ?))", now, Running, utc(now.Add(SubmitSafety)))
 	}
 	var n int64
 	err := database.Retry(ctx, func() error {

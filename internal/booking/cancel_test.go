@@ -50,7 +50,8 @@ func TestCancelRequestOrDirect(t *testing.T) {
 			{"queued", queued, false},
 			{"armed, live lease", hold(t, b, "21", "i1", Armed, live), true},
 			{"running, live lease", hold(t, b, "22", "i1", Running, live), true},
-			{"running, lapsed lease", hold(t, b, "23", "i1", Running, lapsed), false},
+			// Past its opening: the dead holder may have submitted.
+			{"running past its opening, lapsed lease", hold(t, b, "23", "i1", Running, lapsed), true},
 			{"armed, lapsed lease", hold(t, b, "24", "i1", Armed, lapsed), false},
 		}
 		for _, tt := range tests {
@@ -68,6 +69,14 @@ func TestCancelRequestOrDirect(t *testing.T) {
 			require.Equal(t, "i1", got.ClaimedBy, tt.name)
 		}
 
+		// Running, lease lapsed, but the opening is far ahead: no submit
+		// can have left, so it is cancelled at once.
+		early := hold(t, b, "28", "i1", Running, lapsed)
+		require.NoError(t, db.Model(&Booking{}).Where("id = ?", early.ID).Update("opens_at", utc(time.Now().Add(time.Hour))).Error)
+		got, err := b.store.Cancel(ctx, user, early.ID, ReasonUser)
+		require.NoError(t, err)
+		require.Equal(t, Cancelled, got.State, "running before its opening, lapsed lease")
+
 		// A repeated request keeps the first time and reason.
 		armed := tests[1].booking
 		first, err := b.store.Get(ctx, user, armed.ID)
@@ -81,7 +90,7 @@ func TestCancelRequestOrDirect(t *testing.T) {
 		// Each instance finds its own requests.
 		ids, err := b.store.CancelRequests(ctx, "i1")
 		require.NoError(t, err)
-		require.Equal(t, []int64{tests[1].booking.ID, tests[2].booking.ID}, ids)
+		require.Equal(t, []int64{tests[1].booking.ID, tests[2].booking.ID, tests[3].booking.ID}, ids)
 		ids, err = b.store.CancelRequests(ctx, "i2")
 		require.NoError(t, err)
 		require.Empty(t, ids)
@@ -92,7 +101,7 @@ func TestCancelRequestOrDirect(t *testing.T) {
 		require.ErrorIs(t, b.store.FinishCancel(ctx, armed.ID, Running, "i1", now), ErrConflict)
 		require.ErrorIs(t, b.store.FinishCancel(ctx, 999999, Armed, "i1", now), ErrNotFound)
 		require.NoError(t, b.store.FinishCancel(ctx, armed.ID, Armed, "i1", now))
-		got, err := b.store.Get(ctx, user, armed.ID)
+		got, err = b.store.Get(ctx, user, armed.ID)
 		require.NoError(t, err)
 		require.Equal(t, Cancelled, got.State)
 		require.Equal(t, ReasonUser, got.Reason, "the requested reason")
@@ -101,7 +110,7 @@ func TestCancelRequestOrDirect(t *testing.T) {
 		require.Nil(t, got.ActiveKey)
 		ids, err = b.store.CancelRequests(ctx, "i1")
 		require.NoError(t, err)
-		require.Equal(t, []int64{tests[2].booking.ID}, ids, "a finished booking is no request")
+		require.Equal(t, []int64{tests[2].booking.ID, tests[3].booking.ID}, ids, "a finished booking is no request")
 
 		// A request without a reason ends user_cancelled; an operator's
 		// reason is kept.
@@ -132,15 +141,26 @@ func TestCancelRequestOrDirect(t *testing.T) {
 }
 
 // A booking whose holder died with a cancel request pending is cancelled
-// by the next claim, not run again.
+// by the next claim, not run again — unless the holder may have sent a
+// submit (running, near or past its opening): then the claimer takes it
+// over, asks the site first and finishes the cancel itself.
 func TestClaimCancelsARequestedCancelOfTheDead(t *testing.T) {
 	t.Parallel()
 	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		b := setup(t, db)
 		ctx := context.Background()
 		now := time.Now()
-		bk := hold(t, b, "27", "dead", Running, now.Add(time.Hour))
-		_, err := b.store.Cancel(ctx, Scope{All: true}, bk.ID, ReasonOperator)
+		sent := hold(t, b, "29", "dead", Running, now.Add(time.Hour))
+		_, err := b.store.Cancel(ctx, Scope{All: true}, sent.ID, ReasonOperator)
+		require.NoError(t, err)
+		claimed, err := b.store.Claim(ctx, sent.ID, "heir", now.Add(2*time.Hour), now.Add(2*time.Hour+time.Minute))
+		require.NoError(t, err, "taken over, not cancelled without asking the site")
+		require.True(t, claimed.TakenOver)
+		require.Equal(t, Running, claimed.State)
+		require.NotNil(t, claimed.CancelRequestedAt)
+
+		bk := hold(t, b, "27", "dead", Armed, now.Add(time.Hour))
+		_, err = b.store.Cancel(ctx, Scope{All: true}, bk.ID, ReasonOperator)
 		require.NoError(t, err)
 		later := now.Add(2 * time.Hour)
 		_, err = b.store.Claim(ctx, bk.ID, "heir", later, later.Add(time.Minute))
@@ -201,10 +221,26 @@ func TestCancelAndWait(t *testing.T) {
 		require.Equal(t, "R-31", got.ReservationNo)
 		require.NotNil(t, got.CancelRequestedAt, "the request stays on record")
 
-		dying := hold(t, b, "32", "i1", Running, time.Now().Add(300*time.Millisecond))
+		dying := hold(t, b, "32", "i1", Armed, time.Now().Add(300*time.Millisecond))
 		got, err = b.store.CancelAndWait(ctx, sc, dying.ID, ReasonUser, 10*time.Second)
 		require.NoError(t, err)
 		require.Equal(t, Cancelled, got.State, "cancelled directly once the holder's lease lapsed")
+
+		// A running booking past its opening whose holder died may have a
+		// submit of it behind it: only a daemon that verifies first may
+		// cancel it, so the request stays, and a claim takes it over.
+		sent := hold(t, b, "34", "i1", Running, time.Now().Add(300*time.Millisecond))
+		got, err = b.store.CancelAndWait(ctx, sc, sent.ID, ReasonUser, time.Second)
+		require.NoError(t, err)
+		require.Equal(t, Running, got.State, "not cancelled without asking the site")
+		require.NotNil(t, got.CancelRequestedAt)
+		claimed, err := b.store.Claim(ctx, sent.ID, "i2", time.Now(), time.Now().Add(time.Minute))
+		require.NoError(t, err)
+		require.True(t, claimed.TakenOver)
+		require.Equal(t, Running, claimed.State)
+		ids, err := b.store.CancelRequests(ctx, "i2")
+		require.NoError(t, err)
+		require.Equal(t, []int64{sent.ID}, ids, "the new holder sees the request")
 
 		deaf := hold(t, b, "33", "i1", Armed, time.Now().Add(time.Hour))
 		got, err = b.store.CancelAndWait(ctx, sc, deaf.ID, ReasonUser, 250*time.Millisecond)

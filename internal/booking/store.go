@@ -378,7 +378,10 @@ func (s *Store) claim(ctx context.Context, id int64, instance string, now, lease
 	expired := func(q *gorm.DB) *gorm.DB {
 		return q.Where("id = ? AND state IN ? AND (lease_until IS NULL OR lease_until < ?)", id, []State{Armed, Running}, now)
 	}
-	res = expired(s.db.WithContext(ctx).Model(&Booking{})).
+	// A requested cancel of a gone holder is carried out here, unless the
+	// holder may have sent a submit: then the claimer runs the booking,
+	// verifies first and finishes the cancel itself.
+	res = noSubmitYet(expired(s.db.WithContext(ctx).Model(&Booking{})), now).
 		Where("cancel_requested_at IS NOT NULL").
 		Updates(finishCancelUpdates(now))
 	if res.Error != nil {

@@ -19,8 +19,11 @@ type sendOpts struct {
 }
 
 // wakeOnCancel derives a context for waiting that also ends when a cancel
-// is requested.
+// is requested (unless the run is unsure whether it booked already).
 func (r *run) wakeOnCancel(ctx context.Context) (context.Context, context.CancelFunc) {
+	if r.unsure {
+		return context.WithCancel(ctx)
+	}
 	wctx, cancel := context.WithCancel(ctx)
 	stop := context.AfterFunc(r.cancelReq, cancel)
 	return wctx, func() { stop(); cancel() }
@@ -28,7 +31,7 @@ func (r *run) wakeOnCancel(ctx context.Context) (context.Context, context.Cancel
 
 // why turns the end of a wait into the run's reason to stop waiting.
 func (r *run) why(err error) error {
-	if r.cancelRequested() {
+	if r.cancelRequested() && !r.unsure {
 		return errCancelled
 	}
 	if r.ctx.Err() != nil {
@@ -45,7 +48,7 @@ func (r *run) sleepFor(ctx context.Context, d time.Duration) error {
 	defer t.Stop()
 	select {
 	case <-wctx.Done():
-		if r.cancelRequested() {
+		if r.cancelRequested() && !r.unsure {
 			return errCancelled
 		}
 		if r.ctx.Err() != nil {
@@ -70,7 +73,7 @@ func (r *run) pace(ctx context.Context, o sendOpts) error {
 		r.eg = eg
 	}
 	wctx := ctx
-	if !o.outcomePending {
+	if !o.outcomePending && !r.unsure {
 		var done context.CancelFunc
 		wctx, done = r.wakeOnCancel(ctx)
 		defer done()
@@ -107,7 +110,7 @@ func (r *run) fence(o sendOpts) error {
 	if r.ctx.Err() != nil {
 		return errStop
 	}
-	if !o.outcomePending && r.cancelRequested() {
+	if !o.outcomePending && !r.unsure && r.cancelRequested() {
 		return errCancelled
 	}
 	if !r.lease.valid(time.Now()) {

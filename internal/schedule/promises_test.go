@@ -653,3 +653,42 @@ func TestPromiseSuccessAfterLeaseLossIsRecorded(t *testing.T) {
 		require.Len(t, led.Submits, 1)
 	})
 }
+
+// Promise 1 with a dead holder: the instance running the booking dies
+// while its submit is on the wire (the site books it) and a cancel arrives
+// meanwhile. The booking is not cancelled over a reservation at the site:
+// the instance that takes it over asks the site first and records the
+// success with its number.
+func TestPromiseCancelOfADeadHolderAsksTheSiteFirst(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := setup(t, setupOpts{})
+		opensAt := b.site.Now().Add(65 * time.Second).Truncate(time.Second)
+		b.site.SetOpenAt(opensAt)
+		bk := b.book(t, opensAt, bookingOpts{})
+		var d1 *Daemon
+		var died atomic.Bool
+		b.withTap(&tap{answered: func(r *http.Request) {
+			if r.URL.Path == sitesim.PathApply && died.CompareAndSwap(false, true) {
+				d1.cancelRun() // the holder dies with the answer on the way
+				b.cancel(t, bk.ID)
+			}
+		}})
+		d1 = b.daemon(t, "i1", nil)
+		require.NoError(t, d1.Start(t.Context()))
+		defer d1.Kill()
+		time.Sleep(time.Until(opensAt.Add(-5 * time.Second)))
+		d2 := b.daemon(t, "i2", func(c *Config) { c.ScanEvery = time.Second })
+		require.NoError(t, d2.Start(t.Context()))
+		defer d2.Stop()
+		got := b.waitTerminal(t, bk.ID, 2*time.Minute)
+		require.True(t, died.Load())
+		led := b.site.Ledger()
+		require.Len(t, led.Reservations, 1)
+		require.Equal(t, booking.Succeeded, got.State, "reason %q: the dead holder's submit had booked it", got.Reason)
+		require.Equal(t, led.Reservations[0].Number, got.ReservationNo)
+		require.Len(t, led.Submits, 1, "no submit after the takeover")
+		rows := b.attempts(t, bk.ID)
+		require.Equal(t, "i2", rows[len(rows)-1].Instance)
+		require.Equal(t, "verify", rows[len(rows)-1].Step)
+	})
+}

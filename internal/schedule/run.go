@@ -78,6 +78,12 @@ type run struct {
 
 	prewarmAt time.Time // set by arm before main starts
 
+	// unsure: the booking was taken over while running near or after its
+	// opening, so the instance before may have sent a submit whose answer
+	// died with it. Until verify has answered, a cancel request waits and
+	// nothing is submitted.
+	unsure bool
+
 	sess     *session.Session
 	eg       ippool.Egress
 	account  string // the account's key in the egress pool
@@ -108,6 +114,8 @@ func newRun(d *Daemon, b *booking.Booking, now time.Time) *run {
 	if r.rate <= 0 {
 		r.rate = profile.DefaultRatePerSecond
 	}
+	r.unsure = b.TakenOver && b.State == booking.Running && prof != nil && prof.Verify != nil &&
+		!now.Before(b.OpensAt.Add(-booking.SubmitSafety))
 	r.ctx, r.cancel = context.WithCancel(d.runCtx)
 	r.cancelReq, r.requestedCxl = context.WithCancel(context.Background())
 	return r
@@ -191,7 +199,7 @@ func (r *run) execute() error {
 		return err
 	}
 	b := r.b
-	if r.cancelRequested() {
+	if r.cancelRequested() && !r.unsure {
 		return errCancelled
 	}
 	if r.prof == nil {

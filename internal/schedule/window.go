@@ -22,10 +22,18 @@ func (r *run) window(end time.Time) error {
 	needTrace := false
 	first := true
 	renderFails := 0
-	// A booking taken over mid-window may have been booked by the instance
-	// before us, whose answer was lost with it: ask before submitting.
-	mustVerify := r.b.TakenOver && r.b.State == booking.Running && r.prof.Verify != nil
 	for {
+		// A booking taken over mid-window may have been booked by the
+		// instance before us, whose answer was lost with it: ask before
+		// submitting, and before honouring a cancel.
+		if r.unsure {
+			done, err := r.resolve(ctx, "taken over mid-window", "")
+			r.unsure = false
+			if done || err != nil {
+				return err
+			}
+			continue
+		}
 		if r.cancelRequested() {
 			return errCancelled
 		}
@@ -36,13 +44,6 @@ func (r *run) window(end time.Time) error {
 			r.d.event(r.b.ID, "window closed without success")
 			r.fail(booking.ReasonWindow, r.failedKinds()...)
 			return errStop
-		}
-		if mustVerify {
-			mustVerify = false
-			if done, err := r.resolve(ctx, "taken over mid-window", ""); done || err != nil {
-				return err
-			}
-			continue
 		}
 		step := profile.StepSubmit
 		if needTrace {
