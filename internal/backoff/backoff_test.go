@@ -30,6 +30,23 @@ func TestDelay(t *testing.T) {
 		require.InDelta(t, float64(tc.want), float64(p.Delay(tc.tries, tc.r)), float64(time.Microsecond), "tries %d r %v", tc.tries, tc.r)
 	}
 	require.Equal(t, 500*time.Microsecond, Policy{}.Delay(1, 0), "a zero policy still waits")
+
+	// The outbox relay's policy (notify: 5 s, at most 5 min).
+	relay := Policy{Base: 5 * time.Second, Cap: 5 * time.Minute}
+	for _, c := range []struct {
+		tries    int
+		r        float64
+		min, max time.Duration
+	}{
+		{7, 0, 150 * time.Second, 150 * time.Second},        // 320 s capped at 300 s, half fixed
+		{7, 0.999999, 150 * time.Second, 300 * time.Second}, // never above the cap
+		{60, 0.5, 225 * time.Second, 225 * time.Second},     // no overflow for many tries
+		{2, 7, 10 * time.Second, 10 * time.Second},          // r clamped to 1
+	} {
+		got := relay.Delay(c.tries, c.r)
+		require.GreaterOrEqual(t, got, c.min, "tries %d r %v", c.tries, c.r)
+		require.LessOrEqual(t, got, c.max, "tries %d r %v", c.tries, c.r)
+	}
 }
 
 func TestRetry(t *testing.T) {

@@ -12,6 +12,7 @@ import (
 	"go.uber.org/zap"
 	"gorm.io/gorm"
 
+	"reserver/internal/backoff"
 	"reserver/internal/booking"
 	"reserver/internal/database"
 )
@@ -271,7 +272,7 @@ func (r *Relay) message(ctx context.Context, row *booking.Outbox) (Message, erro
 // lease moved to the retry time, and the next try looks it up first.
 func (r *Relay) retry(ctx context.Context, log *zap.Logger, row *booking.Outbox, cause error, uncertain bool) {
 	now := r.now()
-	next := now.Add(backoff(row.Tries, r.cfg.BackoffBase, r.cfg.BackoffCap, rand.Float64()))
+	next := now.Add(backoff.Policy{Base: r.cfg.BackoffBase, Cap: r.cfg.BackoffCap}.Delay(row.Tries, rand.Float64()))
 	deadline := row.CreatedAt.Add(r.cfg.RetryFor)
 	if !next.Before(deadline) {
 		if !uncertain || r.check == nil || !now.Before(deadline) {

@@ -3,36 +3,10 @@ package notify
 import (
 	"strings"
 	"testing"
-	"time"
 	"unicode/utf8"
 
 	"github.com/stretchr/testify/require"
 )
-
-func TestBackoff(t *testing.T) {
-	t.Parallel()
-	base, limit := 5*time.Second, 5*time.Minute
-	cases := []struct {
-		tries    int
-		r        float64
-		min, max time.Duration
-	}{
-		{1, 0, 2500 * time.Millisecond, 2500 * time.Millisecond},
-		{1, 0.999999, 2500 * time.Millisecond, 5 * time.Second},
-		{2, 0, 5 * time.Second, 5 * time.Second},
-		{3, 0.5, 15 * time.Second, 15 * time.Second},
-		{7, 0, 150 * time.Second, 150 * time.Second},        // 320 s capped at 300 s, half fixed
-		{7, 0.999999, 150 * time.Second, 300 * time.Second}, // never above the cap
-		{60, 0.5, 225 * time.Second, 225 * time.Second},     // no overflow for many tries
-		{0, 0, 2500 * time.Millisecond, 2500 * time.Millisecond},
-		{2, 7, 10 * time.Second, 10 * time.Second}, // r clamped to 1
-	}
-	for _, c := range cases {
-		got := backoff(c.tries, base, limit, c.r)
-		require.GreaterOrEqual(t, got, c.min, "tries %d r %v", c.tries, c.r)
-		require.LessOrEqual(t, got, c.max, "tries %d r %v", c.tries, c.r)
-	}
-}
 
 func TestSMSLength(t *testing.T) {
 	t.Parallel()

@@ -2,11 +2,13 @@ package schedule
 
 import (
 	"context"
+	"math/rand/v2"
 	"sync"
 	"time"
 
 	"go.uber.org/zap"
 
+	"reserver/internal/backoff"
 	"reserver/internal/booking"
 )
 
@@ -61,7 +63,8 @@ func (l *attemptLog) Pending() int {
 
 func (l *attemptLog) run() {
 	defer close(l.stopped)
-	backoff := l.every
+	retry := backoff.Policy{Base: 2 * l.every, Cap: attemptBackoffMax}
+	failures := 0
 	timer := time.NewTimer(l.every)
 	defer timer.Stop()
 	for {
@@ -71,12 +74,14 @@ func (l *attemptLog) run() {
 		case <-l.kick:
 		case <-timer.C:
 		}
+		wait := l.every
 		if err := l.flush(context.Background()); err != nil {
-			backoff = min(backoff*2, attemptBackoffMax)
+			failures++
+			wait = retry.Delay(failures, rand.Float64())
 		} else {
-			backoff = l.every
+			failures = 0
 		}
-		timer.Reset(backoff)
+		timer.Reset(wait)
 	}
 }
 

@@ -66,16 +66,6 @@ func (p *Pool) Acquire(prof *profile.Profile, acct profile.AccountData) (*Sessio
 	return e.s, release, nil
 }
 
-// Get is Acquire with a hold that is never released: the session stays in
-// the pool until Remove. Prefer Acquire.
-func (p *Pool) Get(prof *profile.Profile, acct profile.AccountData) (*Session, error) {
-	_, e, err := p.hold(prof, acct)
-	if err != nil {
-		return nil, err
-	}
-	return e.s, nil
-}
-
 // hold finds or creates the entry of (prof, acct) and counts one holder.
 func (p *Pool) hold(prof *profile.Profile, acct profile.AccountData) (poolKey, *poolEntry, error) {
 	if prof == nil {
@@ -101,7 +91,7 @@ func (p *Pool) hold(prof *profile.Profile, acct profile.AccountData) (poolKey, *
 }
 
 // Remove forgets the session of (site, username) whoever holds it; later
-// Acquires and Gets start afresh, and the holders' releases do not touch
+// Acquires start afresh, and the holders' releases do not touch
 // the new session.
 func (p *Pool) Remove(site, username string) {
 	p.mu.Lock()

@@ -70,21 +70,6 @@ func TestPoolRemoveWhileHeld(t *testing.T) {
 	require.Equal(t, 0, pool.Len())
 }
 
-func TestPoolGetIsNeverEvicted(t *testing.T) {
-	t.Parallel()
-	pool, p := setupPool(t)
-	u3 := profile.AccountData{Username: "u3", Password: "pw"}
-	got, err := pool.Get(p, u3)
-	require.NoError(t, err)
-	s, release, err := pool.Acquire(p, u3)
-	require.NoError(t, err)
-	require.Same(t, got, s)
-	release()
-	require.Equal(t, 1, pool.Len(), "Get's hold is never released")
-	pool.Remove(p.Name, "u3")
-	require.Equal(t, 0, pool.Len())
-}
-
 // Many bookings of few accounts acquire and release at once: while one
 // holder keeps an account, everyone gets its session; when all are done,
 // nothing is left. Run with -race.

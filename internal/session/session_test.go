@@ -81,17 +81,22 @@ func TestLoginIsSingleFlight(t *testing.T) {
 	pool := session.NewPool(session.PoolConfig{Transport: newTransport(t)})
 	acct := profile.AccountData{Username: "u1", Password: "pw"}
 
+	// A holder that outlives the callers keeps the session in the pool.
+	_, keep, err := pool.Acquire(p, acct)
+	require.NoError(t, err)
+	defer keep()
 	const callers = 40
 	var wg sync.WaitGroup
 	sessions := make(chan *session.Session, callers)
 	gens := make(chan uint64, callers)
 	for range callers {
 		wg.Go(func() {
-			s, err := pool.Get(p, acct)
+			s, done, err := pool.Acquire(p, acct)
 			if err != nil {
 				t.Error(err)
 				return
 			}
+			defer done()
 			sessions <- s
 			g, _, err := s.Login(t.Context(), 0)
 			if err != nil {
@@ -135,7 +140,7 @@ func TestLoginIsSingleFlight(t *testing.T) {
 	require.Equal(t, int64(1), maxInside.Load())
 
 	// Another account is another session.
-	other, err := pool.Get(p, profile.AccountData{Username: "u2", Password: "pw"})
+	other, _, err := pool.Acquire(p, profile.AccountData{Username: "u2", Password: "pw"})
 	require.NoError(t, err)
 	require.NotSame(t, first, other)
 	pool.Remove(p.Name, "u2")
