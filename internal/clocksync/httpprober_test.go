@@ -42,7 +42,9 @@ func TestMeasureRealSocket(t *testing.T) {
 	const skew = 2300 * time.Millisecond
 	site := newSkewedSite(t, skew)
 	require.Contains(t, site.URL, "http://127.0.0.1:")
-	// A 4 ms target lets the search finish in two passes (≤ 2 s).
+	// A 4 ms target lets the search finish in two passes (about 2 s; how
+	// long it takes is BENCH clock's to measure, not this test's: under
+	// the race detector on a busy machine it took 3.3 s once).
 	start := time.Now()
 	est, err := Measure(t.Context(), newProber(t, site.URL), Config{Target: 4 * time.Millisecond})
 	took := time.Since(start)
@@ -51,7 +53,7 @@ func TestMeasureRealSocket(t *testing.T) {
 	require.LessOrEqual(t, absDur(est.Offset-skew), est.Uncertainty)
 	require.LessOrEqual(t, absDur(est.Offset-skew), 10*time.Millisecond)
 	require.Equal(t, int64(est.Probes), site.requests.Load())
-	require.Less(t, took, 3*time.Second)
+	require.Less(t, took, 10*time.Second, "the search ends (a guard against a hang, not a speed target)")
 }
 
 func TestHTTPProber(t *testing.T) {
