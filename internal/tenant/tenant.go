@@ -218,7 +218,7 @@ func (s *Store) Authenticate(ctx context.Context, token string) (Principal, erro
 	}
 	var row tokenState
 	err := s.db.WithContext(ctx).Table("api_tokens").
-		Select("api_tokens.id, api_tokens.tenant_id, tenants.name, api_tokens.role, api_tokens.prefix, " +
+		Select("api_tokens.id, api_tokens.tenant_id, tenants.name, api_tokens.role, api_tokens.prefix, "+
 			"api_tokens.revoked_at, api_tokens.expires_at, api_tokens.last_used_at").
 		Joins("JOIN tenants ON tenants.id = api_tokens.tenant_id").
 		Where("api_tokens.token_hash = ?", hashToken(token)).
