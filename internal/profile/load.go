@@ -280,7 +280,7 @@ func (l *loader) template(n *yaml.Node, name, step string) *template.Template {
 }
 
 var topKeys = []string{"name", "description", "base_url", "charset", "time_zone", "timeout",
-	"rate_per_second", "user_agent", "headers", "fields", "opening", "steps"}
+	"rate_per_second", "user_agent", "headers", "redirect_hosts", "fields", "opening", "steps"}
 
 var nameRe = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]*$`)
 
@@ -375,6 +375,10 @@ func (l *loader) profile(data []byte) *Profile {
 		}
 	}
 
+	if n := top["redirect_hosts"]; n != nil {
+		p.RedirectHosts = l.redirectHosts(n)
+	}
+
 	var fmEnc encoding.Encoding
 	if p.Charset != DefaultCharset {
 		fmEnc = p.Encoding
@@ -400,6 +404,7 @@ func (l *loader) profile(data []byte) *Profile {
 		l.steps(keyNode(root, "steps"), n, p)
 	}
 	l.checkReferences(p)
+	l.warnUnusedRedirectHosts(keyNode(root, "redirect_hosts"), p)
 	return p
 }
 

@@ -122,6 +122,9 @@ type Profile struct {
 	RatePerSecond float64
 	UserAgent     string
 	Headers       []Header // sent on every step, before the step's own headers
+	// RedirectHosts are the hosts besides the base URL's origin that a
+	// step with follow_redirects may be redirected to (RedirectAllowed).
+	RedirectHosts []RedirectHost
 	Fields        []Field
 	Opening       *Opening // nil when the site has no fixed opening rule
 

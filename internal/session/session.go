@@ -149,6 +149,13 @@ func New(cfg Config) (*Session, error) {
 			if follow, _ := req.Context().Value(followKey{}).(bool); !follow {
 				return http.ErrUseLastResponse
 			}
+			// A redirect off the site's host, or from https to http, is
+			// not followed: the step's answer is the redirect itself, so
+			// no other host sees the site's request and no other host's
+			// page reaches the classification or the excerpt.
+			if !s.prof.RedirectAllowed(via[len(via)-1].URL, req.URL) {
+				return http.ErrUseLastResponse
+			}
 			if len(via) >= MaxRedirects {
 				return fmt.Errorf("session: stopped after %d redirects", MaxRedirects)
 			}
