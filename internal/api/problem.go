@@ -24,6 +24,9 @@ const (
 	typeInternal     = "/problems/internal"
 	typeUnavailable  = "/problems/unavailable"
 	typeUnsupported  = "/problems/unsupported-media-type"
+	typeAccountOwned = "/problems/account-owned"
+	typeQuota        = "/problems/quota"
+	typeRateLimited  = "/problems/rate-limited"
 )
 
 func writeProblem(w http.ResponseWriter, p problem) {

@@ -5,20 +5,27 @@
 package api
 
 import (
+	"cmp"
 	"context"
+	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
 	_ "embed"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
+	"golang.org/x/time/rate"
+	"gorm.io/gorm"
 
 	"reserver/internal/booking"
 	"reserver/internal/database"
@@ -51,6 +58,27 @@ type Options struct {
 	// is running waits for the instance to stop it before answering 202;
 	// default CancelWaitDefault.
 	CancelWait time.Duration
+	// RequestHashKey keys the hash by which a reused Idempotency-Key is
+	// told a replay or another request (see RequestHashKey); every API
+	// instance of one deployment needs the same. Empty means a random key,
+	// so replays are recognised within the process only.
+	RequestHashKey []byte
+	// Quotas bound what one tenant and one API token may take.
+	Quotas Quotas
+}
+
+// Quotas bound what one tenant and one API token may take of a shared
+// service; each is answered with a 429 problem and Retry-After. A zero
+// field sets no bound (the configuration always sets them: limits.*).
+type Quotas struct {
+	// MaxActivePerTenant bounds a tenant's queued, armed and running
+	// bookings (limits.max_active_bookings_per_tenant).
+	MaxActivePerTenant int
+	// RequestsPerSecond and Burst bound the requests of one API token, a
+	// token bucket per token (limits.api_requests_per_second and
+	// limits.api_requests_burst; a zero Burst is one second's worth).
+	RequestsPerSecond float64
+	Burst             int
 }
 
 // CancelWaitDefault is how long DELETE /v1/bookings/{id} and the operator
@@ -60,9 +88,11 @@ const CancelWaitDefault = 5 * time.Second
 
 // Server serves the REST API.
 type Server struct {
-	o   Options
-	mux *http.ServeMux
-	ui  *ui
+	o       Options
+	mux     *http.ServeMux
+	ui      *ui
+	hashKey []byte
+	limiter *tokenLimiter // nil: no request rate bound
 }
 
 type route struct {
@@ -106,14 +136,23 @@ func New(o Options) (*Server, error) {
 	if o.Metrics == nil {
 		o.Metrics = metrics.Registry(o.Bookings)
 	}
-	s := &Server{o: o, mux: http.NewServeMux()}
+	s := &Server{o: o, mux: http.NewServeMux(), hashKey: o.RequestHashKey}
+	if len(s.hashKey) == 0 {
+		s.hashKey = make([]byte, 32)
+		if _, err := rand.Read(s.hashKey); err != nil {
+			return nil, err
+		}
+	}
+	if q := o.Quotas; q.RequestsPerSecond > 0 {
+		s.limiter = newTokenLimiter(q.RequestsPerSecond, cmp.Or(q.Burst, int(math.Ceil(q.RequestsPerSecond))))
+	}
 	if err := s.registerUI(); err != nil {
 		return nil, err
 	}
 	for _, r := range routes {
 		h := func(w http.ResponseWriter, req *http.Request) { r.handle(s, w, req) }
 		if !r.public {
-			h = s.authenticated(h)
+			h = s.authenticated(s.rateLimited(h))
 		}
 		s.mux.HandleFunc(r.method+" "+r.path, h)
 	}
@@ -147,8 +186,15 @@ func (s *Server) authenticated(next http.HandlerFunc) http.HandlerFunc {
 		}
 		p, err := s.o.Tenants.Authenticate(r.Context(), strings.TrimSpace(token))
 		if errors.Is(err, tenant.ErrUnauthenticated) {
+			detail := "the token is unknown"
+			switch {
+			case errors.Is(err, tenant.ErrRevoked):
+				detail = "the token was revoked"
+			case errors.Is(err, tenant.ErrExpired):
+				detail = "the token has expired; create a new one with: reserver token create"
+			}
 			w.Header().Set("WWW-Authenticate", `Bearer realm="reserver", error="invalid_token"`)
-			writeProblem(w, problem{Type: typeUnauthorized, Title: "Unauthorized", Status: http.StatusUnauthorized, Detail: "the token is unknown or revoked"})
+			writeProblem(w, problem{Type: typeUnauthorized, Title: "Unauthorized", Status: http.StatusUnauthorized, Detail: detail})
 			return
 		}
 		if err != nil {
@@ -218,34 +264,205 @@ func (s *Server) createBooking(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p := principal(r.Context())
-	sum := sha256.Sum256(body)
+	hash, err := requestHash(s.hashKey, body)
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	if key != "" {
+		prev, err := s.replayOf(r.Context(), p.TenantID, key, hash)
+		switch {
+		case errors.Is(err, booking.ErrIdempotencyMismatch):
+			writeIdempotencyMismatch(w, err)
+			return
+		case err != nil:
+			s.internal(w, r, err)
+			return
+		case prev != nil:
+			s.writeCreated(w, prev, p, nil, false)
+			return
+		}
+	}
+	if !s.underQuota(w, r, p.TenantID) {
+		return
+	}
 	b, created, err := s.o.Bookings.Create(r.Context(), booking.NewBooking{
 		TenantID: p.TenantID, Site: v.Site, Username: v.Username, Password: v.Password,
 		Court: v.Court, PlayDate: v.Date, StartTime: v.Start, EndTime: v.End,
 		OpensAt: v.OpensAt, WindowSeconds: v.Window, RatePerSecond: v.Rate,
 		Phone: v.Phone, BookerName: v.Name, Fields: v.Fields,
-		IdempotencyKey: key, RequestHash: hex.EncodeToString(sum[:]),
+		IdempotencyKey: key, RequestHash: hash,
 	})
 	switch {
 	case errors.Is(err, booking.ErrDuplicate):
 		writeProblem(w, problem{Type: typeConflict, Title: "Duplicate booking", Status: http.StatusConflict, Detail: err.Error()})
 		return
+	case errors.Is(err, booking.ErrAccountOwned):
+		// Which tenant holds the account is theirs to know, not the
+		// caller's: the detail names only the caller's own request.
+		writeProblem(w, problem{Type: typeAccountOwned, Title: "Site account registered by another tenant", Status: http.StatusConflict,
+			Detail: "the account " + strconv.Quote(v.Username) + " on site " + strconv.Quote(v.Site) +
+				" is registered here by another tenant, and a site account serves one tenant only: book with a site account of your own, or ask the operator if this one is yours"})
+		return
 	case errors.Is(err, booking.ErrIdempotencyMismatch):
-		writeProblem(w, problem{Type: typeConflict, Title: "Idempotency key reused", Status: http.StatusUnprocessableEntity,
-			Detail: err.Error() + "; use a new key for a new request"})
+		writeIdempotencyMismatch(w, err)
 		return
 	case err != nil:
 		s.internal(w, r, err)
 		return
 	}
+	b.Account = &booking.Account{Username: v.Username}
+	s.writeCreated(w, b, p, v.Warnings, created)
+}
+
+func writeIdempotencyMismatch(w http.ResponseWriter, err error) {
+	writeProblem(w, problem{Type: typeConflict, Title: "Idempotency key reused", Status: http.StatusUnprocessableEntity,
+		Detail: err.Error() + "; use a new key for a new request"})
+}
+
+// writeCreated answers a create: 201 with the booking, marked
+// Idempotent-Replayed when it was stored by an earlier request.
+func (s *Server) writeCreated(w http.ResponseWriter, b *booking.Booking, p tenant.Principal, warnings []string, created bool) {
 	if !created {
 		w.Header().Set("Idempotent-Replayed", "true")
 	}
-	w.Header().Set("Location", "/v1/bookings/"+strconv.FormatInt(b.ID, 10))
-	b.Account = &booking.Account{Username: v.Username}
+	w.Header().Set("Location", bookingPath(b.ID))
 	out := s.view(b, p)
-	out.Warnings = v.Warnings
+	out.Warnings = warnings
 	writeJSON(w, http.StatusCreated, out)
+}
+
+// replayOf returns the booking a tenant created earlier under key when
+// hash is that request's, nil when the key is new, and
+// ErrIdempotencyMismatch when the key was used for another request. A
+// booking stored before the keyed hash (migration 00004 cleared those
+// hashes: they were of the bodies with the passwords, which are gone)
+// matches any request: its replay is answered as a replay, as it would
+// have been, rather than refused for a hash that cannot be recomputed.
+func (s *Server) replayOf(ctx context.Context, tenantID int64, key, hash string) (*booking.Booking, error) {
+	var prev struct {
+		ID          int64
+		RequestHash string
+	}
+	err := s.o.DB.WithContext(ctx).Model(&booking.Booking{}).Select("id", "request_hash").
+		Where("tenant_id = ? AND idempotency_key = ?", tenantID, key).Take(&prev).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("look up idempotency key: %w", err)
+	}
+	if prev.RequestHash != "" && !hmac.Equal([]byte(prev.RequestHash), []byte(hash)) {
+		return nil, booking.ErrIdempotencyMismatch
+	}
+	return s.o.Bookings.Get(ctx, booking.Scope{TenantID: tenantID}, prev.ID)
+}
+
+// quotaRetryAfter is the Retry-After of a create refused by the tenant's
+// ceiling. A place frees when one of the tenant's bookings finishes or is
+// cancelled, which no clock here foretells: it is a polite pace for a
+// client that retries, not a promise.
+const quotaRetryAfter = time.Minute
+
+// underQuota answers 429 and reports false when the tenant already holds
+// Quotas.MaxActivePerTenant active bookings. The count and the insert are
+// not one transaction: concurrent creates of one tenant may pass the
+// ceiling by their number, which a ceiling against runaway clients allows.
+func (s *Server) underQuota(w http.ResponseWriter, r *http.Request, tenantID int64) bool {
+	ceiling := s.o.Quotas.MaxActivePerTenant
+	if ceiling <= 0 {
+		return true
+	}
+	n, err := s.o.Bookings.CountActive(r.Context(), tenantID)
+	if err != nil {
+		s.internal(w, r, err)
+		return false
+	}
+	if n < int64(ceiling) {
+		return true
+	}
+	writeTooMany(w, quotaRetryAfter, problem{Type: typeQuota, Title: "Booking quota reached", Status: http.StatusTooManyRequests,
+		Detail: fmt.Sprintf("this tenant has %d active (queued, armed or running) bookings and the ceiling is %d (limits.max_active_bookings_per_tenant): cancel one or wait until one finishes", n, ceiling)})
+	return false
+}
+
+// writeTooMany answers 429 with Retry-After in whole seconds, at least 1.
+func writeTooMany(w http.ResponseWriter, after time.Duration, p problem) {
+	w.Header().Set("Retry-After", strconv.FormatInt(max(1, int64(math.Ceil(after.Seconds()))), 10))
+	writeProblem(w, p)
+}
+
+// rateLimited bounds the requests of each API token (Quotas.
+// RequestsPerSecond and Burst) and answers 429 beyond them. It runs after
+// authenticated, so only tokens that exist get a bucket.
+func (s *Server) rateLimited(next http.HandlerFunc) http.HandlerFunc {
+	if s.limiter == nil {
+		return next
+	}
+	return func(w http.ResponseWriter, r *http.Request) {
+		token, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if wait, ok := s.limiter.allow(sha256.Sum256([]byte(strings.TrimSpace(token))), s.o.Now()); !ok {
+			writeTooMany(w, wait, problem{Type: typeRateLimited, Title: "Too many requests", Status: http.StatusTooManyRequests,
+				Detail: fmt.Sprintf("this token may make %g requests per second (bursts of %d; limits.api_requests_per_second): retry after the Retry-After seconds",
+					float64(s.limiter.rate), s.limiter.burst)})
+			return
+		}
+		next(w, r)
+	}
+}
+
+// tokenLimiter keeps a token bucket per API token, keyed by the token's
+// SHA-256 so that the map holds no token. A bucket idle long enough to
+// have refilled is the same as a new one, so it is dropped: the map holds
+// only the tokens active in the last refill period.
+type tokenLimiter struct {
+	rate  rate.Limit
+	burst int
+	idle  time.Duration // how long an untouched bucket takes to refill
+
+	mu        sync.Mutex
+	buckets   map[[sha256.Size]byte]*tokenBucket
+	lastSweep time.Time
+}
+
+type tokenBucket struct {
+	lim  *rate.Limiter
+	seen time.Time
+}
+
+func newTokenLimiter(perSecond float64, burst int) *tokenLimiter {
+	return &tokenLimiter{
+		rate: rate.Limit(perSecond), burst: burst,
+		idle:    max(time.Second, time.Duration(float64(burst)/perSecond*float64(time.Second))),
+		buckets: map[[sha256.Size]byte]*tokenBucket{},
+	}
+}
+
+// allow takes one request from key's bucket at now, or reports how long
+// until one is there.
+func (l *tokenLimiter) allow(key [sha256.Size]byte, now time.Time) (wait time.Duration, ok bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if now.Sub(l.lastSweep) >= l.idle {
+		for k, b := range l.buckets {
+			if now.Sub(b.seen) >= l.idle {
+				delete(l.buckets, k)
+			}
+		}
+		l.lastSweep = now
+	}
+	b, found := l.buckets[key]
+	if !found {
+		b = &tokenBucket{lim: rate.NewLimiter(l.rate, l.burst)}
+		l.buckets[key] = b
+	}
+	b.seen = now
+	res := b.lim.ReserveN(now, 1)
+	if d := res.DelayFrom(now); d > 0 {
+		res.CancelAt(now)
+		return d, false
+	}
+	return 0, true
 }
 
 func (s *Server) listBookings(w http.ResponseWriter, r *http.Request) {

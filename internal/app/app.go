@@ -118,15 +118,26 @@ func (e *Env) Limits() api.Limits {
 	return api.Limits{DefaultRate: l.DefaultRate, MaxRate: l.MaxRate, DefaultWindow: l.DefaultWindow, MinWindow: l.MinWindow, MaxWindow: l.MaxWindow}
 }
 
+// Quotas turns the configuration into the API's per-tenant and per-token
+// bounds.
+func (e *Env) Quotas() api.Quotas {
+	l := e.Config.Limits
+	return api.Quotas{MaxActivePerTenant: l.MaxActivePerTenant, RequestsPerSecond: l.APIRate, Burst: l.APIBurst}
+}
+
 // APIServer builds the REST API on env.
 func (e *Env) APIServer(sites api.Sites) (*api.Server, error) {
 	key, err := api.UISessionKey(e.Key)
 	if err != nil {
 		return nil, err
 	}
+	hashKey, err := api.RequestHashKey(e.Key)
+	if err != nil {
+		return nil, err
+	}
 	return api.New(api.Options{
-		DB: e.DB, Bookings: e.Bookings, Tenants: e.Tenants, Sites: sites, SessionKey: key,
-		Limits: e.Limits(), MaxBodyBytes: e.Config.API.MaxBodyBytes, Logger: e.Log.Named("api"),
+		DB: e.DB, Bookings: e.Bookings, Tenants: e.Tenants, Sites: sites, SessionKey: key, RequestHashKey: hashKey,
+		Limits: e.Limits(), Quotas: e.Quotas(), MaxBodyBytes: e.Config.API.MaxBodyBytes, Logger: e.Log.Named("api"),
 	})
 }
 

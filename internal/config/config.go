@@ -33,6 +33,14 @@ const (
 	WindowDefault        = 300
 	MinWindowDefault     = 10
 	MaxWindowDefault     = 3600
+	// MaxActiveDefault is how many queued, armed or running bookings one
+	// tenant may hold: far more than a person books, few enough that one
+	// tenant cannot fill the daemon's schedule.
+	MaxActiveDefault = 200
+	// APIRateDefault and APIBurstDefault bound the requests of one API
+	// token: a script polling its bookings fits, a loop does not.
+	APIRateDefault  = 10.0
+	APIBurstDefault = 20
 )
 
 // Config is the whole configuration.
@@ -55,6 +63,13 @@ type Config struct {
 		DefaultWindow int     `yaml:"default_window_seconds"`
 		MinWindow     int     `yaml:"min_window_seconds"`
 		MaxWindow     int     `yaml:"max_window_seconds"`
+		// MaxActivePerTenant bounds a tenant's queued, armed and running
+		// bookings; a create beyond it is answered 429.
+		MaxActivePerTenant int `yaml:"max_active_bookings_per_tenant"`
+		// APIRate and APIBurst bound the requests per second of one API
+		// token (a token bucket); beyond them the API answers 429.
+		APIRate  float64 `yaml:"api_requests_per_second"`
+		APIBurst int     `yaml:"api_requests_burst"`
 	} `yaml:"limits"`
 	Log struct {
 		Level  string `yaml:"level"`
@@ -185,6 +200,15 @@ func (c *Config) fillDefaults() {
 	if c.Limits.MaxWindow == 0 {
 		c.Limits.MaxWindow = MaxWindowDefault
 	}
+	if c.Limits.MaxActivePerTenant == 0 {
+		c.Limits.MaxActivePerTenant = MaxActiveDefault
+	}
+	if c.Limits.APIRate == 0 {
+		c.Limits.APIRate = APIRateDefault
+	}
+	if c.Limits.APIBurst == 0 {
+		c.Limits.APIBurst = APIBurstDefault
+	}
 	d := &c.Daemon
 	durations := []struct {
 		p *time.Duration
@@ -221,6 +245,15 @@ func (c *Config) validate() error {
 		c.Limits.DefaultWindow < c.Limits.MinWindow || c.Limits.DefaultWindow > c.Limits.MaxWindow {
 		errs = append(errs, fmt.Errorf("limits: expected 1 <= min_window_seconds (%d) <= default_window_seconds (%d) <= max_window_seconds (%d)",
 			c.Limits.MinWindow, c.Limits.DefaultWindow, c.Limits.MaxWindow))
+	}
+	if c.Limits.MaxActivePerTenant < 1 {
+		errs = append(errs, fmt.Errorf("limits.max_active_bookings_per_tenant = %d: expected at least 1", c.Limits.MaxActivePerTenant))
+	}
+	if !(c.Limits.APIRate > 0) {
+		errs = append(errs, fmt.Errorf("limits.api_requests_per_second = %v: expected a number above 0", c.Limits.APIRate))
+	}
+	if c.Limits.APIBurst < 1 {
+		errs = append(errs, fmt.Errorf("limits.api_requests_burst = %d: expected at least 1", c.Limits.APIBurst))
 	}
 	if c.API.MaxBodyBytes < 1024 {
 		errs = append(errs, fmt.Errorf("api.max_body_bytes = %d: expected at least 1024", c.API.MaxBodyBytes))
