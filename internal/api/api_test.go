@@ -159,6 +159,10 @@ func (b *bundle) do(t *testing.T, method, path, token string, body string, heade
 	return r
 }
 
+// bobsBody is validBody for another tenant's own site account: a site
+// account belongs to the tenant that registered it first.
+var bobsBody = strings.Replace(validBody, `"username": "user001"`, `"username": "user002"`, 1)
+
 const validBody = `{
   "site": "courtsim",
   "account": {"username": "user001", "password": "S3cr3t-Pa55!"},
@@ -231,7 +235,7 @@ func TestListPaging(t *testing.T) {
 		body := strings.Replace(validBody, `"court": 3`, fmt.Sprintf(`"court": %d`, court), 1)
 		require.Equal(t, 201, b.do(t, "POST", "/v1/bookings", b.alice, body).status)
 	}
-	require.Equal(t, 201, b.do(t, "POST", "/v1/bookings", b.bob, validBody).status)
+	require.Equal(t, 201, b.do(t, "POST", "/v1/bookings", b.bob, bobsBody).status)
 
 	var seen []any
 	cursor := ""
@@ -273,7 +277,7 @@ func TestIdempotencyKey(t *testing.T) {
 		require.Equal(t, 422, mismatch.status)
 
 		// The same key of another tenant is another key.
-		bobs := b.do(t, "POST", "/v1/bookings", b.bob, validBody, "Idempotency-Key", "k-1")
+		bobs := b.do(t, "POST", "/v1/bookings", b.bob, bobsBody, "Idempotency-Key", "k-1")
 		require.Equal(t, 201, bobs.status)
 		require.NotEqual(t, first.body["id"], bobs.body["id"])
 		require.Equal(t, [2]int64{2, 2}, b.counts(t))

@@ -38,6 +38,10 @@ type Booking struct {
 	ActiveKey      *string
 	IdempotencyKey *string
 	RequestHash    string
+	// PasswordEnc is the site password this booking was created with,
+	// sealed like the account's; nil for bookings older than it (they use
+	// the account's). See Store.LoginPassword.
+	PasswordEnc []byte `json:"-"`
 	ClaimedBy      string
 	LeaseUntil     *time.Time
 	Version        int64
@@ -84,8 +88,11 @@ type Account struct {
 	Site        string
 	Username    string
 	PasswordEnc []byte
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
+	// PasswordProvenAt is when a login proved PasswordEnc (a changed
+	// password); nil while it is the first one given.
+	PasswordProvenAt *time.Time
+	CreatedAt        time.Time
+	UpdatedAt        time.Time
 }
 
 // TableName keeps gorm on the migration's table name.

@@ -30,6 +30,10 @@ var (
 	// ErrConflict is returned when a conditional update found the booking
 	// in another state (or held by another instance) than expected.
 	ErrConflict = errors.New("booking changed concurrently")
+	// ErrAccountOwned is returned when a tenant queues a booking for a site
+	// account that another tenant registered first: a site account belongs
+	// to one tenant (docs/security.md).
+	ErrAccountOwned = errors.New("this site account is registered by another tenant")
 )
 
 // Store keeps bookings, site accounts, attempts and outbox rows.
@@ -91,7 +95,14 @@ func (s *Store) Create(ctx context.Context, nb NewBooking) (b *Booking, created 
 	}
 	err = database.Retry(ctx, func() error {
 		return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-			acct, err := s.upsertAccount(tx, nb.TenantID, nb.Site, nb.Username, nb.Password)
+			acct, err := s.account(tx, nb.TenantID, nb.Site, nb.Username, nb.Password)
+			if err != nil {
+				return err
+			}
+			// The booking keeps its own password: it logs in with it
+			// (unless a later login proved a new one for the account), so
+			// a mistyped password fails this booking only.
+			own, err := s.box.Seal([]byte(nb.Password), acct.sealContext())
 			if err != nil {
 				return err
 			}
@@ -113,6 +124,7 @@ func (s *Store) Create(ctx context.Context, nb NewBooking) (b *Booking, created 
 				State:         Queued,
 				ActiveKey:     &key,
 				RequestHash:   nb.RequestHash,
+				PasswordEnc:   own,
 				Version:       1,
 			}
 			if nb.IdempotencyKey != "" {
@@ -141,29 +153,73 @@ func (s *Store) Create(ctx context.Context, nb NewBooking) (b *Booking, created 
 	return b, true, nil
 }
 
-func (s *Store) upsertAccount(tx *gorm.DB, tenantID int64, site, username, password string) (*Account, error) {
+// account finds the tenant's site account or creates it with password.
+// An existing account keeps its password: a new one given with a booking is
+// that booking's own until a login proves it (ProvePassword). A site
+// account that another tenant registered first is ErrAccountOwned.
+func (s *Store) account(tx *gorm.DB, tenantID int64, site, username, password string) (*Account, error) {
 	acct := &Account{TenantID: tenantID, Site: site, Username: username}
 	err := tx.Where("tenant_id = ? AND site = ? AND username = ?", tenantID, site, username).Take(acct).Error
-	exists := err == nil
-	if err != nil && !errors.Is(err, gorm.ErrRecordNotFound) {
+	if err == nil {
+		return acct, nil
+	}
+	if !errors.Is(err, gorm.ErrRecordNotFound) {
 		return nil, err
 	}
-	if exists {
-		// A new booking with another password means the user changed it on
-		// the site; the newest one wins.
-		if old, err := s.box.Open(acct.PasswordEnc, acct.sealContext()); err == nil && string(old) == password {
-			return acct, nil
-		}
+	var others int64
+	if err := tx.Model(&Account{}).Where("site = ? AND username = ? AND tenant_id <> ?", site, username, tenantID).Count(&others).Error; err != nil {
+		return nil, err
+	}
+	if others > 0 {
+		return nil, ErrAccountOwned
 	}
 	sealed, err := s.box.Seal([]byte(password), acct.sealContext())
 	if err != nil {
 		return nil, err
 	}
 	acct.PasswordEnc = sealed
-	if exists {
-		return acct, tx.Model(acct).Update("password_enc", sealed).Error
-	}
 	return acct, tx.Create(acct).Error
+}
+
+// LoginPassword is the site password booking b logs in with: the
+// account's when a login proved it after b was created (the user changed
+// the password since), else b's own (or the account's, for bookings older
+// than per-booking passwords). b.Account must be loaded.
+func (s *Store) LoginPassword(b *Booking) (string, error) {
+	a := b.Account
+	if a == nil {
+		return "", fmt.Errorf("booking %d: account not loaded", b.ID)
+	}
+	if len(b.PasswordEnc) == 0 || a.PasswordProvenAt != nil && a.PasswordProvenAt.After(b.CreatedAt) {
+		return s.Password(a)
+	}
+	p, err := s.box.Open(b.PasswordEnc, a.sealContext())
+	if err != nil {
+		return "", fmt.Errorf("booking %d: %w", b.ID, err)
+	}
+	return string(p), nil
+}
+
+// ProvePassword records that a login succeeded with password for account
+// id: it becomes the account's password (for the next login of bookings
+// made before now) unless it already is.
+func (s *Store) ProvePassword(ctx context.Context, id int64, password string, now time.Time) error {
+	return database.Retry(ctx, func() error {
+		return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+			var a Account
+			if err := tx.Where("id = ?", id).Take(&a).Error; err != nil {
+				return err
+			}
+			if cur, err := s.box.Open(a.PasswordEnc, a.sealContext()); err == nil && string(cur) == password {
+				return nil
+			}
+			sealed, err := s.box.Seal([]byte(password), a.sealContext())
+			if err != nil {
+				return err
+			}
+			return tx.Model(&a).Updates(map[string]any{"password_enc": sealed, "password_proven_at": utc(now), "updated_at": utc(now)}).Error
+		})
+	})
 }
 
 // Password opens the sealed password of an account.

@@ -81,8 +81,17 @@ func TestCreateAndGet(t *testing.T) {
 		_, _, err = b.store.Create(ctx, newBooking(b.tenant, "3"))
 		require.ErrorIs(t, err, ErrDuplicate)
 
-		// Another tenant may queue the same slot for its own account.
-		_, created, err = b.store.Create(ctx, newBooking(b.other, "3"))
+		// Another tenant may queue the same slot for its own account, but
+		// not for this tenant's: a site account belongs to the tenant that
+		// registered it first.
+		_, _, err = b.store.Create(ctx, newBooking(b.other, "3"))
+		require.ErrorIs(t, err, ErrAccountOwned)
+		var n int64
+		require.NoError(t, db.Model(&Account{}).Where("tenant_id = ?", b.other).Count(&n).Error)
+		require.Zero(t, n, "nothing written")
+		own := newBooking(b.other, "3")
+		own.Username = "user002"
+		_, created, err = b.store.Create(ctx, own)
 		require.NoError(t, err)
 		require.True(t, created)
 	})

@@ -170,6 +170,9 @@ func (r *run) login(ctx context.Context, seen uint64, o sendOpts) error {
 	if err != nil && ctx.Err() != nil {
 		return r.why(ctx.Err())
 	}
+	if err == nil {
+		r.loggedIn()
+	}
 	return err
 }
 

@@ -99,6 +99,12 @@ type run struct {
 	// one between its limiter token and the wire.
 	lastSent  time.Time
 	lastLogin *session.Result
+	// password is what this booking logs in with (never logged);
+	// releaseSession gives its session back to the pool; proven is set
+	// once a login with password succeeded.
+	password       string
+	releaseSession func()
+	proven         bool
 }
 
 func newRun(d *Daemon, b *booking.Booking, now time.Time) *run {
@@ -207,7 +213,7 @@ func (r *run) execute() error {
 		r.fail(booking.ReasonFatal)
 		return errStop
 	}
-	password, err := r.d.cfg.Store.Password(b.Account)
+	password, err := r.d.cfg.Store.LoginPassword(b)
 	if err != nil {
 		r.log.Error("site password cannot be opened", zap.Error(err))
 		r.fail(booking.ReasonFatal)
@@ -222,20 +228,19 @@ func (r *run) execute() error {
 		return err
 	}
 	r.data = profile.Data{Booking: b.TemplateData(r.prof.Location), X: map[string]string{}}
-	acct := profile.AccountData{Username: b.Account.Username, Password: password}
-	sess, releaseSession, err := r.d.pool.Acquire(r.prof, acct)
-	if err != nil {
+	if err := r.useSession(password); err != nil {
 		return err
 	}
-	defer releaseSession()
-	r.sess = sess
+	defer func() { r.releaseSession() }()
 	r.lim = rate.NewLimiter(rate.Limit(r.rate), 1)
 	r.siteHost = r.prof.BaseURL
 	if u, err := url.Parse(r.prof.BaseURL); err == nil {
 		r.siteHost = u.Host
 	}
 	r.host = r.d.hostLimiter(r.siteHost)
-	r.account = b.Site + "/" + b.Account.Username
+	// The egress placement and the connections are the tenant's site
+	// account's (its row), never shared with another tenant's.
+	r.account = fmt.Sprintf("%s/%d", b.Site, b.AccountID)
 	defer r.d.holdAccount(r.account)()
 	if err := r.assign(); err != nil {
 		return err
@@ -390,6 +395,9 @@ func (r *run) prewarm() error {
 			continue
 		}
 		if errors.As(err, &le) && le.Class == profile.ClassFatal {
+			if r.otherPassword() {
+				continue
+			}
 			r.log.Error("login rejected at pre-warm", zap.Int("status", le.Status))
 			r.d.event(r.b.ID, "login rejected: check the site password")
 			r.fail(booking.ReasonLogin, KindLoginFailed)

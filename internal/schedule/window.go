@@ -122,6 +122,10 @@ func (r *run) window(end time.Time) error {
 			if err := r.login(ctx, gen, sendOpts{}); err != nil {
 				var le *session.LoginError
 				if errors.As(err, &le) && le.Class == profile.ClassFatal {
+					if r.otherPassword() {
+						needTrace = true
+						continue
+					}
 					r.fail(booking.ReasonLogin, KindLoginFailed)
 					return nil
 				}

@@ -1,6 +1,7 @@
 package session
 
 import (
+	"crypto/sha256"
 	"net/http"
 	"sync"
 
@@ -14,9 +15,13 @@ type PoolConfig struct {
 	Clock     Clock
 }
 
-// Pool hands out one Session per (site, username): bookings of the same
-// account share its cookies, its extractions and its single-flight login,
-// because legacy sites allow one session per account. A session lives as
+// Pool hands out one Session per (owner, site, username, password):
+// bookings of the same account share its cookies, its extractions and its
+// single-flight login, because legacy sites allow one session per account —
+// but only bookings of the same owner (the caller's key for a tenant's site
+// account) that log in with the same password do. A booking whose password
+// differs gets a session of its own, which its own login must prove; it
+// never rides on a session another password logged in. A session lives as
 // long as someone holds it (Acquire), so the pool does not grow for the
 // daemon's lifetime.
 type Pool struct {
@@ -26,7 +31,12 @@ type Pool struct {
 	sessions map[poolKey]*poolEntry
 }
 
-type poolKey struct{ site, user string }
+type poolKey struct {
+	owner, site, user string
+	// password is a digest of the password, held in memory only: two
+	// bookings share a session only if they log in with the same one.
+	password [sha256.Size]byte
+}
 
 // poolEntry is one session and how many holders it has (guarded by
 // Pool.mu).
@@ -40,14 +50,14 @@ func NewPool(cfg PoolConfig) *Pool {
 	return &Pool{cfg: cfg, sessions: map[poolKey]*poolEntry{}}
 }
 
-// Acquire returns the session of acct on site prof, creating it on first
-// use, and a release func. Every holder of an account shares one session;
-// when the last holder releases it, the pool forgets it, and the next
-// Acquire starts afresh (new cookies, new login). Calling release more
-// than once is harmless. A changed password is taken over by the existing
-// session.
-func (p *Pool) Acquire(prof *profile.Profile, acct profile.AccountData) (*Session, func(), error) {
-	k, e, err := p.hold(prof, acct)
+// Acquire returns the session of acct on site prof for owner, creating it
+// on first use, and a release func. Every holder with the same owner,
+// account and password shares one session; when the last holder releases
+// it, the pool forgets it, and the next Acquire starts afresh (new cookies,
+// new login). Calling release more than once is harmless. A different
+// password is a different session: its login has to prove it.
+func (p *Pool) Acquire(owner string, prof *profile.Profile, acct profile.AccountData) (*Session, func(), error) {
+	k, e, err := p.hold(owner, prof, acct)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -67,17 +77,14 @@ func (p *Pool) Acquire(prof *profile.Profile, acct profile.AccountData) (*Sessio
 }
 
 // hold finds or creates the entry of (prof, acct) and counts one holder.
-func (p *Pool) hold(prof *profile.Profile, acct profile.AccountData) (poolKey, *poolEntry, error) {
+func (p *Pool) hold(owner string, prof *profile.Profile, acct profile.AccountData) (poolKey, *poolEntry, error) {
 	if prof == nil {
 		return poolKey{}, nil, ErrNoProfile
 	}
-	k := poolKey{prof.Name, acct.Username}
+	k := poolKey{owner: owner, site: prof.Name, user: acct.Username, password: sha256.Sum256([]byte(acct.Password))}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if e, ok := p.sessions[k]; ok {
-		if e.s.account().Password != acct.Password {
-			e.s.SetAccount(acct)
-		}
 		e.refs++
 		return k, e, nil
 	}
@@ -95,8 +102,12 @@ func (p *Pool) hold(prof *profile.Profile, acct profile.AccountData) (poolKey, *
 // the new session.
 func (p *Pool) Remove(site, username string) {
 	p.mu.Lock()
-	delete(p.sessions, poolKey{site, username})
-	p.mu.Unlock()
+	defer p.mu.Unlock()
+	for k := range p.sessions {
+		if k.site == site && k.user == username {
+			delete(p.sessions, k)
+		}
+	}
 }
 
 // Len is the number of sessions held.

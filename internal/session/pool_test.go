@@ -23,16 +23,16 @@ func TestPoolAcquireRelease(t *testing.T) {
 	pool, p := setupPool(t)
 	u1 := profile.AccountData{Username: "u1", Password: "pw"}
 
-	s1, release1, err := pool.Acquire(p, u1)
+	s1, release1, err := pool.Acquire("t1", p, u1)
 	require.NoError(t, err)
-	s2, release2, err := pool.Acquire(p, u1)
+	s2, release2, err := pool.Acquire("t1", p, u1)
 	require.NoError(t, err)
 	require.Same(t, s1, s2, "holders of one account share its session")
 	require.Equal(t, 1, pool.Len())
 
 	release1()
 	release1() // a second release of the same hold changes nothing
-	s3, release3, err := pool.Acquire(p, u1)
+	s3, release3, err := pool.Acquire("t1", p, u1)
 	require.NoError(t, err)
 	require.Same(t, s1, s3, "still held by the second holder")
 	release3()
@@ -40,13 +40,13 @@ func TestPoolAcquireRelease(t *testing.T) {
 	release2()
 	require.Equal(t, 0, pool.Len(), "the last release evicts the session")
 
-	s4, release4, err := pool.Acquire(p, u1)
+	s4, release4, err := pool.Acquire("t1", p, u1)
 	require.NoError(t, err)
 	require.NotSame(t, s1, s4, "after eviction the account starts afresh")
 	release4()
 	require.Equal(t, 0, pool.Len())
 
-	_, _, err = pool.Acquire(nil, u1)
+	_, _, err = pool.Acquire("t1", nil, u1)
 	require.ErrorIs(t, err, session.ErrNoProfile)
 	require.Equal(t, 0, pool.Len())
 }
@@ -55,14 +55,14 @@ func TestPoolRemoveWhileHeld(t *testing.T) {
 	t.Parallel()
 	pool, p := setupPool(t)
 	u2 := profile.AccountData{Username: "u2", Password: "pw"}
-	old, releaseOld, err := pool.Acquire(p, u2)
+	old, releaseOld, err := pool.Acquire("t1", p, u2)
 	require.NoError(t, err)
 	pool.Remove(p.Name, "u2")
-	fresh, releaseFresh, err := pool.Acquire(p, u2)
+	fresh, releaseFresh, err := pool.Acquire("t1", p, u2)
 	require.NoError(t, err)
 	require.NotSame(t, old, fresh)
 	releaseOld() // the removed session's holder must not evict the new one
-	again, releaseAgain, err := pool.Acquire(p, u2)
+	again, releaseAgain, err := pool.Acquire("t1", p, u2)
 	require.NoError(t, err)
 	require.Same(t, fresh, again)
 	releaseAgain()
@@ -84,7 +84,7 @@ func TestPoolAcquireConcurrent(t *testing.T) {
 	held := make([]*session.Session, accounts)
 	var releases []func()
 	for i := range 2 {
-		s, release, err := pool.Acquire(p, acct(i))
+		s, release, err := pool.Acquire("t1", p, acct(i))
 		require.NoError(t, err)
 		held[i] = s
 		releases = append(releases, release)
@@ -94,7 +94,7 @@ func TestPoolAcquireConcurrent(t *testing.T) {
 		wg.Go(func() {
 			for r := range rounds {
 				i := (w + r) % accounts
-				s, release, err := pool.Acquire(p, acct(i))
+				s, release, err := pool.Acquire("t1", p, acct(i))
 				if err != nil {
 					t.Error(err)
 					return
@@ -115,4 +115,30 @@ func TestPoolAcquireConcurrent(t *testing.T) {
 		release()
 	}
 	require.Equal(t, 0, pool.Len())
+}
+
+// Sessions are never shared across owners (tenants), nor between two
+// passwords of one account: a booking with another password must prove it
+// with its own login instead of riding on a session another one logged in.
+func TestPoolIsolatesOwnersAndPasswords(t *testing.T) {
+	t.Parallel()
+	pool, p := setupPool(t)
+	right := profile.AccountData{Username: "u1", Password: "pw"}
+	guess := profile.AccountData{Username: "u1", Password: "guess"}
+	a, releaseA, err := pool.Acquire("tenant-a", p, right)
+	require.NoError(t, err)
+	defer releaseA()
+	b, releaseB, err := pool.Acquire("tenant-b", p, right)
+	require.NoError(t, err)
+	defer releaseB()
+	require.NotSame(t, a, b, "another tenant's booking never shares the session")
+	c, releaseC, err := pool.Acquire("tenant-a", p, guess)
+	require.NoError(t, err)
+	defer releaseC()
+	require.NotSame(t, a, c, "another password is another session")
+	d, releaseD, err := pool.Acquire("tenant-a", p, right)
+	require.NoError(t, err)
+	defer releaseD()
+	require.Same(t, a, d, "same owner, account and password: one session")
+	require.Equal(t, 3, pool.Len())
 }

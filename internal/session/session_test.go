@@ -82,7 +82,7 @@ func TestLoginIsSingleFlight(t *testing.T) {
 	acct := profile.AccountData{Username: "u1", Password: "pw"}
 
 	// A holder that outlives the callers keeps the session in the pool.
-	_, keep, err := pool.Acquire(p, acct)
+	_, keep, err := pool.Acquire("t1", p, acct)
 	require.NoError(t, err)
 	defer keep()
 	const callers = 40
@@ -91,7 +91,7 @@ func TestLoginIsSingleFlight(t *testing.T) {
 	gens := make(chan uint64, callers)
 	for range callers {
 		wg.Go(func() {
-			s, done, err := pool.Acquire(p, acct)
+			s, done, err := pool.Acquire("t1", p, acct)
 			if err != nil {
 				t.Error(err)
 				return
@@ -140,7 +140,7 @@ func TestLoginIsSingleFlight(t *testing.T) {
 	require.Equal(t, int64(1), maxInside.Load())
 
 	// Another account is another session.
-	other, _, err := pool.Acquire(p, profile.AccountData{Username: "u2", Password: "pw"})
+	other, _, err := pool.Acquire("t1", p, profile.AccountData{Username: "u2", Password: "pw"})
 	require.NoError(t, err)
 	require.NotSame(t, first, other)
 	pool.Remove(p.Name, "u2")
