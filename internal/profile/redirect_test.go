@@ -137,3 +137,31 @@ func TestRedirectAllowed(t *testing.T) {
 		require.Equal(t, tc.want, tc.p.RedirectAllowed(from, to), "%s → %s (base %s)", tc.from, tc.to, tc.p.BaseURL)
 	}
 }
+
+// FuzzRedirectHosts loads arbitrary entries and follows arbitrary
+// redirects: loading may fail, deciding never panics, a loaded entry reads
+// back as itself, and nothing allowed is a downgrade or off http(s).
+func FuzzRedirectHosts(f *testing.F) {
+	for _, s := range []string{"login.example.org", "*.example.org:8443", "[::1]:8443", "127.0.0.2", "[", "*.", "a:b:c"} {
+		f.Add(s, "https://login.example.org/x")
+	}
+	f.Fuzz(func(t *testing.T, entry, target string) {
+		p, err := profile.Parse("f.yaml", []byte(withRedirectHosts(`["`+strings.NewReplacer(`"`, "", `\`, "", "\n", "").Replace(entry)+`"]`)))
+		if err != nil {
+			return
+		}
+		for _, h := range p.RedirectHosts {
+			q, err := profile.Parse("f.yaml", []byte(withRedirectHosts(`["`+h.String()+`"]`)))
+			require.NoError(t, err, "%q reads back", h.String())
+			require.Equal(t, p.RedirectHosts, q.RedirectHosts)
+		}
+		to, err := url.Parse(target)
+		if err != nil {
+			return
+		}
+		from, _ := url.Parse("https://127.0.0.1:9000/app/login")
+		if p.RedirectAllowed(from, to) {
+			require.Equal(t, "https", to.Scheme, "no downgrade: %s", target)
+		}
+	})
+}
