@@ -1,6 +1,7 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"net"
 
@@ -49,6 +50,9 @@ func RunDaemon(ctx context.Context, e *Env, cfg schedule.Config) error {
 	if err != nil {
 		return err
 	}
+	if e.Config.Notify.SendsNothing() {
+		e.Log.Warn(notify.LogProviderWarning, zap.String("provider", notify.ProviderLog))
+	}
 	mctx, stopMetrics := context.WithCancel(context.WithoutCancel(ctx))
 	merr := make(chan error, 1)
 	go func() {
@@ -69,7 +73,10 @@ func RunDaemon(ctx context.Context, e *Env, cfg schedule.Config) error {
 }
 
 // StartDaemon starts the daemon and its outbox relay; notifyLog (default
-// the environment's logger) is where the log provider writes messages.
+// the environment's logger) is where the log provider writes messages. It
+// exposes the provider in metrics but does not warn that the log provider
+// sends nothing: RunDaemon does, while the demo, which uses the log
+// provider to show its message, stays quiet.
 func (e *Env) StartDaemon(ctx context.Context, cfg schedule.Config, notifyLog *zap.Logger) (*schedule.Daemon, *notify.Relay, error) {
 	d, err := schedule.New(cfg)
 	if err != nil {
@@ -84,6 +91,7 @@ func (e *Env) StartDaemon(ctx context.Context, cfg schedule.Config, notifyLog *z
 	if err != nil {
 		return nil, nil, err
 	}
+	metrics.NotifyProvider(cmp.Or(nc.Provider, notify.ProviderDefault), nc.SendsNothing())
 	if err := d.Start(ctx); err != nil {
 		return nil, nil, err
 	}

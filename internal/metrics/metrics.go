@@ -78,8 +78,13 @@ var (
 		Help: "Reservations the site confirmed that could not be recorded as the booking's success in the normal way (the booking changed elsewhere or the lease was lost), by the review they were flagged with: late_success, second_reservation, reservation_after_failed, reservation_after_cancelled. Each needs an operator's look.",
 	}, []string{"review"})
 
+	notifySendsNothing = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Namespace: namespace, Name: "notify_provider_sends_nothing",
+		Help: "1 when the daemon's SMS provider sends nothing (the log provider: messages are logged and marked sent), 0 for a provider that sends; by provider. Absent until the outbox relay starts.",
+	}, []string{"provider"})
+
 	// instruments are registered in every registry Registry builds.
-	instruments = []prometheus.Collector{attempts, fireLateness, clockOffset, submitLatency, breakerState, leaseTakeovers, lateReservations}
+	instruments = []prometheus.Collector{attempts, fireLateness, clockOffset, submitLatency, breakerState, leaseTakeovers, lateReservations, notifySendsNothing}
 )
 
 // Attempt counts one HTTP request made for a booking, by its response class
@@ -126,6 +131,18 @@ func LateReservation(review string) {
 	if review != "" {
 		lateReservations.WithLabelValues(review).Inc()
 	}
+}
+
+// NotifyProvider records the SMS provider of the outbox relay and whether
+// it sends nothing (the log provider), so that an alert can find a daemon
+// whose users are never told: reserver_notify_provider_sends_nothing == 1.
+func NotifyProvider(provider string, sendsNothing bool) {
+	notifySendsNothing.Reset()
+	v := 0.0
+	if sendsNothing {
+		v = 1
+	}
+	notifySendsNothing.WithLabelValues(provider).Set(v)
 }
 
 // Counter is the source of the database collectors: the booking store

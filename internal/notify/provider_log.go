@@ -1,10 +1,24 @@
 package notify
 
 import (
+	"cmp"
 	"context"
 
 	"go.uber.org/zap"
 )
+
+// LogProviderWarning is what the daemon says at start when its messages go
+// to the log provider: an operator who left the default must not believe
+// that users are told of their bookings.
+const LogProviderWarning = "SMS messages are NOT sent to phones: notify.provider is \"log\" (the default), which only writes them to this log and marks them sent. " +
+	"To send them, set notify.provider to solapi, twilio or webhook with its settings (configs/reserver.example.yaml, notify:), or RESERVER_NOTIFY_PROVIDER"
+
+// SendsNothing reports whether a relay of c sends messages nowhere but to
+// the log: the log provider, named or by default, and no Sender in its
+// place.
+func (c Config) SendsNothing() bool {
+	return c.Sender == nil && cmp.Or(c.Provider, ProviderDefault) == ProviderLog
+}
 
 // logProvider writes messages to the log instead of sending them: the
 // default, so that a fresh install shows what it would send.
