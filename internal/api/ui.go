@@ -2,7 +2,6 @@ package api
 
 import (
 	"bytes"
-	"context"
 	"crypto/hkdf"
 	"crypto/hmac"
 	"crypto/rand"
@@ -14,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"html/template"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -31,11 +31,18 @@ import (
 //   - HttpOnly and SameSite=Strict (Secure behind TLS), scoped to /ui/;
 //   - signed with HMAC-SHA256 under a key derived from RESERVER_SECRET_KEY
 //     (Options.SessionKey), so it cannot be forged or altered;
-//   - bound to the SHA-256 of the token, not the token: a revoked token ends
-//     its sessions at the next request;
+//   - naming a session the server keeps (tenant.Store.OpenSession): the
+//     cookie carries a random session id, never the token, and every
+//     request checks the session and its token's current state, so a
+//     logout, a revoked or an expired token end it at once, and a copied
+//     cookie is worthless after logout;
 //   - carrying a random CSRF secret that every state-changing form repeats
 //     (synchronizer token). The login form itself uses a double-submit
 //     cookie, so a third-party page cannot sign a victim in.
+//
+// Failed sign-ins are throttled per client address and per token prefix
+// (tenant.Throttle); sign-ins, sign-outs and cancels are written to the
+// audit trail (reserver audit).
 
 //go:embed ui
 var uiFiles embed.FS
@@ -67,17 +74,23 @@ func UISessionKey(secretKey []byte) ([]byte, error) {
 }
 
 type ui struct {
-	key   []byte
-	pages map[string]*template.Template
-	css   []byte
+	key      []byte
+	pages    map[string]*template.Template
+	css      []byte
+	throttle *tenant.Throttle
 }
 
-// session is what the cookie carries, signed.
+// session is what the cookie carries, signed, and who holds it.
 type session struct {
-	TokenHash string `json:"t"`
-	Tenant    string `json:"n"`
-	Expires   int64  `json:"e"`
-	CSRF      string `json:"c"`
+	// ID names the server's session record.
+	ID     string `json:"s"`
+	Tenant string `json:"n"`
+	CSRF   string `json:"c"`
+	// who is the holder as the server's record says, filled on every
+	// request; it is never in the cookie.
+	who tenant.Principal
+	// remote is the client's address.
+	remote string
 }
 
 var uiFuncs = template.FuncMap{
@@ -120,7 +133,7 @@ func (s *Server) registerUI() error {
 			return err
 		}
 	}
-	u := &ui{key: key, pages: map[string]*template.Template{}}
+	u := &ui{key: key, pages: map[string]*template.Template{}, throttle: tenant.NewThrottle(tenant.ThrottleConfig{})}
 	for _, name := range []string{"login", "failures", "booking"} {
 		t, err := template.New("layout.html").Funcs(uiFuncs).ParseFS(uiFiles, "ui/layout.html", "ui/"+name+".html")
 		if err != nil {
@@ -177,9 +190,14 @@ func randomHex(n int) string {
 	return hex.EncodeToString(b)
 }
 
-func tokenHash(token string) string {
-	sum := sha256.Sum256([]byte(token))
-	return hex.EncodeToString(sum[:])
+// clientAddr is the address a request came from: the peer's IP, not a
+// forwarded-for header, which any client can write.
+func clientAddr(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
 }
 
 func secure(r *http.Request) bool {
@@ -193,8 +211,10 @@ func setCookie(w http.ResponseWriter, r *http.Request, name, value string, maxAg
 	})
 }
 
-// session reads and checks the session cookie, including that its token
-// is still an unrevoked operator token.
+// session reads and checks the session cookie against the server's
+// record, and the record's token against its current state: a session
+// logged out, or whose token was revoked or has expired, or whose token is
+// no operator token, is errNoSession.
 func (s *Server) session(r *http.Request) (session, error) {
 	c, err := r.Cookie(sessionCookie)
 	if err != nil {
@@ -205,31 +225,28 @@ func (s *Server) session(r *http.Request) (session, error) {
 		return session{}, errNoSession
 	}
 	var sess session
-	if err := json.Unmarshal(payload, &sess); err != nil || sess.CSRF == "" || sess.TokenHash == "" {
+	if err := json.Unmarshal(payload, &sess); err != nil || sess.CSRF == "" || sess.ID == "" {
 		return session{}, errNoSession
 	}
-	if s.o.Now().Unix() >= sess.Expires {
+	p, err := s.o.Tenants.Session(r.Context(), sess.ID)
+	switch {
+	case errors.Is(err, tenant.ErrNoSession), errors.Is(err, tenant.ErrUnauthenticated):
 		return session{}, errNoSession
-	}
-	ok, err = s.operatorTokenValid(r.Context(), sess.TokenHash)
-	if err != nil {
+	case err != nil:
 		return session{}, err
-	}
-	if !ok {
+	case !p.IsOperator():
 		return session{}, errNoSession
 	}
+	sess.who, sess.Tenant, sess.remote = p, p.TenantName, clientAddr(r)
 	return sess, nil
 }
 
-// operatorTokenValid reports whether an operator token with this hash
-// exists and is not revoked. The tenant package stores tokens as their
-// SHA-256 in hex; the page holds the hash, never the token.
-func (s *Server) operatorTokenValid(ctx context.Context, hash string) (bool, error) {
-	var n int64
-	err := s.o.DB.WithContext(ctx).Table("api_tokens").
-		Where("token_hash = ? AND revoked_at IS NULL AND role = ?", hash, tenant.RoleOperator).
-		Count(&n).Error
-	return n > 0, err
+// audit records an operator's action. A failure to record is logged, not
+// shown: the action itself has happened.
+func (s *Server) audit(r *http.Request, e tenant.AuditEntry) {
+	if err := s.o.Tenants.Audit(r.Context(), e); err != nil {
+		s.o.Logger.Sugar().Errorw("ui: audit entry not written", "action", e.Action, "error", err)
+	}
 }
 
 type sessionHandler func(http.ResponseWriter, *http.Request, session)
@@ -348,32 +365,64 @@ func (s *Server) uiLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	token := strings.TrimSpace(r.PostForm.Get("token"))
+	addr, prefix := clientAddr(r), tenant.TokenPrefixOf(token)
+	succeeded, wait := s.ui.throttle.Begin(addr, prefix, s.o.Now())
+	if wait > 0 {
+		secs := int(wait / time.Second)
+		s.o.Logger.Sugar().Warnw("ui: sign-in throttled", "address", addr, "token_prefix", prefix)
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
+		s.loginPage(w, r, http.StatusTooManyRequests,
+			fmt.Sprintf("Too many failed sign-ins from this address or with this token. Wait %d seconds, then try again.", secs), next)
+		return
+	}
+	refuse := func(status int, msg, why string) {
+		s.o.Logger.Sugar().Infow("ui: sign-in refused", "why", why, "token_prefix", prefix)
+		s.audit(r, tenant.AuditEntry{Actor: tenant.Actor{Prefix: prefix, Remote: addr}, Action: tenant.ActionLoginRefused, Detail: why})
+		s.loginPage(w, r, status, msg, next)
+	}
 	p, err := s.o.Tenants.Authenticate(r.Context(), token)
 	switch {
+	case errors.Is(err, tenant.ErrRevoked):
+		refuse(http.StatusUnauthorized, "This token was revoked.", "revoked")
+		return
+	case errors.Is(err, tenant.ErrExpired):
+		refuse(http.StatusUnauthorized, "This token has expired.", "expired")
+		return
 	case errors.Is(err, tenant.ErrUnauthenticated):
-		s.o.Logger.Info("ui: sign-in refused: unknown token")
-		s.loginPage(w, r, http.StatusUnauthorized, "This token is unknown or revoked.", next)
+		refuse(http.StatusUnauthorized, "This token is unknown or revoked.", "unknown token")
 		return
 	case err != nil:
 		s.uiError(w, r, err)
 		return
 	case !p.IsOperator():
-		s.o.Logger.Info("ui: sign-in refused: not an operator")
-		s.loginPage(w, r, http.StatusForbidden, "This page is for operators; this token is not an operator token.", next)
+		refuse(http.StatusForbidden, "This page is for operators; this token is not an operator token.", "not an operator token")
 		return
 	}
-	sess := session{TokenHash: tokenHash(token), Tenant: p.TenantName, Expires: s.o.Now().Add(sessionTTL).Unix(), CSRF: randomHex(16)}
-	payload, err := json.Marshal(sess)
+	succeeded()
+	id, err := s.o.Tenants.OpenSession(r.Context(), p, addr, sessionTTL)
 	if err != nil {
 		s.uiError(w, r, err)
 		return
 	}
+	payload, err := json.Marshal(session{ID: id, Tenant: p.TenantName, CSRF: randomHex(16)})
+	if err != nil {
+		s.uiError(w, r, err)
+		return
+	}
+	s.audit(r, tenant.AuditEntry{Actor: p.Actor(addr), Action: tenant.ActionLogin})
 	setCookie(w, r, sessionCookie, s.ui.sign(payload), int(sessionTTL/time.Second))
 	setCookie(w, r, loginCookie, "", -1)
 	http.Redirect(w, r, safeNext(next), http.StatusSeeOther)
 }
 
-func (s *Server) uiLogout(w http.ResponseWriter, r *http.Request, _ session) {
+// uiLogout deletes the server's session record, so the cookie — and any
+// copy of it — no longer signs anyone in.
+func (s *Server) uiLogout(w http.ResponseWriter, r *http.Request, sess session) {
+	if err := s.o.Tenants.CloseSession(r.Context(), sess.ID); err != nil {
+		s.uiError(w, r, err)
+		return
+	}
+	s.audit(r, tenant.AuditEntry{Actor: sess.who.Actor(sess.remote), Action: tenant.ActionLogout})
 	setCookie(w, r, sessionCookie, "", -1)
 	http.Redirect(w, r, "/ui/login", http.StatusSeeOther)
 }
@@ -499,6 +548,7 @@ func (s *Server) uiCancel(w http.ResponseWriter, r *http.Request, sess session) 
 		outcome = "requested"
 		s.o.Logger.Sugar().Infow("ui: cancel requested by an operator", "booking", id, "operator", sess.Tenant, "instance", b.ClaimedBy)
 	}
+	s.audit(r, tenant.AuditEntry{Actor: sess.who.Actor(sess.remote), Action: tenant.ActionCancel, BookingID: &id, Detail: outcome})
 	http.Redirect(w, r, "/ui/bookings/"+strconv.FormatInt(id, 10)+"?cancel="+outcome, http.StatusSeeOther)
 }
 

@@ -52,10 +52,7 @@ func (s *Store) Session(ctx context.Context, id string) (Principal, error) {
 	if id == "" {
 		return Principal{}, ErrNoSession
 	}
-	var row struct {
-		tokenState
-		SessionExpires time.Time
-	}
+	var row tokenState
 	err := s.db.WithContext(ctx).Table("ui_sessions").
 		Select("api_tokens.id, api_tokens.tenant_id, tenants.name, api_tokens.role, api_tokens.prefix, "+
 			"api_tokens.revoked_at, api_tokens.expires_at, api_tokens.last_used_at, ui_sessions.expires_at AS session_expires").
@@ -70,10 +67,10 @@ func (s *Store) Session(ctx context.Context, id string) (Principal, error) {
 		return Principal{}, fmt.Errorf("session: %w", err)
 	}
 	now := s.now()
-	if !now.Before(row.SessionExpires) {
+	if row.SessionExpires == nil || !now.Before(*row.SessionExpires) {
 		return Principal{}, ErrNoSession
 	}
-	return s.admit(ctx, row.tokenState, now)
+	return s.admit(ctx, row, now)
 }
 
 // CloseSession ends the session id; ending one that is gone is not an

@@ -242,6 +242,8 @@ type tokenState struct {
 	RevokedAt  *time.Time
 	ExpiresAt  *time.Time
 	LastUsedAt *time.Time
+	// SessionExpires is when the operator page session ends (Session only).
+	SessionExpires *time.Time
 }
 
 // admit judges a token's state at now and, when its last use is older
