@@ -151,3 +151,25 @@ func TestTokenLimiter(t *testing.T) {
 	_, _ = l.allow(sha256.Sum256([]byte("rsv_1")), fixedNow.Add(2*time.Second))
 	require.Equal(t, 2, len(l.buckets), "the idle ones are gone; rsv_0 was seen 1 s ago, rsv_1 now")
 }
+
+// A site account serves the tenant that registered it first: another
+// tenant's booking for it is 409 with a problem that says what to do and
+// does not name the owner.
+func TestAccountOwnedIs409(t *testing.T) {
+	t.Parallel()
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
+		b := setup(t, db)
+		require.Equal(t, 201, b.do(t, "POST", "/v1/bookings", b.alice, validBody).status)
+		before := b.counts(t)
+
+		r := b.do(t, "POST", "/v1/bookings", b.bob, onCourt(4))
+		require.Equal(t, 409, r.status, r.raw)
+		require.Equal(t, "application/problem+json", r.header.Get("Content-Type"))
+		require.Equal(t, "/problems/account-owned", r.body["type"])
+		require.Contains(t, r.body["detail"], `"user001"`)
+		require.Contains(t, r.body["detail"], "book with a site account of your own")
+		require.NotContains(t, r.raw, "alice")
+		require.NotContains(t, r.raw, "S3cr3t")
+		require.Equal(t, before, b.counts(t), "nothing stored")
+	})
+}
