@@ -3,7 +3,10 @@
 package cli
 
 import (
+	"cmp"
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -115,7 +118,7 @@ func reserverCmd(io IO) *cobra.Command {
 			"With no configuration it uses var/reserver.db (SQLite) and var/secret.key.",
 	}
 	root.PersistentFlags().StringVar(&c.configPath, "config", "", "YAML configuration file (default: $RESERVER_CONFIG, or built-in defaults)")
-	root.AddCommand(migrateCmd(c), tokenCmd(c), runCmd(c), demoCmd(c), checkCmd(c), failuresCmd(c), attemptsCmd(c), statusCmd(c), cancelCmd(c))
+	root.AddCommand(migrateCmd(c), tokenCmd(c), runCmd(c), demoCmd(c), checkCmd(c), failuresCmd(c), attemptsCmd(c), statusCmd(c), cancelCmd(c), auditCmd(c))
 	return root
 }
 
@@ -132,10 +135,23 @@ func migrateCmd(c *common) *cobra.Command {
 }
 
 func tokenCmd(c *common) *cobra.Command {
-	tok := &cobra.Command{Use: "token", Short: "Manage API tokens"}
+	tok := &cobra.Command{Use: "token", Short: "Create, list and revoke API tokens"}
+	tok.AddCommand(tokenCreateCmd(c), tokenListCmd(c), tokenRevokeCmd(c))
+	return tok
+}
+
+// cliActor is who acts from the command line, for the audit trail: the
+// local user.
+func (c *common) cliActor() tenant.Actor {
+	user := cmp.Or(c.io.Getenv("USER"), c.io.Getenv("USERNAME"), "unknown")
+	return tenant.Actor{Name: user, Role: "cli", Remote: "local"}
+}
+
+func tokenCreateCmd(c *common) *cobra.Command {
 	var tenantName, role string
+	var expires time.Duration
 	create := &cobra.Command{
-		Use:   "create --tenant NAME [--role operator]",
+		Use:   "create --tenant NAME [--role operator] [--expires 720h]",
 		Short: "Create an API token; the token is printed as the last line, once",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -143,26 +159,109 @@ func tokenCmd(c *common) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if expires < 0 {
+				return fmt.Errorf("--expires %s: %w", expires, tenant.ErrBadExpiry)
+			}
 			env, err := c.open(cmd.Context())
 			if err != nil {
 				return err
 			}
 			defer env.Close()
-			token, err := env.Tenants.CreateToken(cmd.Context(), tenantName, r)
+			is, err := env.Tenants.Issue(cmd.Context(), tenant.NewToken{Tenant: tenantName, Role: r, Expires: expires, By: c.cliActor()})
 			if err != nil {
 				return err
 			}
 			out := cmd.OutOrStdout()
-			fmt.Fprintf(out, "created a %s token for tenant %q; it is shown only now:\n", r, tenantName)
-			fmt.Fprintln(out, token)
+			until := "it does not expire"
+			if is.Info.ExpiresAt != nil {
+				until = "it expires " + stamp(is.Info.ExpiresAt)
+			}
+			fmt.Fprintf(out, "created %s token %d (%s) for tenant %q; %s; it is shown only now:\n", r, is.Info.ID, is.Info.Prefix, tenantName, until)
+			fmt.Fprintln(out, is.Token)
 			return nil
 		},
 	}
 	create.Flags().StringVar(&tenantName, "tenant", "", "tenant name (created if new)")
 	create.Flags().StringVar(&role, "role", string(tenant.RoleUser), "user or operator")
+	create.Flags().DurationVar(&expires, "expires", 0, "the token expires this long after now, e.g. 720h (default: never)")
 	_ = create.MarkFlagRequired("tenant")
-	tok.AddCommand(create)
-	return tok
+	return create
+}
+
+func tokenListCmd(c *common) *cobra.Command {
+	var tenantName string
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "list [--tenant NAME] [--json]",
+		Short: "List API tokens: tenant, role, prefix, created, last used, expiry, revoked (never the token)",
+		Long: "list shows every token by its ID and prefix, never the token or its hash. LAST USED is\n" +
+			"noted at most once a minute per token, so it may be up to a minute old.",
+		Args: cobra.NoArgs,
+		RunE: c.withEnv(func(cmd *cobra.Command, _ []string, env *app.Env) error {
+			items, err := env.Tenants.ListTokens(cmd.Context(), tenantName)
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			now := time.Now()
+			if asJSON {
+				type item struct {
+					tenant.TokenInfo
+					State string `json:"state"`
+				}
+				list := make([]item, len(items))
+				for i, t := range items {
+					list[i] = item{t, t.State(now)}
+				}
+				enc := json.NewEncoder(out)
+				enc.SetIndent("", "  ")
+				return enc.Encode(list)
+			}
+			if len(items) == 0 {
+				fmt.Fprintln(out, "no tokens (create one with: reserver token create --tenant NAME)")
+				return nil
+			}
+			tw := newTable(out)
+			fmt.Fprintln(tw, "ID\tTENANT\tROLE\tPREFIX\tSTATE\tCREATED\tLAST USED\tEXPIRES\tREVOKED")
+			for _, t := range items {
+				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", t.ID, t.Tenant, t.Role, t.Prefix, t.State(now),
+					stamp(&t.CreatedAt), cmp.Or(stamp(t.LastUsedAt), "never"), cmp.Or(stamp(t.ExpiresAt), "never"), cmp.Or(stamp(t.RevokedAt), "-"))
+			}
+			return tw.Flush()
+		}),
+	}
+	cmd.Flags().StringVar(&tenantName, "tenant", "", "only this tenant's tokens")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return cmd
+}
+
+func tokenRevokeCmd(c *common) *cobra.Command {
+	return &cobra.Command{
+		Use:   "revoke PREFIX|ID",
+		Short: "Revoke an API token at once: the API answers 401 and its operator page sessions end",
+		Args:  cobra.ExactArgs(1),
+		RunE: c.withEnv(func(cmd *cobra.Command, args []string, env *app.Env) error {
+			t, err := env.Tenants.Revoke(cmd.Context(), args[0], c.cliActor())
+			out := cmd.OutOrStdout()
+			switch {
+			case errors.Is(err, tenant.ErrAlreadyRevoked):
+				fmt.Fprintf(out, "token %d (%s, tenant %s) was already revoked at %s\n", t.ID, t.Prefix, t.Tenant, stamp(t.RevokedAt))
+				return nil
+			case err != nil:
+				return fmt.Errorf("revoke %q: %w", args[0], err)
+			}
+			fmt.Fprintf(out, "revoked %s token %d (%s) of tenant %s\n", t.Role, t.ID, t.Prefix, t.Tenant)
+			return nil
+		}),
+	}
+}
+
+// stamp writes an instant in UTC, or "" for none.
+func stamp(t *time.Time) string {
+	if t == nil {
+		return ""
+	}
+	return t.UTC().Format("2006-01-02 15:04:05Z")
 }
 
 func apiCmd(io IO) *cobra.Command {
