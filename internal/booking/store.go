@@ -78,7 +78,7 @@ type NewBooking struct {
 func (s *Store) Create(ctx context.Context, nb NewBooking) (b *Booking, created bool, err error) {
 	if nb.IdempotencyKey != "" {
 		if prev, err := s.byIdempotencyKey(ctx, nb.TenantID, nb.IdempotencyKey); err == nil {
-			if prev.RequestHash != nb.RequestHash {
+			if !sameRequest(prev, nb) {
 				return nil, false, ErrIdempotencyMismatch
 			}
 			return prev, false, nil
@@ -139,7 +139,7 @@ func (s *Store) Create(ctx context.Context, nb NewBooking) (b *Booking, created 
 		// the same idempotency key won the race.
 		if nb.IdempotencyKey != "" {
 			if prev, err := s.byIdempotencyKey(ctx, nb.TenantID, nb.IdempotencyKey); err == nil {
-				if prev.RequestHash != nb.RequestHash {
+				if !sameRequest(prev, nb) {
 					return nil, false, ErrIdempotencyMismatch
 				}
 				return prev, false, nil
@@ -151,6 +151,14 @@ func (s *Store) Create(ctx context.Context, nb NewBooking) (b *Booking, created 
 		return nil, false, fmt.Errorf("store booking: %w", err)
 	}
 	return b, true, nil
+}
+
+// sameRequest tells a replay of an Idempotency-Key from another request.
+// A stored hash that is empty was written before request hashes were keyed
+// (migration 00004 cleared them): it cannot be compared, and is taken as a
+// replay.
+func sameRequest(prev *Booking, nb NewBooking) bool {
+	return prev.RequestHash == "" || prev.RequestHash == nb.RequestHash
 }
 
 // account finds the tenant's site account or creates it with password.
