@@ -4,11 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"strconv"
+	"strings"
+	"sync/atomic"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"gorm.io/gorm"
 
 	"reserver/internal/database"
 	"reserver/internal/database/dbtest"
@@ -91,6 +94,12 @@ func TestLastUsedOncePerMinute(t *testing.T) {
 			return items[0].LastUsedAt
 		}
 		require.Nil(t, lastUsed(), "never used")
+		var writes atomic.Int64
+		require.NoError(t, db.Callback().Raw().After("gorm:raw").Register("count_last_used", func(tx *gorm.DB) {
+			if strings.HasPrefix(tx.Statement.SQL.String(), "UPDATE api_tokens SET last_used_at") {
+				writes.Add(1)
+			}
+		}))
 
 		first := b.clock.now()
 		for range 5 {
@@ -98,12 +107,14 @@ func TestLastUsedOncePerMinute(t *testing.T) {
 			require.NoError(t, err)
 			b.clock.add(10 * time.Second)
 		}
-		require.Equal(t, first, lastUsed().UTC(), "five uses within 50 s: one write")
+		require.Equal(t, first, lastUsed().UTC(), "five uses within 50 s: the first is noted")
+		require.EqualValues(t, 1, writes.Load(), "five uses within 50 s: one write")
 
 		b.clock.add(20 * time.Second) // 70 s after the first use
 		_, err = b.store.Authenticate(ctx, tok)
 		require.NoError(t, err)
 		require.Equal(t, b.clock.now(), lastUsed().UTC(), "a minute later: written again")
+		require.EqualValues(t, 2, writes.Load())
 
 		// An instance whose clock is behind does not move it back.
 		behind := NewStore(db, WithClock(func() time.Time { return first.Add(30 * time.Second) }))
