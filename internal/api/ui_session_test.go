@@ -21,7 +21,9 @@ import (
 // (127.0.0.2, ...), so that tests can sign in from several addresses.
 func (b *browser) from(ip string) *browser {
 	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}}
-	b.c.Transport = &http.Transport{DialContext: d.DialContext}
+	tr := &http.Transport{DialContext: d.DialContext}
+	b.t.Cleanup(tr.CloseIdleConnections)
+	b.c.Transport = tr
 	return b
 }
 
