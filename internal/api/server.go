@@ -567,6 +567,12 @@ func (s *Server) cancelBooking(w http.ResponseWriter, r *http.Request) {
 		reason = booking.ReasonOperator
 	}
 	got, err := s.o.Bookings.CancelAndWait(r.Context(), s.scope(r), b.ID, reason, s.o.CancelWait)
+	if p.IsOperator() && got != nil {
+		// An operator's cancel over the API is audited like one from the
+		// page, with what became of the booking.
+		id := b.ID
+		s.audit(r, tenant.AuditEntry{Actor: p.Actor(clientAddr(r)), Action: tenant.ActionCancel, BookingID: &id, Detail: "api: " + string(got.State)})
+	}
 	switch {
 	case errors.Is(err, booking.ErrNotFound):
 		writeProblem(w, problem{Type: typeNotFound, Title: "Not found", Status: http.StatusNotFound, Detail: "no booking with this id"})

@@ -165,6 +165,16 @@ func TestUIAuditTrail(t *testing.T) {
 		require.Equal(t, path+"?cancel=cancelled", c.header.Get("Location"))
 		require.Equal(t, 303, br.post("/ui/logout", url.Values{"csrf": {csrfOf(t, p)}}).status)
 		require.Equal(t, 401, newBrowser(t, b.url).login(b.op[:tenant.PrefixLen]+"wrong").status)
+		// An operator's cancel over the API is audited too; a tenant's own
+		// cancel is not an operator action.
+		r = b.do(t, "POST", "/v1/bookings", b.alice, strings.Replace(validBody, `"court": 3`, `"court": 5`, 1))
+		require.Equal(t, 201, r.status, r.raw)
+		byAPI := int64(r.body["id"].(float64))
+		require.Equal(t, 200, b.do(t, "DELETE", fmt.Sprintf("/v1/bookings/%d", byAPI), b.op, "").status)
+		r = b.do(t, "POST", "/v1/bookings", b.alice, strings.Replace(validBody, `"court": 3`, `"court": 6`, 1))
+		require.Equal(t, 201, r.status, r.raw)
+		own := int64(r.body["id"].(float64))
+		require.Equal(t, 200, b.do(t, "DELETE", fmt.Sprintf("/v1/bookings/%d", own), b.alice, "").status)
 
 		log, err := tenant.NewStore(db).AuditLog(context.Background(), time.Now().Add(-time.Hour), 100)
 		require.NoError(t, err)
@@ -192,6 +202,7 @@ func TestUIAuditTrail(t *testing.T) {
 			{ops, tenant.ActionCancel, id, "cancelled"},
 			{ops, tenant.ActionLogout, 0, ""},
 			{tenant.Actor{Prefix: b.op[:tenant.PrefixLen], Remote: "127.0.0.1"}, tenant.ActionLoginRefused, 0, "unknown token"},
+			{ops, tenant.ActionCancel, byAPI, "api: cancelled"},
 		}, got)
 	})
 }

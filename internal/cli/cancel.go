@@ -12,6 +12,7 @@ import (
 	"reserver/internal/api"
 	"reserver/internal/app"
 	"reserver/internal/booking"
+	"reserver/internal/tenant"
 )
 
 // Exit statuses of `reserver cancel` other than 0 (cancelled) and 1 (an
@@ -59,6 +60,11 @@ func cancelCmd(c *common) *cobra.Command {
 				return err
 			}
 			line, code := cancelOutcome(b, errors.Is(err, booking.ErrTerminal))
+			if aerr := env.Tenants.Audit(context.WithoutCancel(cmd.Context()), tenant.AuditEntry{
+				Actor: c.cliActor(), Action: tenant.ActionCancel, BookingID: &id, Detail: "cli: " + string(b.State),
+			}); aerr != nil {
+				fmt.Fprintln(cmd.ErrOrStderr(), "warning: the audit entry of this cancel was not written:", aerr)
+			}
 			fmt.Fprintln(cmd.OutOrStdout(), line)
 			if code != 0 {
 				return exitError{code: code, err: errors.New(line), quiet: true}

@@ -12,6 +12,7 @@ import (
 
 	"reserver/internal/booking"
 	"reserver/internal/database"
+	"reserver/internal/tenant"
 )
 
 // holdRunning leaves booking id running under a live lease of instance.
@@ -59,6 +60,18 @@ func TestCancelCommand(t *testing.T) {
 			require.Equal(t, 0, code, errOut)
 			require.Equal(t, fmt.Sprintf("booking %d cancelled\n", queued), out)
 			require.Empty(t, errOut)
+			entries, err := tenant.NewStore(e.store.DB()).AuditLog(context.Background(), time.Now().Add(-time.Hour), 10)
+			require.NoError(t, err)
+			var cancels []tenant.AuditEntry
+			for _, a := range entries {
+				if a.Action == tenant.ActionCancel {
+					cancels = append(cancels, a)
+				}
+			}
+			require.Len(t, cancels, 1, "the cancel is in the audit trail")
+			require.Equal(t, queued, *cancels[0].BookingID)
+			require.Equal(t, "cli", cancels[0].Actor.Role)
+			require.Equal(t, "cli: cancelled", cancels[0].Detail)
 			out, _, code = e.run(t, "cancel", fmt.Sprint(queued))
 			require.Equal(t, 0, code)
 			require.Equal(t, fmt.Sprintf("booking %d was already cancelled (user_cancelled)\n", queued), out)
