@@ -184,6 +184,13 @@ notify:
 		"RESERVER_NOTIFY_PROVIDER=webhook",
 		"RESERVER_WEBHOOK_SECRET=" + webhookSecret,
 		"RESERVER_API_ADDR=" + apiAddr,
+		// One token creates every booking of a scenario at once (up to
+		// 150 within a second or two): far above the API's default quota
+		// and request rate for a tenant, which a deployment with a bulk
+		// client raises the same way. Older binaries ignore these.
+		"RESERVER_API_REQUESTS_PER_SECOND=2000",
+		"RESERVER_API_REQUESTS_BURST=2000",
+		"RESERVER_MAX_ACTIVE_BOOKINGS_PER_TENANT=10000",
 		// The daemons' journal of outcomes the database could not take
 		// belongs to this scenario's database: a journal left by another
 		// scenario (the same instance names, other booking ids) must never

@@ -167,6 +167,27 @@ func (c *Config) applyEnv(getenv func(string) string) error {
 		}
 		c.Limits.MaxRate = f
 	}
+	// The API's quotas, for a deployment (or a load test) that serves a
+	// few busy clients.
+	if v := getenv("RESERVER_API_REQUESTS_PER_SECOND"); v != "" {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil {
+			return fmt.Errorf("RESERVER_API_REQUESTS_PER_SECOND=%q: expected a number of requests per second such as 10", v)
+		}
+		c.Limits.APIRate = f
+	}
+	for name, dst := range map[string]*int{
+		"RESERVER_API_REQUESTS_BURST":             &c.Limits.APIBurst,
+		"RESERVER_MAX_ACTIVE_BOOKINGS_PER_TENANT": &c.Limits.MaxActivePerTenant,
+	} {
+		if v := getenv(name); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				return fmt.Errorf("%s=%q: expected a whole number such as 200", name, v)
+			}
+			*dst = n
+		}
+	}
 	return nil
 }
 

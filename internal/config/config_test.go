@@ -39,6 +39,13 @@ func TestFileAndEnv(t *testing.T) {
 	c, err = Load("", env(map[string]string{"RESERVER_CONFIG": path}))
 	require.NoError(t, err)
 	require.Equal(t, "127.0.0.1:9999", c.API.Addr)
+	require.Equal(t, 200, c.Limits.MaxActivePerTenant, "default quota")
+
+	c, err = Load(path, env(map[string]string{"RESERVER_API_REQUESTS_PER_SECOND": "500", "RESERVER_API_REQUESTS_BURST": "800", "RESERVER_MAX_ACTIVE_BOOKINGS_PER_TENANT": "5000"}))
+	require.NoError(t, err)
+	require.Equal(t, 500.0, c.Limits.APIRate)
+	require.Equal(t, 800, c.Limits.APIBurst)
+	require.Equal(t, 5000, c.Limits.MaxActivePerTenant)
 }
 
 func TestRejects(t *testing.T) {
@@ -52,6 +59,10 @@ func TestRejects(t *testing.T) {
 		{"bad rate", "limits:\n  max_rate_per_second: 50\n", "max_rate_per_second", nil},
 		{"default above ceiling", "limits:\n  default_rate_per_second: 3\n", "default_rate_per_second", nil},
 		{"bad env rate", "", "RESERVER_MAX_RATE", map[string]string{"RESERVER_MAX_RATE": "fast"}},
+		{"bad env api rate", "", "RESERVER_API_REQUESTS_PER_SECOND", map[string]string{"RESERVER_API_REQUESTS_PER_SECOND": "lots"}},
+		{"bad env burst", "", "RESERVER_API_REQUESTS_BURST", map[string]string{"RESERVER_API_REQUESTS_BURST": "1.5"}},
+		{"zero quota", "", "max_active_bookings_per_tenant", map[string]string{"RESERVER_MAX_ACTIVE_BOOKINGS_PER_TENANT": "-1"}},
+		{"zero api rate", "limits:\n  api_requests_per_second: -2\n", "api_requests_per_second", nil},
 		{"bad format", "log:\n  format: xml\n", "log.format", nil},
 	}
 	for _, tt := range tests {
