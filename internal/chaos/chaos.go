@@ -234,6 +234,15 @@ func runCrashes(ctx context.Context, o Options, r *result) error {
 				return
 			}
 			at := c.kill(d)
+			// A booking the instance finished between the read above and
+			// the kill has nothing left to take over: keep only those it
+			// still held when it died (the dead process writes no more).
+			after, herr := c.held(ctx, d.instance)
+			if herr != nil {
+				err = herr
+				return
+			}
+			held = slices.DeleteFunc(held, func(id int64) bool { return !slices.Contains(after, id) })
 			kills = append(kills, kill{d.instance, at, held})
 			o.logf("crashes: SIGKILL %s holding %d bookings", d.instance, len(held))
 			if _, err = c.startDaemon(ctx, i); err != nil {
