@@ -176,13 +176,19 @@ func New(cfg Config) (*Daemon, error) {
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	if cfg.Instance == "" {
+	generated := cfg.Instance == ""
+	if generated {
 		cfg.Instance = defaultInstance()
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = zap.NewNop()
 	}
 	log := cfg.Logger.With(zap.String("instance", cfg.Instance))
+	if generated && cfg.JournalDir != "" {
+		// The journal file is named after the instance: a name made up per
+		// process is never found again by the next start.
+		log.Warn("no instance name is configured (RESERVER_INSTANCE): outcomes left in this process's journal are written only by a daemon started again under the same name; set a stable name per deployment slot")
+	}
 	if cfg.Egress == nil {
 		pc := ippool.Config{HostCeilingPerEgress: cfg.HostCeiling, MaxIdleConnsPerHost: 4096, Logger: log,
 			OnStateChange: func(egress, host, _, to string) { metrics.BreakerState(egress, host, to) }}
