@@ -2,6 +2,7 @@ package app
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -121,6 +122,9 @@ func Demo(ctx context.Context, e *Env, o DemoOptions) error {
 	if err != nil {
 		return err
 	}
+	// The demo is one process on one machine: its own stable name, so that
+	// a demo stopped mid-way leaves a journal the next demo finds.
+	cfg.Instance = cmp.Or(cfg.Instance, "demo")
 	cfg.Events = func(ev schedule.Event) {
 		if ev.BookingID == id {
 			say("booking %d: %s", ev.BookingID, ev.What)
