@@ -128,6 +128,53 @@ func decodeBooking(body []byte, sites Sites, lim Limits, now time.Time) (validBo
 	return validate(req, sites, lim, now)
 }
 
+// Booking is a POST /v1/bookings document that DecodeBooking accepted.
+type Booking struct {
+	Site, Username, Password string
+	Court, Date, Start, End  string
+	OpensAt                  time.Time
+	Phone, Name              string
+	Fields                   map[string]string
+	Warnings                 []string
+}
+
+// Defaults fill what a booking document leaves out: each value is used
+// only when the document has no such key (or an empty one), never over
+// what the document says.
+type Defaults struct {
+	Site, Username, Password string
+}
+
+// DecodeBooking decodes and validates a POST /v1/bookings body exactly as
+// the API does, after def has filled what the body leaves out. It is for
+// the tools that read the same document, such as `reserver check
+// --booking FILE`.
+func DecodeBooking(body []byte, def Defaults, sites Sites, lim Limits, now time.Time) (Booking, []FieldProblem) {
+	var req bookingRequest
+	if probs := decodeStrict(body, &req); probs != nil {
+		return Booking{}, probs
+	}
+	fill := func(p **string, v string) {
+		if v != "" && (*p == nil || **p == "") {
+			*p = &v
+		}
+	}
+	fill(&req.Site, def.Site)
+	if req.Account == nil && (def.Username != "" || def.Password != "") {
+		req.Account = &accountRequest{}
+	}
+	if req.Account != nil {
+		fill(&req.Account.Username, def.Username)
+		fill(&req.Account.Password, def.Password)
+	}
+	v, probs := validate(req, sites, lim, now)
+	return Booking{
+		Site: v.Site, Username: v.Username, Password: v.Password,
+		Court: v.Court, Date: v.Date, Start: v.Start, End: v.End, OpensAt: v.OpensAt,
+		Phone: v.Phone, Name: v.Name, Fields: v.Fields, Warnings: v.Warnings,
+	}, probs
+}
+
 // decodeStrict decodes one JSON object, refusing unknown fields and
 // trailing data, and turns decoder errors into field problems.
 func decodeStrict(body []byte, v any) []FieldProblem {

@@ -1,49 +1,42 @@
 package cli
 
 import (
-	"encoding/json"
+	"cmp"
 	"errors"
 	"fmt"
 	"net/http"
 	"os"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"reserver/internal/api"
 	"reserver/internal/app"
 	"reserver/internal/booking"
 	"reserver/internal/profile"
 	"reserver/internal/session"
 )
 
-// bookingFile is the JSON a rehearsal reads with --booking FILE: the
-// booking part of a POST /v1/bookings body.
-type bookingFile struct {
-	Court  any               `json:"court"`
-	Date   string            `json:"date"`
-	Start  string            `json:"start"`
-	End    string            `json:"end"`
-	Name   string            `json:"name"`
-	Phone  string            `json:"phone"`
-	People int               `json:"people"`
-	Fields map[string]string `json:"fields"`
-}
-
 func checkCmd(c *common) *cobra.Command {
 	var site, account, passwordEnv, bookingArg, baseURL string
 	var submit bool
 	cmd := &cobra.Command{
-		Use:   "check --site NAME --booking FILE|ID [--account USER --password-env VAR] [--submit]",
+		Use:   "check --booking FILE|ID [--site NAME] [--account USER] [--password-env VAR] [--submit]",
 		Short: "Rehearse a booking against its site: login, trace, (with --submit) submit, verify",
 		Long: "check prints the site profile's load warnings, replays its login and trace steps (and\n" +
 			"the submit with --submit, which really books), then its verify step, saying whether the\n" +
-			"slot is booked, and prints the site's clock offset. The exit status is 0 when the flow\n" +
-			"is healthy, 2 when it is not (a step failed, or verify gave an answer the daemon could\n" +
-			"not act on). Run it the day before.\n" +
-			"--booking is a JSON file (court, date, start, end, name, phone, people, fields) or the\n" +
-			"id of a stored booking, whose account is used unless --account is given.",
+			"slot is booked, and prints the site's clock offset. Run it the day before.\n" +
+			"--booking is a JSON file holding the same document as a POST /v1/bookings body, or the\n" +
+			"id of a stored booking. The file's site and account are used when it has them; --site\n" +
+			"and --account fill what it leaves out and must agree with what it says. The password is\n" +
+			"read from the variable named by --password-env (which wins) or the file's\n" +
+			"account.password, and is never printed. The file's opens_at is not checked: a rehearsal\n" +
+			"may be for a slot whose opening has passed.\n" +
+			"Exit status: 0 when the flow is healthy; 2 when it is not: a step failed, the submit\n" +
+			"(with --submit) did not succeed, or verify gave an answer the daemon could not act on;\n" +
+			"the last line it prints then says which (e.g. \"unhealthy: submit answered sold_out\").\n" +
+			"1 when the rehearsal could not run (a bad flag, booking or profile).",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := c.load()
@@ -56,15 +49,6 @@ func checkCmd(c *common) *cobra.Command {
 			})
 			if err != nil {
 				return err
-			}
-			prof, ok := profiles[site]
-			if !ok {
-				return fmt.Errorf("unknown site %q: no profile of that name in %s", site, cfg.SitesDir)
-			}
-			if baseURL != "" {
-				if prof, err = prof.WithBaseURL(baseURL); err != nil {
-					return err
-				}
 			}
 			var data profile.Data
 			acct := profile.AccountData{Username: account}
@@ -84,10 +68,13 @@ func checkCmd(c *common) *cobra.Command {
 				if err != nil {
 					return fmt.Errorf("booking %d: %w", id, err)
 				}
-				if b.Site != site {
+				if site != "" && b.Site != site {
 					return fmt.Errorf("booking %d is for site %q, not %q", id, b.Site, site)
 				}
-				data = profile.Data{Booking: b.TemplateData(prof.Location)}
+				site = b.Site
+				if p, ok := profiles[site]; ok {
+					data = profile.Data{Booking: b.TemplateData(p.Location)}
+				}
 				if acct.Username == "" {
 					acct.Username = b.Account.Username
 				}
@@ -97,11 +84,36 @@ func checkCmd(c *common) *cobra.Command {
 					}
 				}
 			} else {
-				bd, err := readBookingFile(bookingArg, prof)
+				lim := cfg.Limits
+				fb, err := readBookingFile(bookingArg, api.Defaults{Site: site, Username: account, Password: acct.Password},
+					app.Catalog(profiles), api.Limits{DefaultRate: lim.DefaultRate, MaxRate: lim.MaxRate,
+						DefaultWindow: lim.DefaultWindow, MinWindow: lim.MinWindow, MaxWindow: lim.MaxWindow})
 				if err != nil {
 					return err
 				}
-				data = profile.Data{Booking: bd}
+				if site != "" && fb.Site != site {
+					return fmt.Errorf("--booking %s is for site %q, but --site says %q", bookingArg, fb.Site, site)
+				}
+				if account != "" && fb.Username != account {
+					return fmt.Errorf("--booking %s is for account %q, but --account says %q", bookingArg, fb.Username, account)
+				}
+				site, acct.Username = fb.Site, fb.Username
+				// The environment wins over the file: it is where a password
+				// that must not sit in a file comes from.
+				acct.Password = cmp.Or(acct.Password, fb.Password)
+				data = profile.Data{Booking: templateData(fb, profiles[site].Location)}
+			}
+			prof, ok := profiles[site]
+			switch {
+			case site == "":
+				return errors.New("give --site, or a booking file that names its site")
+			case !ok:
+				return fmt.Errorf("unknown site %q: no profile of that name in %s", site, cfg.SitesDir)
+			}
+			if baseURL != "" {
+				if prof, err = prof.WithBaseURL(baseURL); err != nil {
+					return err
+				}
 			}
 			if acct.Username == "" || acct.Password == "" {
 				return errors.New("give --account and --password-env (the password is read from that variable, never from the command line)")
@@ -126,48 +138,56 @@ func checkCmd(c *common) *cobra.Command {
 	f.StringVar(&bookingArg, "booking", "", "booking JSON file, or the id of a stored booking")
 	f.StringVar(&baseURL, "base-url", "", "send to this base URL instead of the profile's (a rehearsal site)")
 	f.BoolVar(&submit, "submit", false, "also send the submit step: this really books")
-	_ = cmd.MarkFlagRequired("site")
 	_ = cmd.MarkFlagRequired("booking")
 	return cmd
 }
 
-func readBookingFile(path string, prof *profile.Profile) (profile.BookingData, error) {
+// readBookingFile reads a booking file: a POST /v1/bookings document,
+// decoded and validated by the API's own decoder after def has filled
+// what the file leaves out. Problems with opens_at are left out: the
+// rehearsal does not use it, and one for a play date that has already
+// opened is still worth rehearsing.
+func readBookingFile(path string, def api.Defaults, sites api.Sites, lim api.Limits) (api.Booking, error) {
 	raw, err := os.ReadFile(path)
 	if err != nil {
-		return profile.BookingData{}, fmt.Errorf("--booking: %w", err)
+		return api.Booking{}, fmt.Errorf("--booking: %w", err)
 	}
-	var f bookingFile
-	dec := json.NewDecoder(strings.NewReader(string(raw)))
-	dec.DisallowUnknownFields()
-	dec.UseNumber()
-	if err := dec.Decode(&f); err != nil {
-		return profile.BookingData{}, fmt.Errorf("--booking %s: %w (expected court, date, start, end, name, phone, people, fields)", path, err)
-	}
-	date, err := time.ParseInLocation("2006-01-02", f.Date, prof.Location)
-	if err != nil {
-		return profile.BookingData{}, fmt.Errorf("--booking %s: date %q: expected YYYY-MM-DD", path, f.Date)
-	}
-	for _, t := range []string{f.Start, f.End} {
-		if _, err := time.Parse("15:04", t); err != nil {
-			return profile.BookingData{}, fmt.Errorf("--booking %s: time %q: expected HH:MM", path, t)
+	b, probs := api.DecodeBooking(raw, def, sites, lim, time.Now())
+	var errs []error
+	for _, p := range probs {
+		switch {
+		case p.Field == "opens_at":
+			continue
+		case p.Field == "site" && def.Site == "":
+			p.Detail += " (or give --site)"
+		case p.Field == "account.password" && def.Password == "":
+			p.Detail += " (or give --password-env)"
+		case (p.Field == "account" || p.Field == "account.username") && def.Username == "":
+			p.Detail += " (or give --account and --password-env)"
+		}
+		if p.Field == "" {
+			errs = append(errs, errors.New(p.Detail))
+		} else {
+			errs = append(errs, fmt.Errorf("%s: %s", p.Field, p.Detail))
 		}
 	}
-	if f.Fields == nil {
-		f.Fields = map[string]string{}
+	if len(errs) > 0 {
+		return api.Booking{}, fmt.Errorf("--booking %s: %w", path, errors.Join(errs...))
 	}
-	if probs := prof.ValidateFields(f.Fields); len(probs) > 0 {
-		return profile.BookingData{}, fmt.Errorf("--booking %s: %v", path, errors.Join(asErrors(probs)...))
-	}
-	return profile.BookingData{
-		Court: fmt.Sprint(f.Court), Date: date, Start: f.Start, End: f.End, Name: f.Name,
-		Phone: f.Phone, People: max(f.People, 1), Fields: f.Fields,
-	}, nil
+	return b, nil
 }
 
-func asErrors(probs []profile.FieldError) []error {
-	out := make([]error, len(probs))
-	for i, p := range probs {
-		out[i] = p
+// templateData is what a profile's templates see of a booking file, as
+// booking.Booking.TemplateData makes it of a stored booking: a missing or
+// invalid "people" field counts as one player.
+func templateData(b api.Booking, loc *time.Location) profile.BookingData {
+	people, err := strconv.Atoi(b.Fields["people"])
+	if err != nil || people <= 0 {
+		people = 1
 	}
-	return out
+	date, _ := time.ParseInLocation(time.DateOnly, b.Date, loc)
+	return profile.BookingData{
+		Court: b.Court, Date: date, Start: b.Start, End: b.End, Phone: b.Phone, Name: b.Name,
+		People: people, Fields: b.Fields, OpensAt: b.OpensAt,
+	}
 }

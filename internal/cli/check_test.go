@@ -43,11 +43,17 @@ func setupCheck(t *testing.T, old, new string) checkSite {
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "courtsim.yaml"), []byte(src), 0o600))
 	bf := filepath.Join(dir, "booking.json")
 	require.NoError(t, os.WriteFile(bf, []byte(`{"court": 3, "date": "2026-12-01", "start": "09:00", "end": "10:00",
-		"name": "홍길동", "phone": "010-1234-5678", "people": 2}`), 0o600))
+		"name": "홍길동", "phone": "010-1234-5678", "fields": {"people": 2}}`), 0o600))
 	return checkSite{sim: sim, dir: dir, booking: bf}
 }
 
 func (s checkSite) run(t *testing.T, args ...string) (string, string, int) {
+	t.Helper()
+	return s.exec(t, append([]string{"--site", "courtsim", "--booking", s.booking, "--account", "user001", "--password-env", "SITE_PW"}, args...)...)
+}
+
+// exec runs `reserver check` with only the given arguments.
+func (s checkSite) exec(t *testing.T, args ...string) (string, string, int) {
 	t.Helper()
 	env := map[string]string{
 		"RESERVER_SITES_DIR":              s.dir,
@@ -55,7 +61,7 @@ func (s checkSite) run(t *testing.T, args ...string) (string, string, int) {
 		"RESERVER_LOG_LEVEL":              "error",
 		"SITE_PW":                         "pass1234",
 	}
-	args = append([]string{"check", "--site", "courtsim", "--booking", s.booking, "--account", "user001", "--password-env", "SITE_PW"}, args...)
+	args = append([]string{"check"}, args...)
 	var out, errOut bytes.Buffer
 	code := Reserver(context.Background(), args, IO{Out: &out, Err: &errOut, Getenv: func(k string) string { return env[k] }})
 	return out.String(), errOut.String(), code
@@ -100,4 +106,71 @@ func TestCheckRunsVerify(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestCheckReadsTheAPIDocument(t *testing.T) {
+	t.Parallel()
+	const slot = `"court": "3", "date": "2026-12-01", "start": "09:00", "end": "10:00", "name": "홍길동", "phone": "010-1234-5678"`
+	tests := []struct {
+		name string
+		doc  string // the booking file
+		args []string
+		code int
+		want string // in stdout for code 0, in stderr otherwise
+	}{
+		{name: "the body of a POST, site and account with it",
+			doc: `{"site": "courtsim", "account": {"username": "user001", "password": "pass1234"}, ` + slot +
+				`, "opens_at": "2026-11-24T09:00:00+09:00", "window_seconds": 300, "fields": {"people": "2"}}`,
+			code: 0, want: "\nhealthy\n"},
+		{name: "--password-env wins over the file's password",
+			doc:  `{"site": "courtsim", "account": {"username": "user001", "password": "not-this"}, ` + slot + `}`,
+			args: []string{"--password-env", "SITE_PW"}, code: 0, want: "\nhealthy\n"},
+		{name: "flags fill what the file leaves out",
+			doc:  `{"account": {"username": "user001"}, ` + slot + `}`,
+			args: []string{"--site", "courtsim", "--password-env", "SITE_PW"}, code: 0, want: "\nhealthy\n"},
+		{name: "a --site that differs is named",
+			doc:  `{"site": "courtsim", "account": {"username": "user001"}, ` + slot + `}`,
+			args: []string{"--site", "courtsim-other", "--password-env", "SITE_PW"}, code: 1,
+			want: `is for site "courtsim", but --site says "courtsim-other"`},
+		{name: "an --account that differs is named",
+			doc:  `{"site": "courtsim", "account": {"username": "user001"}, ` + slot + `}`,
+			args: []string{"--account", "user002", "--password-env", "SITE_PW"}, code: 1,
+			want: `is for account "user001", but --account says "user002"`},
+		{name: "no account anywhere",
+			doc:  `{"site": "courtsim", ` + slot + `}`,
+			code: 1, want: "account: required: an object"},
+		{name: "the API's problems are reported",
+			doc:  `{"site": "courtsim", "account": {"username": "user001"}, "court": "3", "date": "2026-12-01", "start": "09:00", "end": "08:00", "people": 2}`,
+			args: []string{"--password-env", "SITE_PW"}, code: 1,
+			want: `people: unknown field; site-specific values go inside "fields"`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			s := setupCheck(t, "", "")
+			require.NoError(t, os.WriteFile(s.booking, []byte(tc.doc), 0o600))
+			out, errOut, code := s.exec(t, append([]string{"--booking", s.booking}, tc.args...)...)
+			require.Equal(t, tc.code, code, "stdout:\n%s\nstderr:\n%s", out, errOut)
+			if tc.code == 0 {
+				require.Contains(t, out, tc.want)
+			} else {
+				require.Contains(t, errOut, tc.want)
+			}
+			require.NotContains(t, out+errOut, "pass1234")
+			require.NotContains(t, out+errOut, "not-this")
+		})
+	}
+}
+
+func TestCheckSubmitThatDoesNotBookFails(t *testing.T) {
+	t.Parallel()
+	s := setupCheck(t, "", "")
+	// Court 3, 09:00 is slot 4 (timeNo = hour - 5); another account has it.
+	_, err := s.sim.Reserve("user002", 3, "2026-12-01", 4)
+	require.NoError(t, err)
+	out, errOut, code := s.run(t, "--submit")
+	require.Equal(t, 2, code, "stdout:\n%s\nstderr:\n%s", out, errOut)
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	require.Equal(t, "unhealthy: submit answered sold_out", lines[len(lines)-1], out)
+	require.Contains(t, errOut, "unhealthy")
 }

@@ -32,10 +32,13 @@ type RehearseOptions struct {
 // login, trace and, only with Submit, submit, then verify when the profile
 // has one, printing the profile's load warnings and each step as it goes;
 // then it estimates the site's clock offset from Date headers. healthy is
-// true when login and trace succeeded, the submit (if sent) reached a known
-// class, and verify (if any) gave an answer the daemon can act on: success
-// (booked) or retry (not booked), and success after a successful submit.
-// err is only for a rehearsal that could not run at all.
+// true when login and trace succeeded, the submit (if sent) succeeded, and
+// verify (if any) gave an answer the daemon can act on: success (booked)
+// or retry (not booked), and success after a successful submit. The last
+// line written is "healthy" or "unhealthy: " and the reason; a submit that
+// did not succeed is the reason (naming its class) even when verify, run
+// after it to say whether the slot is booked, found a problem too. err is
+// only for a rehearsal that could not run at all.
 func Rehearse(ctx context.Context, p *profile.Profile, acct profile.AccountData, data *profile.Data,
 	opts RehearseOptions, out io.Writer) (healthy bool, err error) {
 	s, err := New(Config{Profile: p, Account: acct, Transport: opts.Transport, Clock: opts.Clock})
@@ -76,6 +79,9 @@ func Rehearse(ctx context.Context, p *profile.Profile, acct profile.AccountData,
 		steps = append(steps, profile.StepSubmit)
 	}
 	var submitted *Result
+	// submitProblem is set when the submit answered but did not book; the
+	// rehearsal goes on to verify, and the problem is its last line.
+	var submitProblem string
 	for _, step := range steps {
 		if err := pause(); err != nil {
 			return false, err
@@ -91,7 +97,10 @@ func Rehearse(ctx context.Context, p *profile.Profile, acct profile.AccountData,
 		case step == profile.StepTrace && res.Class != profile.ClassSuccess:
 			healthy = false
 		case step == profile.StepSubmit && (res.Class == profile.ClassUnknown || res.Class == profile.ClassFatal):
-			healthy = false
+			fmt.Fprintf(out, "unhealthy: submit answered %s\n", res.Class)
+			return false, ctx.Err()
+		case step == profile.StepSubmit && res.Class != profile.ClassSuccess:
+			submitProblem = fmt.Sprintf("submit answered %s", res.Class)
 		}
 		if !healthy {
 			fmt.Fprintf(out, "unhealthy: %s did not pass\n", step)
@@ -109,6 +118,9 @@ func Rehearse(ctx context.Context, p *profile.Profile, acct profile.AccountData,
 		printResult(out, res, err)
 		if problem := verifyProblem(res, err, submitted); problem != "" {
 			fmt.Fprintf(out, "unhealthy: verify %s\n", problem)
+			if submitProblem != "" {
+				fmt.Fprintf(out, "unhealthy: %s\n", submitProblem)
+			}
 			return false, ctx.Err()
 		}
 	}
@@ -133,6 +145,10 @@ func Rehearse(ctx context.Context, p *profile.Profile, acct profile.AccountData,
 		} else {
 			fmt.Fprintln(out, "clock   no usable Date header; offset unknown")
 		}
+	}
+	if submitProblem != "" {
+		fmt.Fprintf(out, "unhealthy: %s\n", submitProblem)
+		return false, nil
 	}
 	fmt.Fprintln(out, "healthy")
 	return true, nil
