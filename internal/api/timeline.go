@@ -11,7 +11,9 @@ import (
 )
 
 // The timeline of a booking is drawn as inline SVG: one lane per step,
-// one circle per attempt placed by its offset from the opening instant T.
+// one circle per attempt placed by its offset from the opening instant T on
+// the site's clock (booking.SiteClockOf estimates it from the attempts'
+// Date headers; opens_at is on that clock, sent_at on ours).
 // Attempts gather around T within milliseconds while the pre-warm is a
 // minute earlier and the window minutes long, so the x axis is a symmetric
 // log scale of milliseconds: ±10 ms, ±1 s and ±1 min each get room.
@@ -122,6 +124,8 @@ type timeline struct {
 	OutcomeX, OutcomeY  float64
 	OutcomeOK, Finished bool
 	OutcomeAnchor       string
+	// SiteClock says how local send times were put on the site's clock.
+	SiteClock string
 }
 
 // symlog maps milliseconds to the axis' unit.
@@ -154,7 +158,8 @@ var tickValues = []float64{-3600000, -600000, -60000, -10000, -1000, -100, -10, 
 
 // buildTimeline lays out b's attempts.
 func buildTimeline(b *booking.Booking, attempts []booking.Attempt) timeline {
-	offset := func(t time.Time) float64 { return float64(t.Sub(b.OpensAt).Microseconds()) / 1000 }
+	clk := booking.SiteClockOf(attempts)
+	offset := func(t time.Time) float64 { return clk.SinceOpening(t, b.OpensAt) }
 	windowMS := float64(b.WindowSeconds) * 1000
 
 	lo, hi := -tlMinSpanMS, tlMinSpanMS
@@ -177,7 +182,7 @@ func buildTimeline(b *booking.Booking, attempts []booking.Attempt) timeline {
 		return tlLeft + (symlog(ms)-ulo)/(uhi-ulo)*(tlRight-tlLeft)
 	}
 
-	tl := timeline{Width: tlWidth, Left: tlLeft, Right: tlRight, Top: tlTop, OutcomeAnchor: "middle"}
+	tl := timeline{Width: tlWidth, Left: tlLeft, Right: tlRight, Top: tlTop, OutcomeAnchor: "middle", SiteClock: clk.String()}
 	laneY := map[string]float64{}
 	for i, s := range ordered(stepOrder, steps) {
 		y := tlTop + tlLaneH/2 + float64(i)*tlLaneH
@@ -298,6 +303,9 @@ func (t timeline) Description() string {
 	fmt.Fprintf(&b, "%d attempts", len(t.Dots))
 	if t.Outcome != "" {
 		b.WriteString("; " + t.Outcome)
+	}
+	if len(t.Dots) > 0 && t.SiteClock != "" {
+		b.WriteString("; " + t.SiteClock)
 	}
 	return b.String()
 }

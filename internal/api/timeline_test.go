@@ -109,3 +109,23 @@ func TestBuildTimeline(t *testing.T) {
 	}
 	require.Equal(t, []string{"−1m", "−10s", "−1s", "−100ms", "−10ms", "T", "+10ms", "+100ms", "+1s", "+10s", "+1m"}, labels)
 }
+
+// TestTimelineOnTheSiteClock: the site's clock is 0.3 s ahead of ours, so
+// submits sent from 290 ms before the opening on our clock were sent after
+// it on the site's, which is the clock opens_at is on.
+func TestTimelineOnTheSiteClock(t *testing.T) {
+	t.Parallel()
+	opens := time.Date(2026, 11, 25, 1, 0, 0, 0, time.UTC)
+	const ahead = 300 * time.Millisecond
+	var rows []booking.Attempt
+	for i := range 200 {
+		sent := opens.Add(-290*time.Millisecond + time.Duration(i)*7*time.Millisecond)
+		date := sent.Add(time.Millisecond).Add(ahead).Truncate(time.Second)
+		rows = append(rows, booking.Attempt{Seq: i + 1, Step: "submit", Class: "not_open", SentAt: sent, SiteDate: &date, LatencyUS: 2000, Status: 200})
+	}
+	b := booking.Booking{State: booking.Failed, Reason: booking.ReasonWindow, OpensAt: opens, WindowSeconds: 300}
+	tl := buildTimeline(&b, rows)
+	require.Greater(t, tl.Dots[0].X, tl.ZeroX, "the first submit is after T on the site's clock")
+	require.Contains(t, tl.Dots[0].Title, "#1 submit → not_open, HTTP 200, +")
+	require.Regexp(t, `^200 attempts; failed: window_closed; site clock ≈ local \+0\.(29|30)\d s ±0\.00\d s \(from 200 Date headers\)$`, tl.Description())
+}

@@ -38,6 +38,9 @@ type Failure struct {
 	Attempts int
 	// Classes counts the attempts by response class.
 	Classes map[string]int
+	// Steps counts the attempts by step, then class: a login's success
+	// is not a submit's.
+	Steps map[string]map[string]int
 	// Last holds the latest attempts, oldest first.
 	Last []Attempt
 }
@@ -91,18 +94,21 @@ func (s *Store) Failures(ctx context.Context, f FailureFilter) ([]Failure, error
 	byID := make(map[int64]*Failure, len(bs))
 	for i := range bs {
 		ids[i] = bs[i].ID
-		out[i] = Failure{Booking: bs[i], Classes: map[string]int{}}
+		out[i] = Failure{Booking: bs[i], Classes: map[string]int{}, Steps: map[string]map[string]int{}}
 		byID[bs[i].ID] = &out[i]
 	}
-	counts, err := s.ClassCounts(ctx, ids)
+	counts, err := s.StepClassCounts(ctx, ids)
 	if err != nil {
 		return nil, err
 	}
-	for id, m := range counts {
+	for id, steps := range counts {
 		fl := byID[id]
-		for class, n := range m {
-			fl.Classes[class] = n
-			fl.Attempts += n
+		fl.Steps = steps
+		for _, m := range steps {
+			for class, n := range m {
+				fl.Classes[class] += n
+				fl.Attempts += n
+			}
 		}
 	}
 	for i := range out {
@@ -115,30 +121,34 @@ func (s *Store) Failures(ctx context.Context, f FailureFilter) ([]Failure, error
 	return out, nil
 }
 
-// ClassCounts counts the attempts of the given bookings by class, with one
-// GROUP BY query.
-func (s *Store) ClassCounts(ctx context.Context, ids []int64) (map[int64]map[string]int, error) {
-	out := make(map[int64]map[string]int, len(ids))
+// StepClassCounts counts the attempts of the given bookings by step and
+// class (booking → step → class → n), with one GROUP BY query.
+func (s *Store) StepClassCounts(ctx context.Context, ids []int64) (map[int64]map[string]map[string]int, error) {
+	out := make(map[int64]map[string]map[string]int, len(ids))
 	if len(ids) == 0 {
 		return out, nil
 	}
 	var rows []struct {
 		BookingID int64
+		Step      string
 		Class     string
 		N         int
 	}
 	err := s.db.WithContext(ctx).Model(&Attempt{}).
-		Select("booking_id, class, COUNT(*) AS n").
+		Select("booking_id, step, class, COUNT(*) AS n").
 		Where("booking_id IN ?", ids).
-		Group("booking_id, class").Scan(&rows).Error
+		Group("booking_id, step, class").Scan(&rows).Error
 	if err != nil {
 		return nil, err
 	}
 	for _, r := range rows {
 		if out[r.BookingID] == nil {
-			out[r.BookingID] = map[string]int{}
+			out[r.BookingID] = map[string]map[string]int{}
 		}
-		out[r.BookingID][r.Class] = r.N
+		if out[r.BookingID][r.Step] == nil {
+			out[r.BookingID][r.Step] = map[string]int{}
+		}
+		out[r.BookingID][r.Step][r.Class] = r.N
 	}
 	return out, nil
 }

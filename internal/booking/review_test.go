@@ -85,6 +85,7 @@ func TestFailures(t *testing.T) {
 		require.NotNil(t, f.Booking.Account, "the account is loaded for the username")
 		require.Equal(t, 7, f.Attempts)
 		require.Equal(t, map[string]int{"not_open": 1, "retry": 5, "blocked": 1}, f.Classes)
+		require.Equal(t, map[string]map[string]int{"submit": {"not_open": 1, "retry": 5, "blocked": 1}}, f.Steps)
 		require.Len(t, f.Last, 3)
 		require.Equal(t, []int{5, 6, 7}, []int{f.Last[0].Seq, f.Last[1].Seq, f.Last[2].Seq}, "the latest three, oldest first")
 	})

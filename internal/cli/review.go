@@ -28,29 +28,75 @@ func newTable(w io.Writer) *tabwriter.Writer {
 // classOrder is the order classes are listed in; others follow by name.
 var classOrder = []string{"success", "not_open", "sold_out", "already_mine", "session_expired", "blocked", "retry", "fatal", "unknown"}
 
-// classSummary writes counts by class: "not_open 3, sold_out 1".
-func classSummary(m map[string]int) string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
+// clockRows is how many of a failed booking's latest attempts `failures`
+// reads: one is shown, all of them estimate the site's clock.
+const clockRows = 50
+
+// stepOrder is the order the steps other than the submit are listed in;
+// others follow by name.
+var stepOrder = []string{"login", "trace", "probe", "verify"}
+
+// stepSummary writes counts by step and class, the submit's outcomes apart
+// from the steps around it: "submit: not_open×12 sold_out×1; other: login
+// success×1, trace success×2".
+func stepSummary(steps map[string]map[string]int) string {
+	var parts []string
+	if m := steps["submit"]; len(m) > 0 {
+		parts = append(parts, "submit: "+classCounts(m))
 	}
-	rank := func(k string) int {
-		if i := slices.Index(classOrder, k); i >= 0 {
-			return i
+	var names []string
+	for k := range steps {
+		if k != "submit" {
+			names = append(names, k)
 		}
-		return len(classOrder)
 	}
-	slices.SortFunc(keys, func(a, b string) int {
-		if d := rank(a) - rank(b); d != 0 {
+	slices.SortFunc(names, func(a, b string) int {
+		if d := rankIn(stepOrder, a) - rankIn(stepOrder, b); d != 0 {
 			return d
 		}
 		return strings.Compare(a, b)
 	})
+	var other []string
+	for _, k := range names {
+		other = append(other, k+" "+classCounts(steps[k]))
+	}
+	if len(other) > 0 {
+		parts = append(parts, "other: "+strings.Join(other, ", "))
+	}
+	return strings.Join(parts, "; ")
+}
+
+// classCounts writes one step's counts by class: "not_open×12 sold_out×1".
+func classCounts(m map[string]int) string {
+	keys := sortedClasses(m)
 	parts := make([]string, len(keys))
 	for i, k := range keys {
-		parts[i] = fmt.Sprintf("%s %d", k, m[k])
+		parts[i] = fmt.Sprintf("%s×%d", k, m[k])
 	}
-	return strings.Join(parts, ", ")
+	return strings.Join(parts, " ")
+}
+
+// rankIn is k's place in order, or len(order) when it is not listed.
+func rankIn(order []string, k string) int {
+	if i := slices.Index(order, k); i >= 0 {
+		return i
+	}
+	return len(order)
+}
+
+// sortedClasses returns m's classes in classOrder, others after by name.
+func sortedClasses(m map[string]int) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b string) int {
+		if d := rankIn(classOrder, a) - rankIn(classOrder, b); d != 0 {
+			return d
+		}
+		return strings.Compare(a, b)
+	})
+	return keys
 }
 
 // clip shortens s to n runes for a table cell, on one line.
@@ -63,11 +109,6 @@ func clip(s string, n int) string {
 	return string(r[:n-1]) + "…"
 }
 
-// offsetMS is how long after the opening instant t is, in milliseconds.
-func offsetMS(t, opensAt time.Time) float64 {
-	return float64(t.Sub(opensAt).Microseconds()) / 1000
-}
-
 func failuresCmd(c *common) *cobra.Command {
 	var since, until, site, reason, review string
 	var limit int
@@ -76,7 +117,8 @@ func failuresCmd(c *common) *cobra.Command {
 		Use:   "failures [--since 24h] [--site S] [--reason R] [--json]",
 		Short: "List failed and review-flagged bookings with their reasons and attempt counts (operator review)",
 		Long: "failures lists failed bookings of every tenant, newest first: the reason, the site,\n" +
-			"when, the attempts counted by response class and the last answer. Bookings flagged for\n" +
+			"when, the attempts counted by step and response class (the submit's apart from the\n" +
+			"login and trace) and the last answer. Bookings flagged for\n" +
 			"review (a reservation recorded late, a second one, or one made for a booking that had\n" +
 			"failed or been cancelled) are listed too, whatever their state, and again below the\n" +
 			"table with what a person must do. --since and --until take an RFC 3339 instant or a\n" +
@@ -85,7 +127,7 @@ func failuresCmd(c *common) *cobra.Command {
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			now := time.Now()
-			f := booking.FailureFilter{Site: site, Reason: booking.Reason(reason), Review: review, Limit: limit, LastAttempts: 1}
+			f := booking.FailureFilter{Site: site, Reason: booking.Reason(reason), Review: review, Limit: limit, LastAttempts: clockRows}
 			var err error
 			if since != "" {
 				if f.Since, err = api.ParseSince(since, now); err != nil {
@@ -140,7 +182,7 @@ func failuresCmd(c *common) *cobra.Command {
 				}
 				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s %s-%s\t%s\t%d\t%s\t%s\n",
 					b.ID, finished, b.Site, user, b.Court, b.PlayDate, b.StartTime, b.EndTime,
-					why, it.Attempts, classSummary(it.Classes), last)
+					why, it.Attempts, stepSummary(it.Steps), last)
 			}
 			if err := tw.Flush(); err != nil {
 				return err
@@ -203,7 +245,12 @@ type failureJSON struct {
 	ReviewNote  string         `json:"review_note,omitempty"`
 	Attempts    int            `json:"attempt_count"`
 	Classes     map[string]int `json:"classes"`
-	LastAttempt *attemptJSON   `json:"last_attempt,omitempty"`
+	// Steps counts the attempts by step, then class.
+	Steps       map[string]map[string]int `json:"steps"`
+	LastAttempt *attemptJSON              `json:"last_attempt,omitempty"`
+	// SiteClock says how last_attempt.offset_ms was put on the site's
+	// clock: booking.SiteClock.String of the latest attempts.
+	SiteClock string `json:"site_clock,omitempty"`
 }
 
 type attemptJSON struct {
@@ -220,9 +267,11 @@ type attemptJSON struct {
 	Error     string    `json:"error,omitempty"`
 }
 
-func toAttemptJSON(a booking.Attempt, opensAt time.Time) attemptJSON {
+// toAttemptJSON writes a; offset_ms is from the opening instant on the
+// site's clock as clk estimates it.
+func toAttemptJSON(a booking.Attempt, opensAt time.Time, clk booking.SiteClock) attemptJSON {
 	return attemptJSON{
-		Seq: a.Seq, Step: a.Step, SentAt: a.SentAt, OffsetMS: offsetMS(a.SentAt, opensAt), Status: a.Status,
+		Seq: a.Seq, Step: a.Step, SentAt: a.SentAt, OffsetMS: clk.SinceOpening(a.SentAt, opensAt), Status: a.Status,
 		Class: a.Class, LatencyMS: float64(a.LatencyUS) / 1000, Egress: a.Egress, Instance: a.Instance,
 		Excerpt: a.Excerpt, Error: a.Error,
 	}
@@ -235,14 +284,16 @@ func writeFailuresJSON(w io.Writer, items []booking.Failure) error {
 		f := failureJSON{
 			ID: b.ID, Tenant: b.TenantID, Site: b.Site, Court: b.Court, Date: b.PlayDate, Start: b.StartTime, End: b.EndTime,
 			OpensAt: b.OpensAt, FinishedAt: b.FinishedAt, State: string(b.State), Reason: string(b.Reason),
-			Reservation: b.ReservationNo, Review: b.Review, ReviewNote: b.ReviewNote, Attempts: it.Attempts, Classes: it.Classes,
+			Reservation: b.ReservationNo, Review: b.Review, ReviewNote: b.ReviewNote, Attempts: it.Attempts, Classes: it.Classes, Steps: it.Steps,
 		}
 		if b.Account != nil {
 			f.Account = b.Account.Username
 		}
 		if n := len(it.Last); n > 0 {
-			a := toAttemptJSON(it.Last[n-1], b.OpensAt)
+			clk := booking.SiteClockOf(it.Last)
+			a := toAttemptJSON(it.Last[n-1], b.OpensAt, clk)
 			f.LastAttempt = &a
+			f.SiteClock = clk.String()
 		}
 		out = append(out, f)
 	}
@@ -255,10 +306,12 @@ func attemptsCmd(c *common) *cobra.Command {
 	var asJSON bool
 	cmd := &cobra.Command{
 		Use:   "attempts BOOKING_ID",
-		Short: "Show one booking's attempt log, timed from its opening instant",
-		Long: "attempts prints every request the daemon made for a booking: the offset from the\n" +
-			"opening instant in milliseconds (negative: before it), the step, the HTTP status,\n" +
-			"the response class, the latency, the egress and a short redacted excerpt.",
+		Short: "Show one booking's attempt log, timed from its opening instant on the site's clock",
+		Long: "attempts prints every request the daemon made for a booking: when it was sent from the\n" +
+			"opening instant in milliseconds on the site's clock (negative: before it), the step,\n" +
+			"the HTTP status, the response class, the latency, the egress and a short redacted\n" +
+			"excerpt. The site's clock is estimated from the answers' Date headers; the line above\n" +
+			"the table says by how much it differs from ours and how sure that is.",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			id, err := strconv.ParseInt(args[0], 10, 64)
@@ -288,10 +341,11 @@ func attemptsCmd(c *common) *cobra.Command {
 				after = page[len(page)-1].ID
 			}
 			out := cmd.OutOrStdout()
+			clk := booking.SiteClockOf(rows)
 			if asJSON {
 				items := make([]attemptJSON, 0, len(rows))
 				for _, a := range rows {
-					items = append(items, toAttemptJSON(a, b.OpensAt))
+					items = append(items, toAttemptJSON(a, b.OpensAt, clk))
 				}
 				enc := json.NewEncoder(out)
 				enc.SetIndent("", "  ")
@@ -309,6 +363,7 @@ func attemptsCmd(c *common) *cobra.Command {
 			if len(rows) == 0 {
 				return nil
 			}
+			fmt.Fprintln(out, clk.String())
 			tw := newTable(out)
 			fmt.Fprintln(tw, "SEQ\tT+MS\tSTEP\tSTATUS\tCLASS\tLATENCY MS\tEGRESS\tINSTANCE\tEXCERPT")
 			for _, a := range rows {
@@ -317,7 +372,7 @@ func attemptsCmd(c *common) *cobra.Command {
 					ex = strings.TrimSpace(ex + " [" + a.Error + "]")
 				}
 				fmt.Fprintf(tw, "%d\t%+.1f\t%s\t%d\t%s\t%.1f\t%s\t%s\t%s\n",
-					a.Seq, offsetMS(a.SentAt, b.OpensAt), a.Step, a.Status, a.Class,
+					a.Seq, clk.SinceOpening(a.SentAt, b.OpensAt), a.Step, a.Status, a.Class,
 					float64(a.LatencyUS)/1000, a.Egress, a.Instance, clip(ex, 60))
 			}
 			return tw.Flush()

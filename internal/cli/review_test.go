@@ -6,6 +6,8 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -99,8 +101,8 @@ func TestFailuresCommand(t *testing.T) {
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	require.Len(t, lines, 3, out)
 	require.Regexp(t, `^ID\s+FAILED AT\s+SITE\s+ACCOUNT\s+COURT\s+SLOT\s+REASON\s+ATTEMPTS\s+BY CLASS\s+LAST ANSWER$`, lines[0])
-	require.Regexp(t, fmt.Sprintf(`^%d\s.*\sother\s+user-2\s+2\s+2026-12-01 10:00-11:00\s+window_closed\s+3\s+success 1, blocked 1, retry 1\s+submit → blocked 200: page says blocked$`, win), lines[1])
-	require.Regexp(t, fmt.Sprintf(`^%d\s.*\scourtsim\s.*sold_out\s+4\s+success 1, not_open 2, sold_out 1\s`, sold), lines[2])
+	require.Regexp(t, fmt.Sprintf(`^%d\s.*\sother\s+user-2\s+2\s+2026-12-01 10:00-11:00\s+window_closed\s+3\s+submit: blocked×1 retry×1; other: login success×1\s+submit → blocked 200: page says blocked$`, win), lines[1])
+	require.Regexp(t, fmt.Sprintf(`^%d\s.*\scourtsim\s.*sold_out\s+4\s+submit: not_open×2 sold_out×1; other: login success×1\s`, sold), lines[2])
 	require.NotContains(t, out, "secret")
 
 	out, _, code = e.run(t, "failures", "--site", "courtsim", "--json")
@@ -111,6 +113,7 @@ func TestFailuresCommand(t *testing.T) {
 	require.Equal(t, float64(sold), items[0]["id"])
 	require.Equal(t, "sold_out", items[0]["reason"])
 	require.Equal(t, map[string]any{"success": 1.0, "not_open": 2.0, "sold_out": 1.0}, items[0]["classes"])
+	require.Equal(t, map[string]any{"login": map[string]any{"success": 1.0}, "submit": map[string]any{"not_open": 2.0, "sold_out": 1.0}}, items[0]["steps"])
 	require.Equal(t, "sold_out", items[0]["last_attempt"].(map[string]any)["class"])
 	require.Equal(t, 1001.5, items[0]["last_attempt"].(map[string]any)["offset_ms"])
 
@@ -141,13 +144,14 @@ func TestAttemptsCommand(t *testing.T) {
 	out, errOut, code := e.run(t, "attempts", fmt.Sprint(id))
 	require.Equal(t, 0, code, errOut)
 	lines := strings.Split(strings.TrimSpace(out), "\n")
-	require.Len(t, lines, 6, out)
+	require.Len(t, lines, 7, out)
 	require.Equal(t, fmt.Sprintf("booking %d on courtsim, court 1, 2026-12-01 10:00-11:00: failed (sold_out)", id), lines[0])
 	require.Equal(t, "opening instant T = 2026-11-25 01:00:00.000Z; 3 attempts", lines[1])
-	require.Regexp(t, `^SEQ\s+T\+MS\s+STEP\s+STATUS\s+CLASS\s+LATENCY MS\s+EGRESS\s+INSTANCE\s+EXCERPT$`, lines[2])
-	require.Regexp(t, `^1\s+-60000\.0\s+login\s+302\s+success\s+40\.5\s+direct\s+inst-a\s*$`, lines[3])
-	require.Regexp(t, `^2\s+\+1\.5\s+submit\s+200\s+not_open\s+35\.2\s+direct\s+inst-a\s+page says not_open$`, lines[4])
-	require.Regexp(t, `^3\s+\+501\.5\s+submit\s+200\s+sold_out\s`, lines[5])
+	require.Equal(t, "site clock unknown (no Date headers): times are on the local clock", lines[2])
+	require.Regexp(t, `^SEQ\s+T\+MS\s+STEP\s+STATUS\s+CLASS\s+LATENCY MS\s+EGRESS\s+INSTANCE\s+EXCERPT$`, lines[3])
+	require.Regexp(t, `^1\s+-60000\.0\s+login\s+302\s+success\s+40\.5\s+direct\s+inst-a\s*$`, lines[4])
+	require.Regexp(t, `^2\s+\+1\.5\s+submit\s+200\s+not_open\s+35\.2\s+direct\s+inst-a\s+page says not_open$`, lines[5])
+	require.Regexp(t, `^3\s+\+501\.5\s+submit\s+200\s+sold_out\s`, lines[6])
 
 	out, _, code = e.run(t, "attempts", "--json", fmt.Sprint(id))
 	require.Equal(t, 0, code)
@@ -161,6 +165,64 @@ func TestAttemptsCommand(t *testing.T) {
 		require.Equal(t, 1, code)
 		require.Contains(t, errOut, bad.want)
 	}
+}
+
+// TestAttemptsOnTheSiteClock: the site's clock is 0.3 s ahead of ours, so
+// a submit sent 297 ms before the opening on our clock was sent 3 ms after
+// it on the site's, which is the clock opens_at is on.
+func TestAttemptsOnTheSiteClock(t *testing.T) {
+	t.Parallel()
+	e := newReviewEnv(t, database.SQLite)
+	ctx := context.Background()
+	opens := time.Date(2026, 11, 25, 1, 0, 0, 0, time.UTC)
+	const ahead = 300 * time.Millisecond
+	b, _, err := e.store.Create(ctx, booking.NewBooking{
+		TenantID: e.tenant, Site: "courtsim", Username: "u", Password: "p", Court: "1",
+		PlayDate: "2026-12-01", StartTime: "10:00", EndTime: "11:00", OpensAt: opens, WindowSeconds: 300, RatePerSecond: 5,
+	})
+	require.NoError(t, err)
+	_, err = e.store.Claim(ctx, b.ID, "inst-a", time.Now(), time.Now().Add(time.Hour))
+	require.NoError(t, err)
+	var rows []booking.Attempt
+	for i := range 12 {
+		sent := opens.Add(-297*time.Millisecond + time.Duration(i)*173*time.Millisecond)
+		date := sent.Add(5 * time.Millisecond).Add(ahead).Truncate(time.Second) // the site wrote it halfway
+		class := "not_open"
+		if i == 11 {
+			class = "sold_out"
+		}
+		rows = append(rows, booking.Attempt{BookingID: b.ID, Instance: "inst-a", Seq: i + 1, Step: "submit",
+			SentAt: sent, SiteDate: &date, LatencyUS: 10000, Status: 200, Class: class, Egress: "direct"})
+	}
+	require.NoError(t, e.store.AddAttempts(ctx, rows))
+	require.NoError(t, e.store.Fail(ctx, b.ID, booking.Armed, "inst-a", booking.ReasonSoldOut, nil, time.Now()))
+
+	out, errOut, code := e.run(t, "attempts", fmt.Sprint(b.ID))
+	require.Equal(t, 0, code, errOut)
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	clock := regexp.MustCompile(`^site clock ≈ local \+(0\.\d+) s ±(0\.0\d+) s \(from 12 Date headers\)$`).FindStringSubmatch(lines[2])
+	require.NotNil(t, clock, out)
+	est, within := parseFloat(t, clock[1]), parseFloat(t, clock[2])
+	require.InDelta(t, 0.3, est, within, "the true offset is inside the bound")
+	first := regexp.MustCompile(`^1\s+([-+][0-9.]+)\s+submit\s`).FindStringSubmatch(lines[4])
+	require.NotNil(t, first, out)
+	require.InDelta(t, 3, parseFloat(t, first[1]), within*1000, "sent 3 ms after the opening on the site's clock:\n%s", out)
+
+	out, _, code = e.run(t, "failures", "--json")
+	require.Equal(t, 0, code)
+	var items []map[string]any
+	require.NoError(t, json.Unmarshal([]byte(out), &items))
+	require.Len(t, items, 1)
+	require.Equal(t, lines[2], items[0]["site_clock"], "the same estimate from the latest 12 rows")
+	last := items[0]["last_attempt"].(map[string]any)["offset_ms"].(float64)
+	require.InDelta(t, 11*173+3, last, within*1000, "the last submit on the site's clock")
+}
+
+func parseFloat(t *testing.T, s string) float64 {
+	t.Helper()
+	v, err := strconv.ParseFloat(s, 64)
+	require.NoError(t, err)
+	return v
 }
 
 func TestStatusCommand(t *testing.T) {
