@@ -98,8 +98,10 @@ var uiFuncs = template.FuncMap{
 	"classes": func(m map[string]int) []string {
 		return sortedClasses(m)
 	},
-	"offset": func(a booking.Attempt, b *booking.Booking) string {
-		return offsetText(float64(a.SentAt.Sub(b.OpensAt).Microseconds()) / 1000)
+	// offset is an attempt's send time from the opening, on the site's
+	// clock as the booking's attempts estimate it (booking.SiteClockOf).
+	"offset": func(a booking.Attempt, b *booking.Booking, clk booking.SiteClock) string {
+		return offsetText(clk.SinceOpening(a.SentAt, b.OpensAt))
 	},
 	"ms": func(us int64) string { return fmt.Sprintf("%.1f", float64(us)/1000) },
 	"when": func(t *time.Time) string {
@@ -473,8 +475,10 @@ type bookingBody struct {
 	Attempts []booking.Attempt
 	Classes  map[string]int
 	Timeline timeline
-	Clipped  bool
-	CSRF     string
+	// Clock puts the attempts' local send times on the site's clock.
+	Clock   booking.SiteClock
+	Clipped bool
+	CSRF    string
 	// Notice says what became of a cancel just made from this page.
 	Notice string
 }
@@ -514,6 +518,7 @@ func (s *Server) uiBooking(w http.ResponseWriter, r *http.Request, sess session)
 		body.Classes[a.Class]++
 	}
 	body.Timeline = buildTimeline(b, all)
+	body.Clock = booking.SiteClockOf(all)
 	s.render(w, r, http.StatusOK, "booking", pageData{Title: fmt.Sprintf("Booking %d", id), CSRF: sess.CSRF, Who: sess.Tenant, Body: body})
 }
 

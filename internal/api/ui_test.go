@@ -263,6 +263,7 @@ func TestUIPages(t *testing.T) {
 		p = br.get(fmt.Sprintf("/ui/bookings/%d", sold.id))
 		require.Equal(t, "#cf222e", p.doc.Find("circle.attempt.sold_out").AttrOr("fill", ""))
 		require.Equal(t, "−60.00 s", strings.TrimSpace(p.doc.Find("table.attempts tr.attempt").First().Find("td").Eq(1).Text()))
+		require.Contains(t, p.doc.Find("p.site-clock").Text(), "site clock unknown (no Date headers)", "says which clock From T is on")
 		require.Equal(t, 404, br.get("/ui/bookings/999999").status)
 		require.Equal(t, 404, br.get("/ui/bookings/x").status)
 
