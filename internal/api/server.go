@@ -7,7 +7,6 @@ package api
 import (
 	"cmp"
 	"context"
-	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	_ "embed"
@@ -25,7 +24,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 	"golang.org/x/time/rate"
-	"gorm.io/gorm"
 
 	"reserver/internal/booking"
 	"reserver/internal/database"
@@ -269,21 +267,7 @@ func (s *Server) createBooking(w http.ResponseWriter, r *http.Request) {
 		s.internal(w, r, err)
 		return
 	}
-	if key != "" {
-		prev, err := s.replayOf(r.Context(), p.TenantID, key, hash)
-		switch {
-		case errors.Is(err, booking.ErrIdempotencyMismatch):
-			writeIdempotencyMismatch(w, err)
-			return
-		case err != nil:
-			s.internal(w, r, err)
-			return
-		case prev != nil:
-			s.writeCreated(w, prev, p, nil, false)
-			return
-		}
-	}
-	if !s.underQuota(w, r, p.TenantID) {
+	if !s.underQuota(w, r, p.TenantID, key, hash) {
 		return
 	}
 	b, created, err := s.o.Bookings.Create(r.Context(), booking.NewBooking{
@@ -332,32 +316,6 @@ func (s *Server) writeCreated(w http.ResponseWriter, b *booking.Booking, p tenan
 	writeJSON(w, http.StatusCreated, out)
 }
 
-// replayOf returns the booking a tenant created earlier under key when
-// hash is that request's, nil when the key is new, and
-// ErrIdempotencyMismatch when the key was used for another request. A
-// booking stored before the keyed hash (migration 00004 cleared those
-// hashes: they were of the bodies with the passwords, which are gone)
-// matches any request: its replay is answered as a replay, as it would
-// have been, rather than refused for a hash that cannot be recomputed.
-func (s *Server) replayOf(ctx context.Context, tenantID int64, key, hash string) (*booking.Booking, error) {
-	var prev struct {
-		ID          int64
-		RequestHash string
-	}
-	err := s.o.DB.WithContext(ctx).Model(&booking.Booking{}).Select("id", "request_hash").
-		Where("tenant_id = ? AND idempotency_key = ?", tenantID, key).Take(&prev).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("look up idempotency key: %w", err)
-	}
-	if prev.RequestHash != "" && !hmac.Equal([]byte(prev.RequestHash), []byte(hash)) {
-		return nil, booking.ErrIdempotencyMismatch
-	}
-	return s.o.Bookings.Get(ctx, booking.Scope{TenantID: tenantID}, prev.ID)
-}
-
 // quotaRetryAfter is the Retry-After of a create refused by the tenant's
 // ceiling. A place frees when one of the tenant's bookings finishes or is
 // cancelled, which no clock here foretells: it is a polite pace for a
@@ -365,10 +323,13 @@ func (s *Server) replayOf(ctx context.Context, tenantID int64, key, hash string)
 const quotaRetryAfter = time.Minute
 
 // underQuota answers 429 and reports false when the tenant already holds
-// Quotas.MaxActivePerTenant active bookings. The count and the insert are
-// not one transaction: concurrent creates of one tenant may pass the
-// ceiling by their number, which a ceiling against runaway clients allows.
-func (s *Server) underQuota(w http.ResponseWriter, r *http.Request, tenantID int64) bool {
+// Quotas.MaxActivePerTenant active bookings — unless the request replays
+// an Idempotency-Key, which stores nothing: then it answers the replay (or
+// 422 for another request under the key) itself. Under the ceiling the
+// replay is Create's to find. The count and the insert are not one
+// transaction: concurrent creates of one tenant may pass the ceiling by
+// their number, which a ceiling against runaway clients allows.
+func (s *Server) underQuota(w http.ResponseWriter, r *http.Request, tenantID int64, key, hash string) bool {
 	ceiling := s.o.Quotas.MaxActivePerTenant
 	if ceiling <= 0 {
 		return true
@@ -380,6 +341,25 @@ func (s *Server) underQuota(w http.ResponseWriter, r *http.Request, tenantID int
 	}
 	if n < int64(ceiling) {
 		return true
+	}
+	if key != "" {
+		prev, err := s.o.Bookings.Replay(r.Context(), tenantID, key, hash)
+		switch {
+		case errors.Is(err, booking.ErrIdempotencyMismatch):
+			writeIdempotencyMismatch(w, err)
+			return false
+		case err != nil:
+			s.internal(w, r, err)
+			return false
+		case prev != nil:
+			got, err := s.o.Bookings.Get(r.Context(), booking.Scope{TenantID: tenantID}, prev.ID)
+			if err != nil {
+				s.internal(w, r, err)
+				return false
+			}
+			s.writeCreated(w, got, principal(r.Context()), nil, false)
+			return false
+		}
 	}
 	writeTooMany(w, quotaRetryAfter, problem{Type: typeQuota, Title: "Booking quota reached", Status: http.StatusTooManyRequests,
 		Detail: fmt.Sprintf("this tenant has %d active (queued, armed or running) bookings and the ceiling is %d (limits.max_active_bookings_per_tenant): cancel one or wait until one finishes", n, ceiling)})

@@ -2,6 +2,7 @@ package booking
 
 import (
 	"context"
+	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -77,13 +78,12 @@ type NewBooking struct {
 // it does not. Nothing is written when it fails.
 func (s *Store) Create(ctx context.Context, nb NewBooking) (b *Booking, created bool, err error) {
 	if nb.IdempotencyKey != "" {
-		if prev, err := s.byIdempotencyKey(ctx, nb.TenantID, nb.IdempotencyKey); err == nil {
-			if !sameRequest(prev, nb) {
-				return nil, false, ErrIdempotencyMismatch
-			}
-			return prev, false, nil
-		} else if !errors.Is(err, ErrNotFound) {
+		prev, err := s.Replay(ctx, nb.TenantID, nb.IdempotencyKey, nb.RequestHash)
+		if err != nil {
 			return nil, false, err
+		}
+		if prev != nil {
+			return prev, false, nil
 		}
 	}
 	fields, err := json.Marshal(nb.Fields)
@@ -138,11 +138,8 @@ func (s *Store) Create(ctx context.Context, nb NewBooking) (b *Booking, created 
 		// Either the slot is already active, or a concurrent request with
 		// the same idempotency key won the race.
 		if nb.IdempotencyKey != "" {
-			if prev, err := s.byIdempotencyKey(ctx, nb.TenantID, nb.IdempotencyKey); err == nil {
-				if !sameRequest(prev, nb) {
-					return nil, false, ErrIdempotencyMismatch
-				}
-				return prev, false, nil
+			if prev, err := s.Replay(ctx, nb.TenantID, nb.IdempotencyKey, nb.RequestHash); err != nil || prev != nil {
+				return prev, false, err
 			}
 		}
 		return nil, false, ErrDuplicate
@@ -153,12 +150,24 @@ func (s *Store) Create(ctx context.Context, nb NewBooking) (b *Booking, created 
 	return b, true, nil
 }
 
-// sameRequest tells a replay of an Idempotency-Key from another request.
-// A stored hash that is empty was written before request hashes were keyed
-// (migration 00004 cleared them): it cannot be compared, and is taken as a
-// replay.
-func sameRequest(prev *Booking, nb NewBooking) bool {
-	return prev.RequestHash == "" || prev.RequestHash == nb.RequestHash
+// Replay returns the booking the tenant stored earlier under the
+// Idempotency-Key key when requestHash says it is the same request, nil
+// when the key is new, and ErrIdempotencyMismatch when another request
+// used it. A stored hash that is empty was written before request hashes
+// were keyed (migration 00004 cleared them): it cannot be compared, and is
+// taken as a replay.
+func (s *Store) Replay(ctx context.Context, tenantID int64, key, requestHash string) (*Booking, error) {
+	prev, err := s.byIdempotencyKey(ctx, tenantID, key)
+	if errors.Is(err, ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if prev.RequestHash != "" && subtle.ConstantTimeCompare([]byte(prev.RequestHash), []byte(requestHash)) != 1 {
+		return nil, ErrIdempotencyMismatch
+	}
+	return prev, nil
 }
 
 // account finds the tenant's site account or creates it with password.
