@@ -31,7 +31,7 @@ func (r *run) wakeOnCancel(ctx context.Context) (context.Context, context.Cancel
 
 // why turns the end of a wait into the run's reason to stop waiting.
 func (r *run) why(err error) error {
-	if r.cancelRequested() && !r.unsure {
+	if r.cancelRequested() {
 		return errCancelled
 	}
 	if r.ctx.Err() != nil {
@@ -48,7 +48,7 @@ func (r *run) sleepFor(ctx context.Context, d time.Duration) error {
 	defer t.Stop()
 	select {
 	case <-wctx.Done():
-		if r.cancelRequested() && !r.unsure {
+		if r.cancelRequested() {
 			return errCancelled
 		}
 		if r.ctx.Err() != nil {
@@ -73,7 +73,7 @@ func (r *run) pace(ctx context.Context, o sendOpts) error {
 		r.eg = eg
 	}
 	wctx := ctx
-	if !o.outcomePending && !r.unsure {
+	if !o.outcomePending {
 		var done context.CancelFunc
 		wctx, done = r.wakeOnCancel(ctx)
 		defer done()
@@ -110,7 +110,7 @@ func (r *run) fence(o sendOpts) error {
 	if r.ctx.Err() != nil {
 		return errStop
 	}
-	if !o.outcomePending && !r.unsure && r.cancelRequested() {
+	if !o.outcomePending && r.cancelRequested() {
 		return errCancelled
 	}
 	if !r.lease.valid(time.Now()) {

@@ -135,7 +135,10 @@ func (r *run) requestCancel() {
 	}
 }
 
-func (r *run) cancelRequested() bool { return r.cancelReq.Err() != nil }
+// cancelRequested reports a cancel the run must honour now: one was asked
+// for, and the run is not unsure whether the instance before it booked
+// (then verify answers first). Only the run's goroutine calls it.
+func (r *run) cancelRequested() bool { return !r.unsure && r.cancelReq.Err() != nil }
 
 // release ends a run that has not started its pre-warm (Stop): its lease
 // goes back at once so that another instance arms it. False when the run
@@ -205,7 +208,7 @@ func (r *run) execute() error {
 		return err
 	}
 	b := r.b
-	if r.cancelRequested() && !r.unsure {
+	if r.cancelRequested() {
 		return errCancelled
 	}
 	if r.prof == nil {
