@@ -25,7 +25,11 @@ func (r *run) useSession(password string) error {
 	if r.releaseSession != nil {
 		r.releaseSession()
 	}
-	r.sess, r.releaseSession, r.password, r.proven = sess, release, password, false
+	r.sess, r.releaseSession, r.password = sess, release, password
+	// Already the account's password: nothing to prove to the database
+	// (the usual case, decided here without a query).
+	cur, err := r.d.cfg.Store.Password(r.b.Account)
+	r.proven = err == nil && cur == password
 	if r.eg.Name() != "" { // placed already: keep the egress
 		r.sess.SetTransport(r.d.sessionTransport(r.account, r.eg))
 	}
@@ -34,7 +38,8 @@ func (r *run) useSession(password string) error {
 
 // loggedIn notes a login that succeeded with the booking's password: a
 // password the account did not have yet is now proven, and applies to the
-// next login of the account's older bookings.
+// next login of the account's older bookings. It writes at most once per
+// run, and not at all when the password was the account's already.
 func (r *run) loggedIn() {
 	if r.proven {
 		return
