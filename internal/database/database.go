@@ -20,6 +20,7 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
 
+	"reserver/internal/filelock"
 	"reserver/migrations"
 )
 
@@ -199,7 +200,9 @@ func (db *DB) Migrate(ctx context.Context) ([]int64, error) {
 	}
 	gooseDialect := goose.DialectSQLite3
 	if db.Dialect == SQLite && db.file != "" {
-		unlock, err := fileLock(db.file + ".migrate-lock")
+		// Processes sharing one SQLite file (the API and the daemon
+		// starting together) migrate one after the other.
+		unlock, err := filelock.Lock(db.file + ".migrate-lock")
 		if err != nil {
 			return nil, err
 		}

@@ -25,6 +25,8 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"reserver/internal/filelock"
 )
 
 // Entry is one outcome waiting for the database.
@@ -87,7 +89,10 @@ func Open(path string) (*Journal, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("journal: create directory: %w", err)
 	}
-	unlock, err := lockFile(path + ".lock")
+	unlock, err := filelock.TryLock(path + ".lock")
+	if errors.Is(err, filelock.ErrLocked) {
+		return nil, fmt.Errorf("journal %s: %w; is another reserver running with the same journal?", path, ErrLocked)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("journal %s: %w", path, err)
 	}
