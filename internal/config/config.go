@@ -7,6 +7,7 @@ package config
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -160,21 +161,19 @@ func (c *Config) applyEnv(getenv func(string) string) error {
 	if v := getenv("RESERVER_NOTIFY_PROVIDER"); v != "" {
 		c.Notify.Provider = v
 	}
-	if v := getenv("RESERVER_MAX_RATE"); v != "" {
-		f, err := strconv.ParseFloat(v, 64)
-		if err != nil {
-			return fmt.Errorf("RESERVER_MAX_RATE=%q: expected a number of requests per second such as 2", v)
+	// Numbers: the rate ceiling, and the API's quotas for a deployment (or
+	// a load test) that serves a few busy clients.
+	for name, dst := range map[string]*float64{
+		"RESERVER_MAX_RATE":                &c.Limits.MaxRate,
+		"RESERVER_API_REQUESTS_PER_SECOND": &c.Limits.APIRate,
+	} {
+		if v := getenv(name); v != "" {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				return fmt.Errorf("%s=%q: expected a number of requests per second such as 2", name, v)
+			}
+			*dst = f
 		}
-		c.Limits.MaxRate = f
-	}
-	// The API's quotas, for a deployment (or a load test) that serves a
-	// few busy clients.
-	if v := getenv("RESERVER_API_REQUESTS_PER_SECOND"); v != "" {
-		f, err := strconv.ParseFloat(v, 64)
-		if err != nil {
-			return fmt.Errorf("RESERVER_API_REQUESTS_PER_SECOND=%q: expected a number of requests per second such as 10", v)
-		}
-		c.Limits.APIRate = f
 	}
 	for name, dst := range map[string]*int{
 		"RESERVER_API_REQUESTS_BURST":             &c.Limits.APIBurst,
@@ -221,15 +220,9 @@ func (c *Config) fillDefaults() {
 	if c.Limits.MaxWindow == 0 {
 		c.Limits.MaxWindow = MaxWindowDefault
 	}
-	if c.Limits.MaxActivePerTenant == 0 {
-		c.Limits.MaxActivePerTenant = MaxActiveDefault
-	}
-	if c.Limits.APIRate == 0 {
-		c.Limits.APIRate = APIRateDefault
-	}
-	if c.Limits.APIBurst == 0 {
-		c.Limits.APIBurst = APIBurstDefault
-	}
+	c.Limits.MaxActivePerTenant = cmp.Or(c.Limits.MaxActivePerTenant, MaxActiveDefault)
+	c.Limits.APIRate = cmp.Or(c.Limits.APIRate, APIRateDefault)
+	c.Limits.APIBurst = cmp.Or(c.Limits.APIBurst, APIBurstDefault)
 	d := &c.Daemon
 	durations := []struct {
 		p *time.Duration
