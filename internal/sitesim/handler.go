@@ -65,11 +65,14 @@ func (s *Site) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer s.leave()
-	if strings.HasPrefix(r.URL.Path, "/_sim/") {
+	switch {
+	case strings.HasPrefix(r.URL.Path, "/_sim/"):
 		s.serveSim(w, r)
-		return
+	case s.cart != nil:
+		s.serveCart(w, r)
+	default:
+		s.servePublic(w, r)
 	}
-	s.servePublic(w, r)
 }
 
 // servePublic answers a page of the "real" site. Half of the injected

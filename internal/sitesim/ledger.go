@@ -7,8 +7,8 @@ import (
 	"time"
 )
 
-// Result is what the site did with one submit to /rent/apply.do, as recorded
-// in the ledger.
+// Result is what the site did with one submit (eGov /rent/apply.do, cart
+// POST /api/cart/items) or one cart confirm, as recorded in the ledger.
 type Result string
 
 // Submit results.
@@ -24,17 +24,26 @@ const (
 	ResultResetApplied    Result = "reset_applied"     // processed, then the connection was reset
 	ResultResetNotApplied Result = "reset_not_applied" // connection reset without processing
 	ResultBadRequest      Result = "bad_request"       // unparseable or incomplete form
+	ResultHeld            Result = "held"              // cart: slot put in the cart (a hold)
+	ResultExpired         Result = "expired"           // cart confirm: the hold had expired
 )
 
 // Ledger is the simulator's ground truth: every reservation and every submit,
 // with times on the simulator's clock.
 type Ledger struct {
-	OpenAt       time.Time     `json:"open_at"` // zero when always open
+	Flavor       string        `json:"flavor"`  // FlavorEgov or FlavorCart
+	OpenAt       time.Time     `json:"open_at"` // zero when always open, and with the cart flavour
 	Now          time.Time     `json:"now"`
 	Reservations []Reservation `json:"reservations"`
 	Submits      []Submit      `json:"submits"`
-	// RepeatSubmits counts the submits marked Repeat: an account submitting
-	// for a slot it already holds. A client that verifies an unknown
+	// Holds are the cart flavour's holds, in creation order; empty with
+	// eGov.
+	Holds []Hold `json:"holds"`
+	// Confirms are the cart flavour's checkout confirms; empty with eGov.
+	Confirms []Confirm `json:"confirms,omitempty"`
+	// RepeatSubmits counts the submits and confirms marked Repeat: an
+	// account submitting for a slot it already holds, or confirming a
+	// checkout already confirmed. A client that verifies an unknown
 	// outcome before submitting again never sends one.
 	RepeatSubmits int `json:"repeat_submits"`
 }
@@ -66,9 +75,54 @@ type Submit struct {
 	Outcome     Result `json:"outcome,omitempty"`
 	IP          string `json:"ip"` // the connection's source address, never a header
 	Reservation string `json:"reservation,omitempty"`
+	// Hold is the cart hold a held (or reset_applied and held) submit
+	// made.
+	Hold string `json:"hold,omitempty"`
 	// Repeat marks a submit by an account for a slot that account already
 	// held when the submit arrived (or that it won in a concurrent submit
 	// decided first), whatever the answer.
+	Repeat bool `json:"repeat,omitempty"`
+}
+
+// HoldState is where a cart hold stands:
+//
+//	held ──confirm──▶ confirmed
+//	  └───HoldFor───▶ expired (the slot is free again)
+type HoldState string
+
+// Hold states.
+const (
+	HoldHeld      HoldState = "held"
+	HoldConfirmed HoldState = "confirmed"
+	HoldExpired   HoldState = "expired"
+)
+
+// Hold is one slot in one account's cart (cart flavour).
+type Hold struct {
+	ID        string    `json:"id"`
+	Account   string    `json:"account"`
+	Facility  int       `json:"facility"`
+	Date      string    `json:"date"` // YYYY-MM-DD
+	Slot      int       `json:"slot"`
+	CreatedAt time.Time `json:"created_at"` // sim clock
+	ExpiresAt time.Time `json:"expires_at"` // sim clock, whole seconds
+	State     HoldState `json:"state"`
+	// Reservation is the order code once confirmed.
+	Reservation string `json:"reservation,omitempty"`
+}
+
+// Confirm is one POST /checkout/{id}/confirm (cart flavour).
+type Confirm struct {
+	Account  string    `json:"account"` // empty when there was no valid session
+	Checkout string    `json:"checkout"`
+	Hold     string    `json:"hold,omitempty"`
+	At       time.Time `json:"at"` // arrival on the sim clock
+	Result   Result    `json:"result"`
+	// Outcome is what processing decided for a reset_applied confirm.
+	Outcome     Result `json:"outcome,omitempty"`
+	IP          string `json:"ip"`
+	Reservation string `json:"reservation,omitempty"`
+	// Repeat marks a confirm of a checkout that was already confirmed.
 	Repeat bool `json:"repeat,omitempty"`
 }
 
@@ -87,7 +141,8 @@ func (k slotKey) isoDate() string {
 // path cheap: a submit takes slotsMu only to check and claim its slot, and
 // submitsMu only to append one entry.
 type book struct {
-	seq atomic.Int64 // reservation numbers stay unique across Reset
+	seq    atomic.Int64 // reservation numbers stay unique across Reset
+	number func(k slotKey, seq int64) string
 
 	slotsMu      sync.Mutex
 	slots        map[slotKey]int // index into reservations
@@ -98,8 +153,11 @@ type book struct {
 }
 
 func newBook() *book {
-	return &book{slots: make(map[slotKey]int)}
+	return &book{slots: make(map[slotKey]int), number: egovNumber}
 }
+
+// egovNumber is the eGov reservation number, e.g. R20261125-000001.
+func egovNumber(k slotKey, seq int64) string { return fmt.Sprintf("R%08d-%06d", k.date, seq) }
 
 // claim books k for account unless it is taken. It returns the reservation
 // and ResultSuccess, or the holder's result (taken or already_mine).
@@ -112,7 +170,7 @@ func (b *book) claim(k slotKey, r Reservation) (Reservation, Result) {
 		}
 		return b.reservations[i], ResultTaken
 	}
-	r.Number = fmt.Sprintf("R%08d-%06d", k.date, b.seq.Add(1))
+	r.Number = b.number(k, b.seq.Add(1))
 	r.Facility, r.Date, r.Slot = k.facility, k.isoDate(), k.slot
 	b.slots[k] = len(b.reservations)
 	b.reservations = append(b.reservations, r)

@@ -20,7 +20,25 @@ const (
 	SessionIdleDefault  = 30 * time.Minute
 	BlockForDefault     = 60 * time.Second
 	ResetAppliedDefault = 0.5
+	FlavorDefault       = FlavorEgov
+	NoticeDefault       = 72 * time.Hour
+	HoldForDefault      = 10 * time.Minute
+	ListDaysDefault     = 14
 )
+
+// Site flavours: which booking site the simulator plays.
+const (
+	// FlavorEgov is the legacy Korean eGov site: form login, a booking page
+	// with a one-time token, one opening instant, HTTP 200 alert pages.
+	FlavorEgov = "egov"
+	// FlavorCart is a JSON-API booking application with a cart and a
+	// checkout, a rolling booking notice and per-account languages; see
+	// docs/simulator.md.
+	FlavorCart = "cart"
+)
+
+// flavors lists the valid flavours, for error messages.
+var flavors = []string{FlavorEgov, FlavorCart}
 
 // Supported page charsets.
 const (
@@ -37,6 +55,10 @@ const (
 	maxFacilities = 10_000
 	maxSlots      = 48
 	maxAccounts   = 10_000_000
+	maxListDays   = 3660
+	// maxCartSlots keeps the last cart slot inside its day: slot n runs
+	// from (5+n):00, so slot 18 is 23:00-24:00.
+	maxCartSlots = 18
 )
 
 // ErrInvalidOptions is wrapped by every validation error from [New] and
@@ -44,15 +66,22 @@ const (
 var ErrInvalidOptions = errors.New("sitesim: invalid options")
 
 // Options configure a simulated site. The zero value is a valid, friendly
-// site: ten facilities, twelve slots a day, 500 accounts, always open, no
-// blocking and no faults.
+// site: the eGov flavour, ten facilities, twelve slots a day, 500 accounts,
+// always open, no blocking and no faults.
+//
+// Flavor selects the site. OpenAt, Charset euc-kr, TokenReuse and Strict
+// belong to the eGov flavour: the cart flavour opens each slot on its own
+// (Notice before the slot's end), speaks UTF-8 only, has no booking page
+// token and always answers a repeated submit like a conflict. Notice,
+// HoldFor and ListDays belong to the cart flavour and are ignored by eGov.
 type Options struct {
+	Flavor       string        // "egov" (default) or "cart"
 	Addr         string        // listen address for Start; default "127.0.0.1:0"; must be loopback
 	Facilities   int           // facilityNo 1..Facilities; default 10
 	Slots        int           // timeNo 1..Slots per day; default 12
 	Accounts     int           // user001..userNNN; default 500
 	Password     string        // shared by every account; default "pass1234"
-	OpenAt       time.Time     // opening instant on the SIM clock; zero = always open
+	OpenAt       time.Time     // opening instant on the SIM clock; zero = always open; eGov only
 	Skew         time.Duration // sim clock = time.Now() + Skew
 	Charset      string        // "utf-8" (default) or "euc-kr"
 	SessionIdle  time.Duration // idle expiry of a session; default 30m
@@ -69,8 +98,20 @@ type Options struct {
 	// Strict answers a submit for a slot the submitting account already
 	// holds exactly like a slot taken by another account (same status, page
 	// and message), as many real sites do. The ledger still records the
-	// truth (already_mine, marked as a repeat).
+	// truth (already_mine, marked as a repeat). The cart flavour always
+	// behaves so.
 	Strict bool
+
+	// Notice is the cart flavour's rolling maximum notice: a slot can be
+	// put in the cart once the sim clock, truncated to the second, plus
+	// Notice reaches the slot's end; default 72h.
+	Notice time.Duration
+	// HoldFor is how long a cart hold keeps its slot before it expires;
+	// default 10m, at least 1s.
+	HoldFor time.Duration
+	// ListDays is how many days ahead GET /api/reservations lists;
+	// default 14.
+	ListDays int
 }
 
 // Faults are the run-time adjustable fault settings; see [Site.SetFaults].
@@ -86,6 +127,7 @@ type Faults struct {
 
 // withDefaults returns a copy of o with zero fields replaced by defaults.
 func (o Options) withDefaults() Options {
+	o.Flavor = cmp.Or(strings.ToLower(strings.TrimSpace(o.Flavor)), FlavorDefault)
 	o.Addr = cmp.Or(o.Addr, AddrDefault)
 	o.Facilities = cmp.Or(o.Facilities, FacilitiesDefault)
 	o.Slots = cmp.Or(o.Slots, SlotsDefault)
@@ -102,6 +144,9 @@ func (o Options) withDefaults() Options {
 	if o.BlockRPS > 0 {
 		o.BlockFor = cmp.Or(o.BlockFor, BlockForDefault)
 	}
+	o.Notice = cmp.Or(o.Notice, NoticeDefault)
+	o.HoldFor = cmp.Or(o.HoldFor, HoldForDefault)
+	o.ListDays = cmp.Or(o.ListDays, ListDaysDefault)
 	return o
 }
 
@@ -138,10 +183,52 @@ func (o Options) validate() error {
 	if err := o.faults().validate(); err != nil {
 		errs = append(errs, err)
 	}
+	if o.Notice < 0 {
+		bad("notice must not be negative, got %v", o.Notice)
+	}
+	if o.HoldFor < 0 {
+		bad("hold for must not be negative, got %v", o.HoldFor)
+	}
+	if o.ListDays < 1 || o.ListDays > maxListDays {
+		bad("list days must be in 1..%d, got %d", maxListDays, o.ListDays)
+	}
+	switch o.Flavor {
+	case FlavorEgov:
+	case FlavorCart:
+		if err := o.validateCart(); err != nil {
+			errs = append(errs, err)
+		}
+	default:
+		bad("flavor must be one of %s, got %q", strings.Join(flavors, ", "), o.Flavor)
+	}
 	if len(errs) == 0 {
 		return nil
 	}
 	return fmt.Errorf("%w: %w", ErrInvalidOptions, errors.Join(errs...))
+}
+
+// validateCart reports the options that make no sense for the cart
+// flavour.
+func (o Options) validateCart() error {
+	var errs []error
+	bad := func(format string, args ...any) {
+		errs = append(errs, fmt.Errorf(format, args...))
+	}
+	if !o.OpenAt.IsZero() {
+		bad("open at does not apply to the cart flavor (each slot opens notice before its end)")
+	}
+	if o.Charset != CharsetUTF8 {
+		bad("charset must be %q with the cart flavor, got %q", CharsetUTF8, o.Charset)
+	}
+	if o.Slots > maxCartSlots {
+		bad("slots must be in 1..%d with the cart flavor, got %d", maxCartSlots, o.Slots)
+	}
+	if o.HoldFor >= 0 && o.HoldFor < time.Second {
+		// Expiry instants are whole seconds; a shorter hold could expire
+		// before it was answered.
+		bad("hold for must be at least 1s with the cart flavor, got %v", o.HoldFor)
+	}
+	return errors.Join(errs...)
 }
 
 func (o Options) faults() Faults {

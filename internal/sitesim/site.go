@@ -29,6 +29,12 @@ type Site struct {
 	blocker  *ipBlocker
 	faults   *faultInjector
 	book     *book
+	langs    *languages
+
+	// Set only with the cart flavour.
+	cart    *cartBook    // holds, checkouts, confirms
+	logins  *loginTokens // login-form tokens bound to a SID
+	xsrfKey []byte       // derives each session's XSRF token
 
 	// stopMu guards stopped; a handler only enters while the site is not
 	// stopped, so stop can wait for the handlers already inside.
@@ -53,7 +59,14 @@ func New(opts Options) (*Site, error) {
 		blocker:  newIPBlocker(opts.BlockRPS, opts.BlockFor),
 		faults:   newFaultInjector(opts.Seed, opts.faults()),
 		book:     newBook(),
+		langs:    newLanguages(),
 		stopCh:   make(chan struct{}),
+	}
+	if opts.Flavor == FlavorCart {
+		s.book.number = cartNumber
+		s.cart = newCartBook(s.book, opts.HoldFor)
+		s.logins = newLoginTokens(opts.SessionIdle)
+		s.xsrfKey = []byte(randomHex(32))
 	}
 	s.skew.Store(int64(opts.Skew))
 	s.SetOpenAt(opts.OpenAt)
@@ -75,7 +88,8 @@ func (s *Site) Skew() time.Duration { return time.Duration(s.skew.Load()) }
 func (s *Site) SetSkew(d time.Duration) { s.skew.Store(int64(d)) }
 
 // OpenAt returns the opening instant on the simulator's clock; zero means
-// always open.
+// always open. The cart flavour ignores it: each slot opens Notice before
+// its end.
 func (s *Site) OpenAt() time.Time { return *s.openAt.Load() }
 
 // SetOpenAt moves the opening instant (sim clock); zero means always open.
@@ -92,21 +106,42 @@ func (s *Site) Password() string { return s.opts.Password }
 
 // Ledger returns a deep copy of the ground truth.
 func (s *Site) Ledger() Ledger {
+	now := s.Now()
 	rs, ss := s.book.snapshot()
-	l := Ledger{OpenAt: s.OpenAt(), Now: s.Now(), Reservations: rs, Submits: ss}
+	l := Ledger{Flavor: s.opts.Flavor, Now: now, Reservations: rs, Submits: ss, Holds: []Hold{}}
+	if s.cart == nil {
+		l.OpenAt = s.OpenAt()
+	} else {
+		l.Holds, l.Confirms = s.cart.snapshot(now)
+	}
 	for _, sub := range ss {
 		if sub.Repeat {
+			l.RepeatSubmits++
+		}
+	}
+	for _, c := range l.Confirms {
+		if c.Repeat {
 			l.RepeatSubmits++
 		}
 	}
 	return l
 }
 
-// Reset empties reservations and the submit log. Accounts and sessions stay.
-func (s *Site) Reset() { s.book.reset() }
+// Reset empties reservations, the submit log and, with the cart flavour,
+// holds, checkouts and confirms. Accounts, sessions and languages stay;
+// reservation numbers and ids keep counting.
+func (s *Site) Reset() {
+	if s.cart != nil {
+		s.cart.reset()
+		return
+	}
+	s.book.reset()
+}
 
 // Reserve books a slot directly, as if account had booked it earlier (for
 // sold-out tests). date is "YYYY-MM-DD". It returns the reservation number.
+// With the cart flavour it is a confirmed reservation, refused while the
+// slot is in someone's cart.
 func (s *Site) Reserve(account string, facility int, date string, slot int) (string, error) {
 	if !s.names.valid(account) {
 		return "", fmt.Errorf("%w: %q", ErrUnknownAccount, account)
@@ -119,7 +154,15 @@ func (s *Site) Reserve(account string, facility int, date string, slot int) (str
 	if !ok {
 		return "", fmt.Errorf("%w: facility %d slot %d", ErrBadSlot, facility, slot)
 	}
-	r, res := s.book.claim(k, Reservation{Account: account, At: s.Now()})
+	var (
+		r   Reservation
+		res Result
+	)
+	if s.cart != nil {
+		r, res = s.cart.reserve(k, account, s.Now())
+	} else {
+		r, res = s.book.claim(k, Reservation{Account: account, At: s.Now()})
+	}
 	if res != ResultSuccess {
 		return "", fmt.Errorf("%w: facility %d %s slot %d", ErrSlotTaken, facility, date, slot)
 	}
