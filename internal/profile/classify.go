@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/PuerkitoBio/goquery"
+	"github.com/tidwall/gjson"
 )
 
 // Response is what classification and extraction look at: the status, the
@@ -18,14 +19,16 @@ type Response struct {
 	Header   http.Header
 	Body     string
 
-	dynamic []dynamicCond // rendered templated conditions, by rule index
+	dynamic []dynText // the step's templated texts, rendered for this request
+	cookies []*http.Cookie
+	parsed  bool // cookies parsed from Header
 }
 
-// dynamicCond is a templated rule condition rendered for one request.
-type dynamicCond struct {
-	contains string
-	regex    *regexp.Regexp
-	bad      bool // the template failed to render or the regex to compile
+// dynText is a templated text rendered for one request.
+type dynText struct {
+	s   string
+	re  *regexp.Regexp
+	bad bool // the template failed to render or the regex to compile
 }
 
 // Outcome is the full verdict on one response.
@@ -39,100 +42,159 @@ type Outcome struct {
 // first rule whose conditions all hold wins; a step without rules treats
 // 2xx and 3xx as success; anything else is ClassUnknown.
 func Classify(s *Step, resp *Response) Class {
-	return s.match(resp)
+	return Evaluate(s, resp).Class
 }
 
 // Evaluate classifies resp and extracts the reservation number when the
 // matching rule says where it is.
 func Evaluate(s *Step, resp *Response) Outcome {
-	i := s.matchIndex(resp)
-	switch {
-	case i >= 0:
+	for i := range s.Rules {
 		r := &s.Rules[i]
+		if !r.matches(resp) {
+			continue
+		}
 		o := Outcome{Class: r.Class, Rule: i}
 		switch {
 		case r.Reservation != nil:
 			var doc *goquery.Document
 			o.Reservation, _ = r.Reservation.apply(resp, &doc)
 		case r.Class == ClassSuccess:
-			o.Reservation = r.firstGroup(i, resp)
+			o.Reservation = r.firstGroup(resp)
 		}
 		return o
-	case len(s.Rules) == 0 && resp.Status >= 200 && resp.Status < 400:
+	}
+	if len(s.Rules) == 0 && resp.Status >= 200 && resp.Status < 400 {
 		return Outcome{Class: ClassSuccess, Rule: -1}
 	}
 	return Outcome{Class: ClassUnknown, Rule: -1}
 }
 
-func (s *Step) match(resp *Response) Class {
-	if i := s.matchIndex(resp); i >= 0 {
-		return s.Rules[i].Class
+func (r *Rule) matches(resp *Response) bool {
+	for i := range r.Conds {
+		if !r.Conds[i].holds(resp) {
+			return false
+		}
 	}
-	if len(s.Rules) == 0 && resp.Status >= 200 && resp.Status < 400 {
-		return ClassSuccess
+	if len(r.Not) == 0 {
+		return true
 	}
-	return ClassUnknown
+	for i := range r.Not {
+		if !r.Not[i].holds(resp) {
+			return true
+		}
+	}
+	return false
 }
 
-func (s *Step) matchIndex(resp *Response) int {
-	for i := range s.Rules {
-		if s.Rules[i].matches(i, resp) {
-			return i
+// holds reports whether the condition holds for resp. A templated text
+// that could not be rendered never holds.
+func (c *Cond) holds(resp *Response) bool {
+	switch c.Key {
+	case "status":
+		return slices.Contains(c.Status, resp.Status)
+	case "location":
+		return c.anyText(resp, func(s string) bool { return strings.Contains(resp.Location, s) })
+	case "location_regex":
+		return c.anyRegex(resp, resp.Location)
+	case "header":
+		vs := resp.Header.Values(c.Name)
+		return c.anyText(resp, func(s string) bool {
+			return slices.ContainsFunc(vs, func(v string) bool { return strings.Contains(v, s) })
+		})
+	case "cookie":
+		for _, ck := range resp.setCookies() {
+			if ck.Name != c.Name {
+				continue
+			}
+			if len(c.Any) == 0 || c.anyText(resp, func(s string) bool { return strings.Contains(ck.Value, s) }) {
+				return true
+			}
 		}
+		return false
+	case "body_contains":
+		return c.anyText(resp, func(s string) bool { return strings.Contains(resp.Body, s) })
+	case "body_regex":
+		return c.anyRegex(resp, resp.Body)
+	case "json":
+		path, ok := c.Path.value(resp)
+		if !ok {
+			return false
+		}
+		v := gjson.Get(resp.Body, path)
+		return v.Exists() && c.anyText(resp, func(s string) bool { return v.String() == s })
+	case "json_has":
+		return c.anyText(resp, func(path string) bool { return gjson.Get(resp.Body, path).Exists() })
 	}
-	return -1
+	return false
 }
 
-func (r *Rule) matches(i int, resp *Response) bool {
-	if len(r.Status) > 0 && !slices.Contains(r.Status, resp.Status) {
-		return false
-	}
-	if r.Location != "" && !strings.Contains(resp.Location, r.Location) {
-		return false
-	}
-	if r.LocationRegex != nil && !r.LocationRegex.MatchString(resp.Location) {
-		return false
-	}
-	for _, h := range r.Header {
-		v := resp.Header.Values(h.Name)
-		if len(v) == 0 || !slices.ContainsFunc(v, func(s string) bool { return strings.Contains(s, h.Contains) }) {
-			return false
+func (c *Cond) anyText(resp *Response, ok func(string) bool) bool {
+	for i := range c.Any {
+		if s, good := c.Any[i].value(resp); good && ok(s) {
+			return true
 		}
 	}
-	if r.BodyContains != "" && !strings.Contains(resp.Body, r.BodyContains) {
-		return false
-	}
-	if r.BodyRegex != nil && !r.BodyRegex.MatchString(resp.Body) {
-		return false
-	}
-	if r.BodyContainsT != nil || r.BodyRegexT != nil {
-		// A templated condition holds only if it was rendered for this response.
-		if i >= len(resp.dynamic) || resp.dynamic[i].bad {
-			return false
-		}
-		d := &resp.dynamic[i]
-		if r.BodyContainsT != nil && !strings.Contains(resp.Body, d.contains) {
-			return false
-		}
-		if r.BodyRegexT != nil && !d.regex.MatchString(resp.Body) {
-			return false
-		}
-	}
-	return true
+	return false
 }
 
-// firstGroup returns the first capture group of the rule's body regex: a
-// success rule without a reservation spec takes the number from there.
-func (r *Rule) firstGroup(i int, resp *Response) string {
-	re := r.BodyRegex
-	if r.BodyRegexT != nil && i < len(resp.dynamic) {
-		re = resp.dynamic[i].regex
+func (c *Cond) anyRegex(resp *Response, src string) bool {
+	for i := range c.Any {
+		if re := c.Any[i].regexp(resp); re != nil && re.MatchString(src) {
+			return true
+		}
 	}
-	if re == nil || re.NumSubexp() < 1 {
+	return false
+}
+
+// value is the text for this response: the literal, or the template as
+// rendered with the request.
+func (t *Text) value(resp *Response) (string, bool) {
+	if t.Tmpl == nil {
+		return t.Lit, true
+	}
+	if t.slot >= len(resp.dynamic) || resp.dynamic[t.slot].bad {
+		return "", false
+	}
+	return resp.dynamic[t.slot].s, true
+}
+
+func (t *Text) regexp(resp *Response) *regexp.Regexp {
+	if t.Tmpl == nil {
+		return t.Re
+	}
+	if t.slot >= len(resp.dynamic) || resp.dynamic[t.slot].bad {
+		return nil
+	}
+	return resp.dynamic[t.slot].re
+}
+
+func (resp *Response) setCookies() []*http.Cookie {
+	if !resp.parsed {
+		resp.parsed = true
+		resp.cookies = (&http.Response{Header: resp.Header}).Cookies()
+	}
+	return resp.cookies
+}
+
+// firstGroup returns the first capture group of the rule's first
+// body_regex whose alternative matches: a success rule without a
+// reservation spec takes the number from there.
+func (r *Rule) firstGroup(resp *Response) string {
+	for i := range r.Conds {
+		c := &r.Conds[i]
+		if c.Key != "body_regex" {
+			continue
+		}
+		for j := range c.Any {
+			re := c.Any[j].regexp(resp)
+			if re == nil || re.NumSubexp() < 1 {
+				continue
+			}
+			if m := re.FindStringSubmatch(resp.Body); len(m) > 1 {
+				return m[1]
+			}
+		}
 		return ""
-	}
-	if m := re.FindStringSubmatch(resp.Body); len(m) > 1 {
-		return m[1]
 	}
 	return ""
 }
@@ -153,7 +215,8 @@ func (s *Step) ExtractInto(resp *Response, into map[string]string) int {
 }
 
 func (x *Extraction) apply(resp *Response, doc **goquery.Document) (string, bool) {
-	if x.Regex != nil {
+	switch {
+	case x.Regex != nil:
 		var src string
 		switch x.From {
 		case FromLocation:
@@ -174,8 +237,17 @@ func (x *Extraction) apply(resp *Response, doc **goquery.Document) (string, bool
 			}
 		}
 		return "", true
-	}
-	if x.sel == nil {
+	case x.JSON != nil:
+		path, ok := x.JSON.value(resp)
+		if !ok {
+			return "", false
+		}
+		v := gjson.Get(resp.Body, path)
+		if !v.Exists() || v.IsObject() || v.IsArray() {
+			return "", false
+		}
+		return v.String(), true
+	case x.sel == nil:
 		return "", false
 	}
 	if *doc == nil {

@@ -27,7 +27,7 @@ func FuzzParse(f *testing.F) {
 			}
 			return
 		}
-		if p.Login == nil || p.Trace == nil || p.Submit == nil || p.Probe == nil {
+		if p.Login == nil || len(p.Pages) == 0 || p.Submit == nil || p.Probe == nil {
 			t.Fatal("valid profile without a required step")
 		}
 	})
@@ -51,7 +51,7 @@ func FuzzRender(f *testing.F) {
 			X:       map[string]string{"rentToken": token},
 		}
 		_, _ = p.Render(p.Submit, d)
-		_, _ = p.Render(p.Trace, d)
+		_, _ = p.Render(p.Pages[0], d)
 		_, _ = p.Render(p.Verify, d)
 		src := "name: f\nbase_url: http://127.0.0.1\nsteps:\n  login: {path: /}\n  trace: {path: /}\n  submit:\n    method: POST\n    path: /\n    body: " +
 			quote(tmpl) + "\n    content_type: text/plain\n    classify: [{class: success}]\n"

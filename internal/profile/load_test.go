@@ -71,13 +71,13 @@ func TestLoadErrors(t *testing.T) {
 		{"duplicate key", "name: a\nname: b\n", `duplicate key "name"`},
 		{"form on GET", minimalWith("    path: /page?d={{ yyyymmdd .Booking.Date }}\n", "    path: /page\n    form: {a: b}\n"), "form needs a method with a body"},
 		{"body without type", minimalWith("    path: /go\n", "    path: /go\n    body: x\n"), "body needs content_type"},
-		{"every_submit on submit", minimalWith("    path: /go\n", "    path: /go\n    every_submit: true\n"), "every_submit only applies to the trace step"},
+		{"every_submit on submit", minimalWith("    path: /go\n", "    path: /go\n    every_submit: true\n"), "every_submit only applies to a page visited before the submit"},
 		{"undeclared field", minimalWith(`name: "{{ .Booking.Name }}"`, `name: "{{ .Booking.Fields.team }}"`), `booking field "team" is not declared`},
 		{"index of an unknown extraction", minimalWith(`token: "{{ .X.token }}"`, `token: "{{ index .X \"nope\" }}"`), `extraction "nope"`},
 		{"both opening kinds", strings.Replace(minimal, "steps:", "opening: {days_before: 1, at: \"09:00\", monthly: {day: 1, at: \"09:00\"}}\nsteps:", 1), "not both"},
 		{"monthly bad day", strings.Replace(minimal, "steps:", "opening: {monthly: {day: 32, at: \"09:00\"}}\nsteps:", 1), "1..31"},
 		{"submit without rules", minimalWith("    classify:\n", "    x_classify:\n"), "classify rules are required"},
-		{"regex and css", minimalWith("{css: 'input[name=tok]', attr: value}", "{css: 'input', regex: '(x)'}"), "not both"},
+		{"regex and css", minimalWith("{css: 'input[name=tok]', attr: value}", "{css: 'input', regex: '(x)'}"), "give one of regex, css or json, not regex and css"},
 		{"bad header extraction", minimalWith("{regex: 'csrf = \"([^\"]+)\"'}", "{regex: '(x)', from: 'header:'}"), "from must be"},
 	}
 	for _, tc := range tests {

@@ -118,6 +118,7 @@ func (l *loader) profile(data []byte) *Profile {
 	if p.Charset != DefaultCharset {
 		fmEnc = p.Encoding
 	}
+	l.loc = p.Location
 	l.fm = funcMap(p.Location, fmEnc)
 
 	if n := top["fields"]; n != nil {
@@ -128,7 +129,7 @@ func (l *loader) profile(data []byte) *Profile {
 		l.fields[f.Name] = f
 	}
 	if n := top["headers"]; n != nil {
-		p.Headers = l.headers(n, "headers", "")
+		p.Headers = l.headers(n, "headers", nil)
 	}
 	if n := top["opening"]; n != nil {
 		p.Opening = l.opening(n)
@@ -143,9 +144,13 @@ func (l *loader) profile(data []byte) *Profile {
 	return p
 }
 
-func (l *loader) headers(n *yaml.Node, what, step string) []Header {
+func (l *loader) headers(n *yaml.Node, what string, step *Step) []Header {
 	var out []Header
 	for _, e := range l.mapping(n, what, nil) {
+		if strings.Contains(e.key, "{{") {
+			l.add(e.k, "%s: header names are sent as written; %q is not rendered (put the template in the value)", what, e.key)
+			continue
+		}
 		if !validHeaderName(e.key) {
 			l.add(e.k, "%s: %q is not a valid header name", what, e.key)
 			continue

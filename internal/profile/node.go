@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"text/template"
+	"time"
 
 	"gopkg.in/yaml.v3"
 )
@@ -16,15 +17,24 @@ type loader struct {
 	problems []Problem
 	warnings []Problem // the profile loads, but an operator should know
 
-	fm       template.FuncMap
+	loc      *time.Location
+	fm       template.FuncMap           // the site's template functions
+	stepFM   map[*Step]template.FuncMap // a step with its own charset
 	fields   map[string]Field
 	deferred []deferredCheck // template reference checks, run once all steps are known
 }
 
 type deferredCheck struct {
-	step string // "" for profile-level headers
+	step *Step // nil for profile-level headers
 	node *yaml.Node
 	tmpl *template.Template
+}
+
+func (l *loader) funcsFor(s *Step) template.FuncMap {
+	if fm, ok := l.stepFM[s]; ok {
+		return fm
+	}
+	return l.fm
 }
 
 type entry struct {
@@ -152,12 +162,15 @@ func (l *loader) regex(n *yaml.Node, what string) *regexp.Regexp {
 	return re
 }
 
-func (l *loader) template(n *yaml.Node, name, step string) *template.Template {
+// template parses a template of step (nil for the profile-wide headers,
+// which every step sends) with the step's functions; its references are
+// checked once all steps are known.
+func (l *loader) template(n *yaml.Node, name string, step *Step) *template.Template {
 	src, ok := l.str(n, name)
 	if !ok {
 		return nil
 	}
-	t, err := template.New(name).Funcs(l.fm).Option("missingkey=error").Parse(src)
+	t, err := template.New(name).Funcs(l.funcsFor(step)).Option("missingkey=error").Parse(src)
 	if err != nil {
 		l.add(n, "%s: bad template: %v", name, err)
 		return nil

@@ -6,10 +6,8 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
-	"text/template"
 	"time"
 
-	"github.com/andybalholm/cascadia"
 	"golang.org/x/text/encoding"
 )
 
@@ -25,14 +23,33 @@ const (
 		"(KHTML, like Gecko) Chrome/138.0.0.0 Safari/537.36"
 )
 
-// Step names. Login, trace and submit are required; verify and probe are
-// optional (probe defaults to a GET of "/").
+// Step names. Only submit is required. Prelogin and login make the login
+// (a guest site has neither); trace is the name of the single page visit
+// written as `trace:` (a list of visits is written as `pages:`, each with its
+// own name); checkout steps are named in their list; probe defaults to a GET
+// of "/".
 const (
-	StepLogin  = "login"
-	StepTrace  = "trace"
-	StepSubmit = "submit"
-	StepVerify = "verify"
-	StepProbe  = "probe"
+	StepPrelogin = "prelogin"
+	StepLogin    = "login"
+	StepTrace    = "trace"
+	StepSubmit   = "submit"
+	StepVerify   = "verify"
+	StepProbe    = "probe"
+)
+
+// Role is what a step is for; it decides where the step runs and which
+// data its templates may use.
+type Role string
+
+// Step roles.
+const (
+	RolePrelogin Role = "prelogin" // visited before the login; may yield a login token
+	RoleLogin    Role = "login"
+	RolePage     Role = "page" // a page visit before the submit, in order
+	RoleSubmit   Role = "submit"
+	RoleCheckout Role = "checkout" // after a held submit, in order; its end is the booking
+	RoleVerify   Role = "verify"
+	RoleProbe    Role = "probe"
 )
 
 // Sentinel errors.
@@ -59,13 +76,19 @@ const (
 	ClassBlocked        Class = "blocked"         // the site blocks this egress: rotate
 	ClassRetry          Class = "retry"           // transient refusal (stale token, busy): retry
 	ClassFatal          Class = "fatal"           // permanent error (bad credentials, bad form)
-	ClassUnknown        Class = "unknown"         // no rule matched
+	// ClassConflict is "taken", said alike when someone else holds the slot
+	// and when this account does (after a lost answer): verify decides.
+	ClassConflict Class = "conflict"
+	// ClassHeld is a submit (or verify) answer of a cart-style site: the slot
+	// is held for this account, and the checkout steps make the booking.
+	ClassHeld    Class = "held"
+	ClassUnknown Class = "unknown" // no rule matched
 )
 
 // Classes lists every class, in documentation order.
 var Classes = []Class{
 	ClassSuccess, ClassNotOpen, ClassSoldOut, ClassAlreadyMine,
-	ClassSessionExpired, ClassBlocked, ClassRetry, ClassFatal, ClassUnknown,
+	ClassSessionExpired, ClassBlocked, ClassRetry, ClassFatal, ClassConflict, ClassHeld, ClassUnknown,
 }
 
 // Valid reports whether c is one of the defined classes.
@@ -82,11 +105,16 @@ func (c Class) Valid() bool {
 func (c Class) String() string { return string(c) }
 
 // Data is what templates see. The daemon fills it for every request.
+// Prelogin and login steps (and the profile-wide headers) see only Account,
+// X, Cookies and Now: they run for the account, not for one booking.
 type Data struct {
 	Booking BookingData
 	Account AccountData
 	X       map[string]string // extractions of earlier steps, by name
-	Now     time.Time         // in the site's zone
+	// Cookies are the cookies the jar holds for the base URL, by name; set
+	// only for a step whose templates use them (Step.UsesCookies).
+	Cookies map[string]string
+	Now     time.Time // in the site's zone
 }
 
 // BookingData describes the booking being made.
@@ -101,6 +129,23 @@ type BookingData struct {
 	People  int               // number of players
 	Fields  map[string]string // site-specific extra values (see Profile.Fields)
 	OpensAt time.Time
+}
+
+// StartAt is the slot's start as an instant in the date's zone (the site
+// zone): the play date at Start. It is zero when Start is not HH:MM.
+func (b BookingData) StartAt() time.Time { return wallTime(b.Date, b.Start) }
+
+// EndAt is the slot's end, like StartAt; an End of "24:00" is the next
+// day's midnight.
+func (b BookingData) EndAt() time.Time { return wallTime(b.Date, b.End) }
+
+func wallTime(date time.Time, hhmm string) time.Time {
+	h, m, err := splitHHMM(hhmm)
+	if err != nil || date.IsZero() {
+		return time.Time{}
+	}
+	y, mo, d := date.Date()
+	return time.Date(y, mo, d, h, m, 0, 0, date.Location())
 }
 
 // AccountData holds the site credentials of one account.
@@ -128,32 +173,60 @@ type Profile struct {
 	Fields        []Field
 	Opening       *Opening // nil when the site has no fixed opening rule
 
-	Login, Trace, Submit *Step
-	Verify               *Step // nil when the site has no verify step
-	Probe                *Step // never nil after loading: defaults to GET /
+	// Prelogin and Login are nil for a site without them (a guest site
+	// has no login: its first page visit sets the cookies).
+	Prelogin, Login *Step
+	// Pages are visited in order before the submit (after each login, and
+	// those marked EverySubmit again before every submit).
+	Pages  []*Step
+	Submit *Step
+	// Checkout runs in order after a submit (or verify) answered held; the
+	// last step's success is the booking.
+	Checkout []*Step
+	Verify   *Step // nil when the site has no verify step
+	Probe    *Step // never nil after loading: defaults to GET /
 
 	// Warnings are what loading found that does not stop the profile from
 	// working but costs the daemon something (no verify step), each as
 	// "file:line: message" like the load errors. The app logs them and
 	// `reserver check` prints them.
 	Warnings []string
+
 }
 
 // Step returns the named step, or nil if the profile does not define it.
 func (p *Profile) Step(name string) *Step {
-	switch name {
-	case StepLogin:
-		return p.Login
-	case StepTrace:
-		return p.Trace
-	case StepSubmit:
-		return p.Submit
-	case StepVerify:
-		return p.Verify
-	case StepProbe:
-		return p.Probe
+	for _, s := range p.Steps() {
+		if s.Name == name {
+			return s
+		}
 	}
 	return nil
+}
+
+// Steps lists every step in the order a booking meets them: prelogin,
+// login, the pages, submit, checkout, verify, probe.
+func (p *Profile) Steps() []*Step {
+	out := make([]*Step, 0, 5+len(p.Pages)+len(p.Checkout))
+	for _, s := range [][]*Step{{p.Prelogin, p.Login}, p.Pages, {p.Submit}, p.Checkout, {p.Verify, p.Probe}} {
+		for _, x := range s {
+			if x != nil {
+				out = append(out, x)
+			}
+		}
+	}
+	return out
+}
+
+// EverySubmitPages reports whether some page must be visited again before
+// every submit (its token is single-use).
+func (p *Profile) EverySubmitPages() bool {
+	for _, s := range p.Pages {
+		if s.EverySubmit {
+			return true
+		}
+	}
+	return false
 }
 
 // WithBaseURL returns a copy of p that talks to u instead (e.g. the
@@ -211,81 +284,6 @@ func normalizeBaseURL(s string) (string, error) {
 		return "", fmt.Errorf("%w: %q must not carry a query, fragment or user info", ErrBadBaseURL, s)
 	}
 	return strings.TrimRight(u.String(), "/"), nil
-}
-
-// Header is one templated request header.
-type Header struct {
-	Name  string
-	Value *template.Template
-}
-
-// FormField is one templated form field; order is preserved.
-type FormField struct {
-	Name  string
-	Value *template.Template
-	// Sensitive is true when the name looks like a password or token
-	// (pass, pw, token, secret): the value is masked in excerpts.
-	Sensitive bool
-}
-
-// Step is one HTTP exchange of the site flow.
-type Step struct {
-	Name            string
-	Method          string
-	Path            *template.Template
-	Headers         []Header
-	Form            []FormField
-	Body            *template.Template // raw body (exclusive with Form)
-	ContentType     string
-	FollowRedirects bool
-	Extract         []Extraction
-	Rules           []Rule
-	EverySubmit     bool // trace only: the token is single-use
-}
-
-// Extraction source kinds.
-const (
-	FromBody     = "body"
-	FromHeader   = "header"
-	FromLocation = "location"
-)
-
-// Extraction pulls one value out of a response, by regex (first capture
-// group) or by CSS selector.
-type Extraction struct {
-	Name   string
-	Regex  *regexp.Regexp
-	From   string // FromBody, FromHeader or FromLocation (regex only)
-	Header string // header name when From == FromHeader
-	CSS    string // goquery selector; first match
-	Attr   string // "text" for the element text, otherwise an attribute name
-
-	sel cascadia.Selector
-}
-
-// Rule is one classification rule. Every condition given must hold.
-type Rule struct {
-	Line          int   // line in the profile, for diagnostics
-	Status        []int // any of
-	Location      string
-	LocationRegex *regexp.Regexp
-	Header        []HeaderMatch
-	BodyContains  string
-	BodyRegex     *regexp.Regexp
-	// BodyContainsT and BodyRegexT are set instead when the text holds a
-	// template ("{{"): the condition depends on the booking (a verify step
-	// looking for this court and slot in a list). They are rendered by
-	// Render and bound to the response with Request.Response.
-	BodyContainsT *template.Template
-	BodyRegexT    *template.Template
-	Class         Class
-	Reservation   *Extraction // success only: where the reservation number is
-}
-
-// HeaderMatch requires a response header to contain a substring.
-type HeaderMatch struct {
-	Name     string
-	Contains string
 }
 
 // FieldType is the type of a booking field.

@@ -67,7 +67,7 @@ func TestParseDefaults(t *testing.T) {
 	require.NotNil(t, p.Probe)
 	require.Nil(t, p.Verify)
 	require.Nil(t, p.Opening)
-	require.Equal(t, http.MethodGet, p.Trace.Method)
+	require.Equal(t, http.MethodGet, p.Pages[0].Method)
 	_, ok := p.OpensAt(time.Now())
 	require.False(t, ok)
 }
@@ -112,7 +112,7 @@ func TestExtract(t *testing.T) {
 	t.Parallel()
 	p := mustParse(t, minimal)
 	x := map[string]string{}
-	n := p.Trace.ExtractInto(&profile.Response{Status: 200, Body: `<h1> Court 3 </h1><form><input name="tok" value="t-1"></form>`}, x)
+	n := p.Pages[0].ExtractInto(&profile.Response{Status: 200, Body: `<h1> Court 3 </h1><form><input name="tok" value="t-1"></form>`}, x)
 	require.Equal(t, 2, n)
 	require.Equal(t, map[string]string{"token": "t-1", "title": "Court 3"}, x)
 	x = map[string]string{}
@@ -144,7 +144,7 @@ func TestRender(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "id=u1&pw=p%40ss+word", string(r.Body))
 
-	r, err = p.Render(p.Trace, d)
+	r, err = p.Render(p.Pages[0], d)
 	require.NoError(t, err)
 	require.Equal(t, "/page?d=20261201", r.Path)
 	require.Nil(t, r.Body)
@@ -321,7 +321,7 @@ func TestLoadShippedProfiles(t *testing.T) {
 	require.Contains(t, ps, "courtsim-euckr")
 	require.Equal(t, "euc-kr", ps["courtsim-euckr"].Charset)
 	c := ps["courtsim"]
-	require.True(t, c.Trace.EverySubmit)
+	require.True(t, c.Pages[0].EverySubmit)
 	require.NotNil(t, c.Verify)
 	at, ok := c.OpensAt(time.Date(2026, 12, 1, 0, 0, 0, 0, c.Location))
 	require.True(t, ok)

@@ -128,7 +128,7 @@ func (l *loader) warnUnusedRedirectHosts(key *yaml.Node, p *Profile) {
 	if len(p.RedirectHosts) == 0 {
 		return
 	}
-	for _, st := range []*Step{p.Login, p.Trace, p.Submit, p.Verify} {
+	for _, st := range p.Steps() {
 		if st != nil && st.FollowRedirects {
 			return
 		}

@@ -2,6 +2,7 @@ package profile
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -9,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"text/template"
+
+	"golang.org/x/text/encoding"
 )
 
 // Request is a rendered step, ready to send.
@@ -20,16 +23,19 @@ type Request struct {
 	Header      http.Header
 	Body        []byte // nil for no body
 	ContentType string
-	// dynamic holds the step's templated rule conditions, rendered.
-	dynamic []dynamicCond
+	// dynamic holds the step's templated rule texts, rendered.
+	dynamic []dynText
 	// Secrets are values that must be masked wherever this exchange is
 	// shown: the account password, secret booking fields and the values of
 	// form fields named like pass, pw, token, secret or csrf.
 	Secrets []string
 }
 
-// FormContentType is the content type of a step with form fields.
-const FormContentType = "application/x-www-form-urlencoded"
+// Content types of the bodies a step can build.
+const (
+	FormContentType = "application/x-www-form-urlencoded"
+	JSONContentType = "application/json"
+)
 
 var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
@@ -82,7 +88,14 @@ func (p *Profile) Render(s *Step, d *Data) (*Request, error) {
 			r.Header[h.Name] = []string{v}
 		}
 	}
+	enc := p.stepEncoding(s)
 	switch {
+	case len(s.Form) > 0 && s.Multipart:
+		body, ctype, err := renderMultipart(s, d, enc, r)
+		if err != nil {
+			return nil, err
+		}
+		r.Body, r.ContentType = body, ctype
 	case len(s.Form) > 0:
 		var b strings.Builder
 		for i, f := range s.Form {
@@ -96,11 +109,11 @@ func (p *Profile) Render(s *Step, d *Data) (*Request, error) {
 			if i > 0 {
 				b.WriteByte('&')
 			}
-			if err := p.writeEscaped(&b, f.Name); err != nil {
+			if err := writeEscaped(&b, enc, f.Name); err != nil {
 				return nil, err
 			}
 			b.WriteByte('=')
-			if err := p.writeEscaped(&b, v); err != nil {
+			if err := writeEscaped(&b, enc, v); err != nil {
 				return nil, fmt.Errorf("%w: %s.form.%s: %w", ErrRender, s.Name, f.Name, err)
 			}
 		}
@@ -109,6 +122,13 @@ func (p *Profile) Render(s *Step, d *Data) (*Request, error) {
 		if s.ContentType != "" {
 			r.ContentType = s.ContentType
 		}
+	case s.JSON != nil:
+		var b bytes.Buffer
+		if err := renderJSON(&b, s.JSON, d, r, s.Name); err != nil {
+			return nil, err
+		}
+		r.Body = b.Bytes()
+		r.ContentType = cmp.Or(s.ContentType, JSONContentType)
 	case s.Body != nil:
 		body, err := exec(s.Body, d)
 		if err != nil {
@@ -117,35 +137,43 @@ func (p *Profile) Render(s *Step, d *Data) (*Request, error) {
 		r.Body = []byte(body)
 		r.ContentType = s.ContentType
 	}
-	r.dynamic = renderConditions(s, d)
+	r.dynamic = renderDynamic(s, d)
 	return r, nil
 }
 
-// renderConditions renders the templated conditions of s's rules. A
-// condition that fails to render never matches, so the rule is skipped.
-func renderConditions(s *Step, d *Data) []dynamicCond {
-	var out []dynamicCond
-	for i := range s.Rules {
-		r := &s.Rules[i]
-		if r.BodyContainsT == nil && r.BodyRegexT == nil {
-			continue
+// stepEncoding is the charset a step's request is written in and its
+// answer read in; nil means UTF-8.
+func (p *Profile) stepEncoding(s *Step) encoding.Encoding {
+	if s.Encoding != nil {
+		if s.Charset == DefaultCharset {
+			return nil
 		}
-		if out == nil {
-			out = make([]dynamicCond, len(s.Rules))
+		return s.Encoding
+	}
+	if p.Charset == DefaultCharset {
+		return nil
+	}
+	return p.Encoding
+}
+
+// StepEncoding is the charset the answer to s is decoded from: the step's
+// own when it has one, else the site's. Nil means UTF-8.
+func (p *Profile) StepEncoding(s *Step) encoding.Encoding { return p.stepEncoding(s) }
+
+// renderDynamic renders the step's templated rule texts and extraction
+// paths. A text that fails to render (or a regex that does not compile)
+// never matches, so its rule is skipped.
+func renderDynamic(s *Step, d *Data) []dynText {
+	if len(s.dyn) == 0 {
+		return nil
+	}
+	out := make([]dynText, len(s.dyn))
+	for i, spec := range s.dyn {
+		v, err := exec(spec.tmpl, d)
+		if err == nil && spec.regex {
+			out[i].re, err = regexp.Compile(v)
 		}
-		c := &out[i]
-		var err error
-		if r.BodyContainsT != nil {
-			c.contains, err = exec(r.BodyContainsT, d)
-			c.bad = c.bad || err != nil
-		}
-		if r.BodyRegexT != nil {
-			var src string
-			if src, err = exec(r.BodyRegexT, d); err == nil {
-				c.regex, err = regexp.Compile(src)
-			}
-			c.bad = c.bad || err != nil
-		}
+		out[i].s, out[i].bad = v, err != nil
 	}
 	return out
 }
@@ -156,12 +184,12 @@ func (r *Request) Response(status int, location string, header http.Header, body
 	return &Response{Status: status, Location: location, Header: header, Body: body, dynamic: r.dynamic}
 }
 
-func (p *Profile) writeEscaped(b *strings.Builder, s string) error {
-	if p.Charset == DefaultCharset {
+func writeEscaped(b *strings.Builder, enc encoding.Encoding, s string) error {
+	if enc == nil {
 		b.WriteString(url.QueryEscape(s))
 		return nil
 	}
-	e, err := queryEscape(p.Encoding, s)
+	e, err := queryEscape(enc, s)
 	if err != nil {
 		return err
 	}

@@ -268,7 +268,12 @@ func dashPhone(d string) string {
 type refChecker struct {
 	available map[string]bool // extraction names usable by this step
 	fields    map[string]Field
-	problems  []string
+	// forAccount: the template runs for the account (login), so .Booking
+	// is not there; scope names it in the problem.
+	forAccount bool
+	scope      string
+	cookies    bool // the template reads .Cookies
+	problems   []string
 }
 
 var dataType = reflect.TypeFor[Data]()
@@ -363,6 +368,17 @@ func (c *refChecker) checkIndex(n *parse.CommandNode, rootDot bool) {
 
 // path checks a field chain such as [Booking Fields team] against Data.
 func (c *refChecker) path(ident []string, direct bool) {
+	switch {
+	case len(ident) == 0:
+		return
+	case ident[0] == "Cookies":
+		c.cookies = true
+	case ident[0] == "Booking" && c.forAccount:
+		c.problems = append(c.problems, fmt.Sprintf(
+			"%s runs for the account, not for one booking: it sees .Account, .X, .Cookies and .Now, not .%s",
+			c.scope, strings.Join(ident, ".")))
+		return
+	}
 	t := dataType
 	for i, id := range ident {
 		if _, ok := t.MethodByName(id); ok {

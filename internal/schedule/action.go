@@ -15,9 +15,10 @@ const (
 	actVerify                // ask the site (verify) before anything else
 	actRelogin               // the session expired: log in, visit the page
 	actMove                  // blocked: move to another egress, log in again
+	actCheckout              // held: run the checkout steps that make the booking
 )
 
-var actionNames = [...]string{"again", "succeed", "fail", "verify", "relogin", "move"}
+var actionNames = [...]string{"again", "succeed", "fail", "verify", "relogin", "move", "checkout"}
 
 func (a action) String() string { return actionNames[a] }
 
@@ -53,6 +54,15 @@ func submitDecision(class profile.Class, ambiguous, hasVerify bool) decision {
 			return decision{act: actVerify, reason: booking.ReasonSoldOut}
 		}
 		return decision{act: actFail, reason: booking.ReasonSoldOut}
+	case profile.ClassConflict:
+		// "Taken" said alike for someone else and for us: only verify can
+		// tell (the loader refuses conflict without verify).
+		if hasVerify {
+			return decision{act: actVerify, reason: booking.ReasonSoldOut}
+		}
+		return decision{act: actFail, reason: booking.ReasonUnconfirmed}
+	case profile.ClassHeld:
+		return decision{act: actCheckout}
 	case profile.ClassAlreadyMine:
 		if hasVerify {
 			return decision{act: actVerify, reason: booking.ReasonUnconfirmed}

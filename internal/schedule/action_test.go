@@ -31,6 +31,12 @@ func TestSubmitDecision(t *testing.T) {
 		{profile.ClassAlreadyMine, false, false, decision{act: actFail, reason: booking.ReasonUnconfirmed}},
 		{profile.ClassSoldOut, false, true, decision{act: actVerify, reason: booking.ReasonSoldOut}},
 		{profile.ClassSoldOut, false, false, decision{act: actFail, reason: booking.ReasonSoldOut}},
+		{profile.ClassConflict, false, true, decision{act: actVerify, reason: booking.ReasonSoldOut}},
+		{profile.ClassConflict, false, false, decision{act: actFail, reason: booking.ReasonUnconfirmed}},
+		{profile.ClassConflict, true, true, decision{act: actVerify}},
+		{profile.ClassHeld, false, true, decision{act: actCheckout}},
+		{profile.ClassHeld, false, false, decision{act: actCheckout}},
+		{profile.ClassHeld, true, true, decision{act: actVerify}}, // a 5xx page that looks like a hold
 		{profile.ClassFatal, false, true, decision{act: actFail, reason: booking.ReasonFatal}},
 		{profile.ClassSessionExpired, false, true, decision{act: actRelogin}},
 		{profile.ClassBlocked, false, true, decision{act: actMove}},

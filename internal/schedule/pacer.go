@@ -163,6 +163,10 @@ func (r *run) login(ctx context.Context, seen uint64, o sendOpts) error {
 	start := time.Now()
 	_, res, err := r.sess.Login(ctx, seen)
 	if res != nil && res != r.lastLogin && !res.SentAt.Before(start) {
+		for _, b := range res.Before { // the visit before the login (prelogin)
+			r.sent(b)
+			r.record(b)
+		}
 		r.sent(res)
 		r.record(res)
 		r.lastLogin = res

@@ -83,6 +83,8 @@ type run struct {
 	// died with it. Until verify has answered, a cancel request waits and
 	// nothing is submitted.
 	unsure bool
+	// checkouts counts the checkout chains this run started (maxCheckouts).
+	checkouts int
 
 	sess     *session.Session
 	eg       ippool.Egress
@@ -278,15 +280,15 @@ func (r *run) execute() error {
 		if err := r.sleepUntil(r.ctx, fire.Add(-refreshBefore)); err != nil {
 			return err
 		}
-		res, err := r.request(r.ctx, profile.StepTrace, sendOpts{})
+		res, err := r.visitPages(r.ctx, pagesAll, sendOpts{})
 		if isCancelOrStop(err) {
 			return err
 		}
-		if err == nil && res.Class == profile.ClassSessionExpired {
+		if err == nil && res != nil && res.Class == profile.ClassSessionExpired {
 			if err := r.login(r.ctx, r.sess.Generation(), sendOpts{}); isCancelOrStop(err) {
 				return err
 			}
-			if _, err := r.request(r.ctx, profile.StepTrace, sendOpts{}); isCancelOrStop(err) {
+			if _, err := r.visitPages(r.ctx, pagesAll, sendOpts{}); isCancelOrStop(err) {
 				return err
 			}
 		}
@@ -345,8 +347,8 @@ func (r *run) naive() error {
 	if err := r.login(r.ctx, 0, sendOpts{}); err != nil {
 		return err
 	}
-	if res, err := r.request(r.ctx, profile.StepTrace, sendOpts{}); err != nil || res.Class != profile.ClassSuccess {
-		return fmt.Errorf("naive trace failed: %v", err)
+	if res, err := r.visitPages(r.ctx, pagesAll, sendOpts{}); err != nil || !pagesPassed(res) {
+		return fmt.Errorf("naive page visit failed: %v", err)
 	}
 	r.est = clocksync.Estimate{At: time.Now()}
 	return r.window(r.b.WindowEnd())
@@ -362,8 +364,8 @@ func (r *run) prewarm() error {
 		err := r.login(r.ctx, 0, sendOpts{})
 		if err == nil {
 			var res *session.Result
-			res, err = r.request(r.ctx, profile.StepTrace, sendOpts{})
-			if err == nil && res.Class == profile.ClassSuccess {
+			res, err = r.visitPages(r.ctx, pagesAll, sendOpts{})
+			if err == nil && pagesPassed(res) {
 				return nil
 			}
 			if err == nil && (res.Class == profile.ClassBlocked || egressRefused(res)) {
@@ -376,7 +378,7 @@ func (r *run) prewarm() error {
 					continue
 				}
 			} else if err == nil {
-				err = fmt.Errorf("trace answered %s", res.Class)
+				err = fmt.Errorf("%s answered %s", res.Step, res.Class)
 			}
 		}
 		if isCancelOrStop(err) {

@@ -19,7 +19,7 @@ func (r *run) window(end time.Time) error {
 	ctx, cancel := context.WithDeadline(r.ctx, end)
 	defer cancel()
 
-	needTrace := false
+	pages := pagesNone
 	first := true
 	renderFails := 0
 	for {
@@ -45,12 +45,43 @@ func (r *run) window(end time.Time) error {
 			r.fail(booking.ReasonWindow, r.failedKinds()...)
 			return errStop
 		}
-		step := profile.StepSubmit
-		if needTrace {
-			step = profile.StepTrace
+		if pages != pagesNone {
+			res, err := r.visitPages(ctx, pages, sendOpts{})
+			switch {
+			case isCancelOrStop(err):
+				return err
+			case errors.Is(err, errFenced):
+				if err := r.awaitLease(ctx); isCancelOrStop(err) {
+					return err
+				}
+				continue
+			case errors.Is(err, errRender):
+				if renderFails++; renderFails >= maxRenderFails {
+					r.d.event(r.b.ID, "the request cannot be built from the site's pages: "+err.Error())
+					r.fail(booking.ReasonProfile, r.failedKinds()...)
+					return errStop
+				}
+				pages = pagesAll
+				continue
+			case err != nil:
+				continue // ctx ended: the loop's top decides
+			}
+			switch {
+			case res == nil || res.Class == profile.ClassSuccess && !egressRefused(res):
+				pages = pagesNone
+			case egressRefused(res), res.Class == profile.ClassBlocked:
+				r.onBlocked(res)
+				pages = pagesAll
+			case res.Class == profile.ClassSessionExpired:
+				if err := r.login(ctx, r.sess.Generation(), sendOpts{}); isCancelOrStop(err) {
+					return err
+				}
+				pages = pagesAll
+			}
+			continue
 		}
 		gen := r.sess.Generation()
-		res, err := r.request(ctx, step, sendOpts{})
+		res, err := r.request(ctx, profile.StepSubmit, sendOpts{})
 		switch {
 		case errors.Is(err, errCancelled), errors.Is(err, errStop):
 			return err
@@ -65,23 +96,10 @@ func (r *run) window(end time.Time) error {
 				r.fail(booking.ReasonProfile, r.failedKinds()...)
 				return errStop
 			}
-			needTrace = true // a new page visit may bring what was missing
+			pages = pagesAll // a new page visit may bring what was missing
 			continue
 		case err != nil && res == nil:
 			continue // ctx ended: the loop's top decides
-		}
-		if step == profile.StepTrace {
-			switch {
-			case egressRefused(res), res.Class == profile.ClassBlocked:
-				r.onBlocked(res)
-			case res.Class == profile.ClassSuccess:
-				needTrace = false
-			case res.Class == profile.ClassSessionExpired:
-				if err := r.login(ctx, r.sess.Generation(), sendOpts{}); isCancelOrStop(err) {
-					return err
-				}
-			}
-			continue
 		}
 		renderFails = 0
 		if first {
@@ -92,11 +110,11 @@ func (r *run) window(end time.Time) error {
 			r.log.Info("first submit", zap.Time("sent_at", res.SentAt), zap.String("class", string(res.Class)),
 				zap.Duration("latency", res.Latency))
 		}
-		needTrace = r.prof.Trace.EverySubmit
+		pages = r.pagesBeforeSubmit()
 		if egressRefused(res) {
 			// Nothing was sent: not ambiguous, just another route.
 			r.onBlocked(res)
-			needTrace = true
+			pages = pagesAll
 			continue
 		}
 		dec := submitDecision(res.Class, res.Ambiguous, r.prof.Verify != nil)
@@ -117,13 +135,20 @@ func (r *run) window(end time.Time) error {
 			if done || err != nil {
 				return err
 			}
-			needTrace = true
+			pages = pagesAll
+		case actCheckout:
+			r.d.event(r.b.ID, "held: checking out")
+			done, err := r.checkout(ctx)
+			if done || err != nil {
+				return err
+			}
+			pages = pagesAll
 		case actRelogin:
 			if err := r.login(ctx, gen, sendOpts{}); err != nil {
 				var le *session.LoginError
 				if errors.As(err, &le) && le.Class == profile.ClassFatal {
 					if r.otherPassword() {
-						needTrace = true
+						pages = pagesAll
 						continue
 					}
 					r.fail(booking.ReasonLogin, KindLoginFailed)
@@ -133,10 +158,10 @@ func (r *run) window(end time.Time) error {
 					return err
 				}
 			}
-			needTrace = true
+			pages = pagesAll
 		case actMove:
 			r.onBlocked(res)
-			needTrace = true
+			pages = pagesAll
 		case actAgain:
 		}
 	}
@@ -184,6 +209,15 @@ func (r *run) resolve(ctx context.Context, why string, notMine booking.Reason) (
 			r.d.event(r.b.ID, "verify: booked")
 			r.succeed(res.Reservation)
 			return true, nil
+		case profile.ClassHeld:
+			if notMine != "" {
+				// The chain cannot go on (it failed for good); the hold lapses.
+				r.d.event(r.b.ID, "verify: held but not booked: "+string(notMine))
+				r.fail(notMine, r.failedKinds()...)
+				return true, nil
+			}
+			r.d.event(r.b.ID, "verify: held for this account; checking out")
+			return r.checkout(ctx)
 		case profile.ClassRetry, profile.ClassNotOpen, profile.ClassSoldOut:
 			if notMine != "" {
 				r.d.event(r.b.ID, "verify: not booked for this account: "+string(notMine))

@@ -237,7 +237,7 @@ func TestCookiesStayWithTheirHost(t *testing.T) {
 	base := "http://www.courts.test:" + sitePort
 	hosts := fmt.Sprintf(`["*.courts.test:%s", "courts.test.example.org:%s", "127.0.0.2:%s"]`, elsePort, elsePort, elsePort)
 	y := strings.NewReplacer("BASE", base, "HOSTS", "redirect_hosts: "+hosts,
-		"path: /login", `path: '/login?to={{ urlquery (index .Booking.Fields "to") }}'`,
+		"path: /submit", "follow_redirects: true\n    path: '/login?to={{ urlquery (index .Booking.Fields \"to\") }}'",
 		"steps:", "fields: [{name: to}]\nsteps:").Replace(redirectProfile)
 	p, err := profile.Parse("redirects.yaml", []byte(y))
 	require.NoError(t, err)
@@ -253,7 +253,7 @@ func TestCookiesStayWithTheirHost(t *testing.T) {
 		{"127.0.0.2:" + elsePort, ""},
 	}
 	for _, tt := range tests {
-		res, err := s.Do(context.Background(), profile.StepLogin, &profile.Data{Booking: profile.BookingData{
+		res, err := s.Do(context.Background(), profile.StepSubmit, &profile.Data{Booking: profile.BookingData{
 			Fields: map[string]string{"to": "http://" + tt.host + "/landing"}}})
 		require.NoError(t, err)
 		require.Equal(t, 200, res.Status, "the listed host %s is reached", tt.host)

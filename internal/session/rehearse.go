@@ -69,41 +69,56 @@ func Rehearse(ctx context.Context, p *profile.Profile, acct profile.AccountData,
 	}
 
 	_, res, err := s.Login(ctx, 0)
-	printResult(out, res, err)
+	if res != nil {
+		for _, r := range res.Before {
+			printResult(out, r, nil)
+		}
+		printResult(out, res, err)
+	} else if err != nil {
+		printResult(out, nil, err)
+	}
 	if err != nil {
 		fmt.Fprintln(out, "unhealthy: login failed")
 		return false, ctx.Err()
 	}
-	steps := []string{profile.StepTrace}
+	steps := make([]*profile.Step, 0, len(p.Pages)+1+len(p.Checkout))
+	steps = append(steps, p.Pages...)
 	if opts.Submit {
-		steps = append(steps, profile.StepSubmit)
+		steps = append(steps, p.Submit)
 	}
 	var submitted *Result
 	// submitProblem is set when the submit answered but did not book; the
 	// rehearsal goes on to verify, and the problem is its last line.
 	var submitProblem string
-	for _, step := range steps {
+	for i := 0; i < len(steps); i++ {
+		st := steps[i]
 		if err := pause(); err != nil {
 			return false, err
 		}
-		res, err := s.Do(ctx, step, data)
+		res, err := s.Do(ctx, st.Name, data)
 		printResult(out, res, err)
-		if step == profile.StepSubmit {
+		if st.Role == profile.RoleSubmit || st.Role == profile.RoleCheckout {
 			submitted = res
 		}
 		switch {
 		case err != nil || res == nil:
 			healthy = false
-		case step == profile.StepTrace && res.Class != profile.ClassSuccess:
+		case st.Role == profile.RolePage && res.Class != profile.ClassSuccess:
 			healthy = false
-		case step == profile.StepSubmit && (res.Class == profile.ClassUnknown || res.Class == profile.ClassFatal):
+		case st.Role == profile.RoleSubmit && res.Class == profile.ClassHeld:
+			// A cart: the checkout steps make the booking.
+			steps = append(steps, p.Checkout...)
+		case st.Role == profile.RoleSubmit && (res.Class == profile.ClassUnknown || res.Class == profile.ClassFatal):
 			fmt.Fprintf(out, "unhealthy: submit answered %s\n", res.Class)
 			return false, ctx.Err()
-		case step == profile.StepSubmit && res.Class != profile.ClassSuccess:
+		case st.Role == profile.RoleSubmit && res.Class != profile.ClassSuccess:
 			submitProblem = fmt.Sprintf("submit answered %s", res.Class)
+		case st.Role == profile.RoleCheckout && res.Class != profile.ClassSuccess:
+			submitProblem = fmt.Sprintf("checkout step %s answered %s", st.Name, res.Class)
+			i = len(steps) // the chain stops here; verify says what is left
 		}
 		if !healthy {
-			fmt.Fprintf(out, "unhealthy: %s did not pass\n", step)
+			fmt.Fprintf(out, "unhealthy: %s did not pass\n", st.Name)
 			return false, ctx.Err()
 		}
 	}
@@ -161,8 +176,8 @@ func verifyProblem(res *Result, err error, submitted *Result) string {
 	switch {
 	case err != nil || res == nil:
 		return "failed"
-	case res.Class != profile.ClassSuccess && res.Class != profile.ClassRetry:
-		return fmt.Sprintf("answered %s: the daemon can act only on success (booked) or retry (not booked)", res.Class)
+	case res.Class != profile.ClassSuccess && res.Class != profile.ClassRetry && res.Class != profile.ClassHeld:
+		return fmt.Sprintf("answered %s: the daemon can act only on success (booked), held (in the cart) or retry (not booked)", res.Class)
 	case submitted != nil && submitted.Class == profile.ClassSuccess && res.Class != profile.ClassSuccess:
 		return "does not find the reservation the submit just made"
 	}
@@ -178,6 +193,8 @@ func verifyNote(r *Result) string {
 		return "(this slot is booked by this account; no reservation number found)"
 	case r.Class == profile.ClassRetry:
 		return "(no reservation for this slot)"
+	case r.Class == profile.ClassHeld:
+		return "(this slot is held for this account; checkout would book it)"
 	}
 	return "(cannot tell whether this slot is booked)"
 }

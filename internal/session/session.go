@@ -10,11 +10,13 @@ import (
 	"maps"
 	"net/http"
 	"net/http/httptrace"
+	"net/url"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/go-resty/resty/v2"
+	"golang.org/x/text/encoding"
 
 	"reserver/internal/profile"
 )
@@ -78,15 +80,23 @@ type Result struct {
 	// reliable answer was read: an error after the request was fully
 	// written (reset, timeout) or a 5xx. Never repeat such a submit blindly.
 	Ambiguous bool
+	// Before are the exchanges of the same call that came before this one
+	// (a login's prelogin visit), oldest first, for the attempt log.
+	Before []*Result
 }
 
-// LoginError is returned when the login step did not classify as success.
+// LoginError is returned when the login (or the visit before it) did not
+// classify as success.
 type LoginError struct {
 	Class  profile.Class
 	Status int
+	Step   string // login, or prelogin
 }
 
 func (e *LoginError) Error() string {
+	if e.Step != "" && e.Step != profile.StepLogin {
+		return fmt.Sprintf("session: login failed at %s: class %s (status %d)", e.Step, e.Class, e.Status)
+	}
 	return fmt.Sprintf("session: login failed: class %s (status %d)", e.Class, e.Status)
 }
 
@@ -265,51 +275,74 @@ func (s *Session) Login(ctx context.Context, seen uint64) (uint64, *Result, erro
 }
 
 func (s *Session) login(ctx context.Context) (*Result, error) {
-	s.logins.Add(1)
-	res, err := s.Do(ctx, profile.StepLogin, &profile.Data{})
-	if err != nil {
-		return res, err
+	if s.prof.Login != nil {
+		s.logins.Add(1)
 	}
-	if res.Class != profile.ClassSuccess {
-		return res, &LoginError{Class: res.Class, Status: res.Status}
+	var last *Result
+	for _, st := range []*profile.Step{s.prof.Prelogin, s.prof.Login} {
+		if st == nil {
+			continue
+		}
+		res, err := s.Do(ctx, st.Name, &profile.Data{})
+		if res != nil {
+			if last != nil {
+				res.Before = append(append(res.Before, last.Before...), last)
+				last.Before = nil
+			}
+			last = res
+		}
+		if err != nil {
+			return last, err
+		}
+		if res.Class != profile.ClassSuccess {
+			return res, &LoginError{Class: res.Class, Status: res.Status, Step: st.Name}
+		}
 	}
-	return res, nil
+	return last, nil
 }
 
-// PreWarm logs in if the session never did, then visits the trace page
-// (logging in again once if the site says the session expired). The
-// connection stays open, so the first submit at the opening instant costs
-// one round trip.
+// PreWarm logs in if the session never did, then visits the pages the
+// site insists on before a submit, in order (logging in again once if the
+// site says the session expired). The connection stays open, so the first
+// submit at the opening instant costs one round trip.
 func (s *Session) PreWarm(ctx context.Context, data *profile.Data) ([]*Result, error) {
 	var out []*Result
+	keep := func(res *Result) {
+		if res != nil {
+			out = append(append(out, res.Before...), res)
+		}
+	}
 	gen := s.Generation()
 	if gen == 0 {
 		g, res, err := s.Login(ctx, 0)
-		if res != nil {
-			out = append(out, res)
-		}
+		keep(res)
 		if err != nil {
 			return out, err
 		}
 		gen = g
 	}
 	for attempt := 0; ; attempt++ {
-		res, err := s.Do(ctx, profile.StepTrace, data)
-		if res != nil {
-			out = append(out, res)
+		var res *Result
+		var err error
+		for _, pg := range s.prof.Pages {
+			res, err = s.Do(ctx, pg.Name, data)
+			keep(res)
+			if err != nil || res.Class != profile.ClassSuccess {
+				break
+			}
 		}
 		if err != nil {
 			return out, err
 		}
-		if res.Class != profile.ClassSessionExpired || attempt > 0 {
-			if res.Class != profile.ClassSuccess {
-				return out, fmt.Errorf("session: trace answered %s (status %d)", res.Class, res.Status)
-			}
+		if res == nil || res.Class == profile.ClassSuccess {
 			return out, nil
+		}
+		if res.Class != profile.ClassSessionExpired || attempt > 0 {
+			return out, fmt.Errorf("session: %s answered %s (status %d)", res.Step, res.Class, res.Status)
 		}
 		g, lres, err := s.Login(ctx, gen)
 		if lres != nil && g != gen {
-			out = append(out, lres)
+			keep(lres)
 		}
 		if err != nil {
 			return out, err
@@ -332,6 +365,9 @@ func (s *Session) Do(ctx context.Context, step string, data *profile.Data) (*Res
 		return nil, fmt.Errorf("%w: %q", profile.ErrUnknownStep, step)
 	}
 	d := s.renderData(data)
+	if st.UsesCookies {
+		d.Cookies = s.cookies()
+	}
 	req, err := s.prof.Render(st, d)
 	if err != nil {
 		return nil, err
@@ -381,7 +417,7 @@ func (s *Session) Do(ctx context.Context, step string, data *profile.Data) (*Res
 	if t, err := http.ParseTime(raw.Header.Get("Date")); err == nil {
 		res.SiteDate = t
 	}
-	text := s.decode(body)
+	text := decode(s.prof.StepEncoding(st), body)
 	presp := req.Response(raw.StatusCode, res.Location, raw.Header, text)
 	out := profile.Evaluate(st, presp)
 	res.Class, res.Reservation = out.Class, out.Reservation
@@ -449,11 +485,26 @@ func readBounded(resp *http.Response, max int64) ([]byte, bool, error) {
 	return buf.Bytes()[:max], true, nil
 }
 
-func (s *Session) decode(b []byte) string {
-	if s.prof.Charset == profile.DefaultCharset || s.prof.Encoding == nil {
+// cookies returns the cookies the jar would send to the base URL, by name.
+func (s *Session) cookies() map[string]string {
+	u, err := url.Parse(s.prof.BaseURL + "/")
+	if err != nil {
+		return map[string]string{}
+	}
+	cs := s.jar.Cookies(u)
+	out := make(map[string]string, len(cs))
+	for _, c := range cs {
+		out[c.Name] = c.Value
+	}
+	return out
+}
+
+// decode turns a body in enc (nil: UTF-8) into text.
+func decode(enc encoding.Encoding, b []byte) string {
+	if enc == nil {
 		return string(b)
 	}
-	out, err := s.prof.Encoding.NewDecoder().Bytes(b)
+	out, err := enc.NewDecoder().Bytes(b)
 	if err != nil {
 		return string(bytes.ToValidUTF8(b, []byte("\uFFFD")))
 	}
