@@ -9,13 +9,13 @@ import (
 type action int
 
 const (
-	actAgain   action = iota // submit again at the booking's rate
-	actSucceed               // booked: record it
-	actFail                  // the booking failed for the action's reason
-	actVerify                // ask the site (verify) before anything else
-	actRelogin               // the session expired: log in, visit the page
-	actMove                  // blocked: move to another egress, log in again
-	actCheckout              // held: run the checkout steps that make the booking
+	actAgain    action = iota // submit again at the booking's rate
+	actSucceed                // booked: record it
+	actFail                   // the booking failed for the action's reason
+	actVerify                 // ask the site (verify) before anything else
+	actRelogin                // the session expired: log in, visit the page
+	actMove                   // blocked: move to another egress, log in again
+	actCheckout               // held: run the checkout steps that make the booking
 )
 
 var actionNames = [...]string{"again", "succeed", "fail", "verify", "relogin", "move", "checkout"}
