@@ -47,11 +47,15 @@ func (s *Site) newItemSubmit(q *cartRequest) (sub Submit, sl cartSlot, parsed, o
 	if start, err := time.Parse(time.RFC3339, in.Start); err == nil {
 		sub.Date = start.In(seoul).Format(time.DateOnly)
 	}
-	sl, ok = s.parseCartSlot(in.ResourceID, in.Start, in.End)
-	if ok {
-		sub.Slot = sl.key.slot
-		sub.OffsetMS = float64(q.now.Sub(CartOpensAt(sl.end, s.opts.Notice))) / float64(time.Millisecond)
+	day, slot, onGrid := s.gridSlot(in.Start, in.End)
+	if !onGrid {
+		return sub, cartSlot{}, true, false
 	}
+	// The slot's times and the ledger's offset, even for an unknown resource.
+	sub.Slot = slot
+	sl = slotOf(slotKey{facility: in.ResourceID, date: day.Year()*10000 + int(day.Month())*100 + day.Day(), slot: slot})
+	sub.OffsetMS = float64(q.now.Sub(CartOpensAt(sl.end, s.opts.Notice))) / float64(time.Millisecond)
+	_, ok = s.slotKey(in.ResourceID, day, slot)
 	return sub, sl, true, ok
 }
 

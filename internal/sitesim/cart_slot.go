@@ -44,25 +44,22 @@ func slotOf(k slotKey) cartSlot {
 	return cartSlot{key: k, start: start, end: start.Add(time.Hour)}
 }
 
-// parseCartSlot reads a resource id and the RFC 3339 start and end of an
-// add-to-cart request. ok is false unless they name exactly one slot of the
-// grid: start on a whole hour of a slot, end one hour later. Any offset is
-// accepted, since it names the same instant.
-func (s *Site) parseCartSlot(resource int, startRaw, endRaw string) (cartSlot, bool) {
+// gridSlot reads the RFC 3339 start and end of an add-to-cart request. ok
+// is false unless they name one slot of the grid: start on the whole hour
+// of a slot, end one hour later. Any offset is accepted, since it names the
+// same instant. day is the start's date in site time.
+func (s *Site) gridSlot(startRaw, endRaw string) (day time.Time, slot int, ok bool) {
 	start, err1 := time.Parse(time.RFC3339, startRaw)
 	end, err2 := time.Parse(time.RFC3339, endRaw)
 	if err1 != nil || err2 != nil || !end.Equal(start.Add(time.Hour)) {
-		return cartSlot{}, false
+		return time.Time{}, 0, false
 	}
 	local := start.In(seoul)
-	if local.Minute() != 0 || local.Second() != 0 || local.Nanosecond() != 0 {
-		return cartSlot{}, false
+	slot = local.Hour() - 5
+	if local.Minute() != 0 || local.Second() != 0 || local.Nanosecond() != 0 || slot < 1 || slot > s.opts.Slots {
+		return time.Time{}, 0, false
 	}
-	k, ok := s.slotKey(resource, local, local.Hour()-5)
-	if !ok {
-		return cartSlot{}, false
-	}
-	return slotOf(k), true
+	return local, slot, true
 }
 
 // isoTime is how the cart API writes an instant: RFC 3339 in site time,
