@@ -260,7 +260,9 @@ func (l *loader) step(n *yaml.Node, name string, role Role) *stepBuild {
 	if v := m["path"]; v == nil {
 		l.add(n, "%s: path is required", name)
 	} else {
-		if src, _ := l.str(v, name+".path"); !strings.HasPrefix(src, "/") {
+		// A path that is all template (a URL the site handed out) is
+		// checked when it is rendered.
+		if src, _ := l.str(v, name+".path"); !strings.HasPrefix(src, "/") && !strings.HasPrefix(src, "{{") {
 			l.add(v, "%s: path must start with \"/\" (it is appended to base_url)", name)
 		}
 		s.Path = l.template(v, name+".path", s)

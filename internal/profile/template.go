@@ -27,6 +27,11 @@ func funcMap(loc *time.Location, enc encoding.Encoding) template.FuncMap {
 		"date":       func(layout string, t any) (string, error) { return formatTime(layout, t, loc) },
 		"datefmt":    func(pattern string, t any) (string, error) { return formatTime(javaLayout(pattern), t, loc) },
 		"yyyymmdd":   func(t any) (string, error) { return formatTime("20060102", t, loc) },
+		"iso":        func(t any) (string, error) { return formatTime(time.RFC3339, t, loc) },
+		"adddays":    func(n, t any) (time.Time, error) { return addDays(n, t, loc) },
+		"at":         func(hhmm string, day any) (time.Time, error) { return atClock(hhmm, day, loc) },
+		"weekday":    func(t any) (string, error) { return formatTime("Mon", t, loc) },
+		"weekdayko":  func(t any) (string, error) { return weekdayKo(t, loc) },
 		"urlquery":   func(args ...any) (string, error) { return queryEscape(enc, fmt.Sprint(args...)) },
 		"json":       jsonText,
 		"default":    defaultValue,
@@ -64,6 +69,56 @@ func formatTime(layout string, v any, loc *time.Location) (string, error) {
 		}
 	}
 	return "", fmt.Errorf("%w: date wants a time, got %T", errTemplateArg, v)
+}
+
+func asTime(v any) (time.Time, error) {
+	switch t := v.(type) {
+	case time.Time:
+		return t, nil
+	case *time.Time:
+		if t != nil {
+			return *t, nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("%w: want a time, got %T", errTemplateArg, v)
+}
+
+// addDays moves t by n calendar days in the site zone, keeping the wall
+// clock (a day across a DST change is 23 or 25 hours).
+func addDays(n, v any, loc *time.Location) (time.Time, error) {
+	d, err := toInt(n)
+	if err != nil {
+		return time.Time{}, err
+	}
+	t, err := asTime(v)
+	if err != nil {
+		return time.Time{}, err
+	}
+	return t.In(loc).AddDate(0, 0, d), nil
+}
+
+// atClock is the instant of the wall time hhmm on day's date, site zone.
+func atClock(hhmm string, v any, loc *time.Location) (time.Time, error) {
+	t, err := asTime(v)
+	if err != nil {
+		return time.Time{}, err
+	}
+	h, m, err := splitHHMM(hhmm)
+	if err != nil {
+		return time.Time{}, err
+	}
+	y, mo, d := t.In(loc).Date()
+	return time.Date(y, mo, d, h, m, 0, 0, loc), nil
+}
+
+var koWeekdays = [...]string{"일", "월", "화", "수", "목", "금", "토"}
+
+func weekdayKo(v any, loc *time.Location) (string, error) {
+	t, err := asTime(v)
+	if err != nil {
+		return "", err
+	}
+	return koWeekdays[t.In(loc).Weekday()], nil
 }
 
 // javaLayout converts a yyyy-MM-dd HH:mm:ss style pattern (the notation of
