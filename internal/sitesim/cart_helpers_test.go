@@ -302,3 +302,12 @@ func postSim(t *testing.T, s *Site, path string) *httptest.ResponseRecorder {
 	s.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodPost, path, nil))
 	return rec
 }
+
+func jsonBody(t *testing.T, v any) io.Reader {
+	t.Helper()
+	b, err := json.Marshal(v)
+	require.NoError(t, err)
+	return strings.NewReader(string(b))
+}
+
+func formBody(v url.Values) io.Reader { return strings.NewReader(v.Encode()) }
