@@ -35,13 +35,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "courtsim:", err)
 		return 1
 	}
-	open := "always open"
-	if at := srv.OpenAt(); !at.IsZero() {
-		open = at.Format(time.RFC3339Nano)
-	}
-	o := srv.Options()
-	fmt.Fprintf(stdout, "courtsim: serving %s open_at=%s (sim clock) skew=%s accounts=%s..%s charset=%s strict=%t\n",
-		srv.URL(), open, srv.Skew(), srv.AccountName(1), srv.AccountName(o.Accounts), o.Charset, o.Strict)
+	fmt.Fprintln(stdout, startLine(srv))
 
 	<-ctx.Done()
 	if err := srv.Close(); err != nil {
@@ -51,15 +45,34 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
+// startLine says what is being served: the flavour and its opening rule.
+func startLine(srv *sitesim.Server) string {
+	o := srv.Options()
+	accounts := srv.AccountName(1) + ".." + srv.AccountName(o.Accounts)
+	if o.Flavor == sitesim.FlavorCart {
+		return fmt.Sprintf("courtsim: serving %s flavor=%s notice=%s (each slot opens notice before its end, sim clock) hold_for=%s list_days=%d skew=%s accounts=%s",
+			srv.URL(), o.Flavor, o.Notice, o.HoldFor, o.ListDays, srv.Skew(), accounts)
+	}
+	open := "always open"
+	if at := srv.OpenAt(); !at.IsZero() {
+		open = at.Format(time.RFC3339Nano)
+	}
+	return fmt.Sprintf("courtsim: serving %s flavor=%s open_at=%s (sim clock) skew=%s accounts=%s charset=%s strict=%t",
+		srv.URL(), o.Flavor, open, srv.Skew(), accounts, o.Charset, o.Strict)
+}
+
 func parseFlags(args []string, stderr io.Writer) (sitesim.Options, error) {
 	fs := flag.NewFlagSet("courtsim", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), `Usage: courtsim [flags]
 
-Serves a simulated legacy court-booking site on a loopback address.
+Serves a simulated court-booking site on a loopback address: the legacy
+Korean eGov site (-flavor egov, the default) or a JSON-API site with a cart
+and a checkout (-flavor cart; see docs/simulator.md).
 Accounts user001..userNNN (zero-padded to at least 3 digits) all share the
-password given by -password (default %q).
+password given by -password (default %q). With -flavor cart, odd-numbered
+accounts answer in Korean and even-numbered ones in English.
 Ground truth: GET /_sim/ledger (JSON), POST /_sim/reset.
 
 Flags:
@@ -73,16 +86,20 @@ Flags:
 		resetA float64
 	)
 	fs.StringVar(&o.Addr, "addr", "127.0.0.1:9090", "listen `address` (loopback only)")
+	fs.StringVar(&o.Flavor, "flavor", sitesim.FlavorDefault, "site to simulate: egov (legacy form site) or cart (JSON API with cart and checkout)")
+	fs.DurationVar(&o.Notice, "notice", sitesim.NoticeDefault, "cart: a slot can be put in the cart this long before its end")
+	fs.DurationVar(&o.HoldFor, "hold-for", sitesim.HoldForDefault, "cart: how long a slot stays in the cart before it expires")
+	fs.IntVar(&o.ListDays, "list-days", sitesim.ListDaysDefault, "cart: how many days ahead GET /api/reservations lists")
 	fs.IntVar(&o.Facilities, "facilities", sitesim.FacilitiesDefault, "number of facilities (facilityNo 1..N)")
 	fs.IntVar(&o.Slots, "slots", sitesim.SlotsDefault, "time slots per day (timeNo 1..M)")
 	fs.IntVar(&o.Accounts, "accounts", sitesim.AccountsDefault, "number of generated accounts user001..userNNN")
 	fs.StringVar(&o.Password, "password", sitesim.PasswordDefault, "password shared by every account")
-	fs.StringVar(&openAt, "open-at", "", "opening instant on the sim clock, RFC 3339 (empty and no -open-in = always open)")
-	fs.DurationVar(&openIn, "open-in", 0, "open this long after start (machine now + skew + duration); 0 = not used")
+	fs.StringVar(&openAt, "open-at", "", "egov: opening instant on the sim clock, RFC 3339 (empty and no -open-in = always open)")
+	fs.DurationVar(&openIn, "open-in", 0, "egov: open this long after start (machine now + skew + duration); 0 = not used")
 	fs.DurationVar(&o.Skew, "skew", 0, "sim clock minus machine clock (may be negative), e.g. 2.3s; default 0")
-	fs.StringVar(&o.Charset, "charset", sitesim.CharsetDefault, "page and form charset: utf-8 or euc-kr")
+	fs.StringVar(&o.Charset, "charset", sitesim.CharsetDefault, "page and form charset: utf-8 or euc-kr (egov only)")
 	fs.DurationVar(&o.SessionIdle, "session-idle", sitesim.SessionIdleDefault, "session idle expiry")
-	fs.BoolVar(&o.TokenReuse, "token-reuse", false, "let a rentToken be submitted more than once (default: consumed by every submit)")
+	fs.BoolVar(&o.TokenReuse, "token-reuse", false, "egov: let a rentToken be submitted more than once (default: consumed by every submit)")
 	fs.IntVar(&o.BlockRPS, "block-rps", 0, "block an IP sending more than this many requests in a sliding 1s window; 0 = off")
 	fs.DurationVar(&o.BlockFor, "block-for", sitesim.BlockForDefault, "how long a blocked IP stays blocked")
 	fs.DurationVar(&o.Latency, "latency", 0, "fixed extra latency per response; 0 = none")
@@ -91,7 +108,7 @@ Flags:
 	fs.BoolVar(&o.FailPages, "fail-pages", false, "apply -fail-rate to every public page, not only submits")
 	fs.Float64Var(&o.ResetRate, "reset-rate", 0, "fraction of submits answered by a connection reset; 0 = none")
 	fs.Float64Var(&resetA, "reset-applied", sitesim.ResetAppliedDefault, "fraction of resets whose submit was applied first")
-	fs.BoolVar(&o.Strict, "strict", false, "answer a repeated submit for a slot the account already holds exactly like a slot taken by another account (the ledger still counts it in repeat_submits)")
+	fs.BoolVar(&o.Strict, "strict", false, "egov: answer a repeated submit for a slot the account already holds exactly like a slot taken by another account (the ledger still counts it in repeat_submits); cart always does")
 	fs.Int64Var(&o.Seed, "seed", 0, "seed of the fault generator (default 0; same seed, same fault sequence)")
 	if err := fs.Parse(args); err != nil {
 		return o, err

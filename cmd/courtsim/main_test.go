@@ -25,6 +25,17 @@ func TestParseFlags(t *testing.T) {
 			require.True(t, o.OpenAt.IsZero())
 			require.Equal(t, sitesim.ResetAppliedDefault, o.ResetApplied)
 			require.False(t, o.Strict)
+			require.Equal(t, sitesim.FlavorEgov, o.Flavor)
+			require.Equal(t, sitesim.NoticeDefault, o.Notice)
+			require.Equal(t, sitesim.HoldForDefault, o.HoldFor)
+			require.Equal(t, sitesim.ListDaysDefault, o.ListDays)
+		}, ""},
+		{"cart", []string{"-flavor", "cart", "-notice", "48h", "-hold-for", "5m", "-list-days", "7"}, func(t *testing.T, o sitesim.Options) {
+			require.Equal(t, sitesim.FlavorCart, o.Flavor)
+			require.Equal(t, 48*time.Hour, o.Notice)
+			require.Equal(t, 5*time.Minute, o.HoldFor)
+			require.Equal(t, 7, o.ListDays)
+			require.True(t, o.OpenAt.IsZero())
 		}, ""},
 		{"strict", []string{"-strict"}, func(t *testing.T, o sitesim.Options) {
 			require.True(t, o.Strict)
@@ -62,15 +73,53 @@ func TestHelpDocumentsAccountsAndExitsZero(t *testing.T) {
 	t.Parallel()
 	var stdout, stderr bytes.Buffer
 	require.Equal(t, 0, run([]string{"-h"}, &stdout, &stderr))
-	for _, want := range []string{"user001", "pass1234", "-open-in", "-skew", "-block-rps", "-reset-applied", "-charset", "-strict"} {
+	for _, want := range []string{"user001", "pass1234", "-open-in", "-skew", "-block-rps", "-reset-applied", "-charset", "-strict",
+		"-flavor", "-notice", "-hold-for", "-list-days", "docs/simulator.md"} {
 		require.Contains(t, stderr.String(), want)
 	}
 }
 
 func TestRunRejectsBadOptions(t *testing.T) {
 	t.Parallel()
-	var stdout, stderr bytes.Buffer
-	require.Equal(t, 1, run([]string{"-addr", "0.0.0.0:0"}, &stdout, &stderr))
-	require.Contains(t, stderr.String(), "loopback")
-	require.Empty(t, stdout.String())
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"public address", []string{"-addr", "0.0.0.0:0"}, "loopback"},
+		{"unknown flavor", []string{"-flavor", "shop"}, "flavor must be one of egov, cart"},
+		{"opening with cart", []string{"-flavor", "cart", "-open-in", "1m"}, "open at does not apply to the cart flavor"},
+		{"euc-kr with cart", []string{"-flavor", "cart", "-charset", "euc-kr"}, "charset"},
+		{"negative hold", []string{"-flavor", "cart", "-hold-for", "-1m"}, "hold for must not be negative"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var stdout, stderr bytes.Buffer
+			require.Equal(t, 1, run(append([]string{"-addr", "127.0.0.1:0"}, tt.args...), &stdout, &stderr))
+			require.Contains(t, stderr.String(), tt.want)
+			require.Empty(t, stdout.String())
+		})
+	}
+}
+
+func TestStartLineNamesTheFlavor(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		opts sitesim.Options
+		want []string
+	}{
+		{sitesim.Options{}, []string{"flavor=egov", "open_at=always open", "charset=utf-8", "strict=false", "accounts=user001..user500"}},
+		{sitesim.Options{Flavor: sitesim.FlavorCart, Notice: 48 * time.Hour}, []string{"flavor=cart", "notice=48h0m0s", "hold_for=10m0s", "list_days=14"}},
+	}
+	for _, tt := range tests {
+		srv, err := sitesim.Start(tt.opts)
+		require.NoError(t, err)
+		line := startLine(srv)
+		require.NoError(t, srv.Close())
+		require.Contains(t, line, "courtsim: serving "+srv.URL())
+		for _, w := range tt.want {
+			require.Contains(t, line, w)
+		}
+	}
 }
