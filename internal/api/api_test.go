@@ -55,7 +55,7 @@ func (s testSite) CheckFields(f map[string]string) []FieldProblem {
 	}
 	return nil
 }
-func (s testSite) OpensAt(d time.Time) (time.Time, bool) {
+func (s testSite) OpensAt(d time.Time, _, _ string) (time.Time, bool) {
 	if !s.opensRule {
 		return time.Time{}, false
 	}

@@ -32,9 +32,9 @@ type Site interface {
 	// CheckFields returns a problem for each missing, unknown or malformed
 	// site-specific field.
 	CheckFields(fields map[string]string) []FieldProblem
-	// OpensAt computes the opening instant of a play date when the site has
-	// an opening rule.
-	OpensAt(playDate time.Time) (time.Time, bool)
+	// OpensAt computes the opening instant of a booking of the slot start–end
+	// ("HH:MM", site-local) on playDate when the site has an opening rule.
+	OpensAt(playDate time.Time, start, end string) (time.Time, bool)
 }
 
 // RateCeiling is implemented by a Site whose profile bounds how many
@@ -323,18 +323,20 @@ func validate(req bookingRequest, sites Sites, lim Limits, now time.Time) (valid
 		}
 		v.OpensAt = t
 		if site != nil && !playDate.IsZero() {
-			if rule, ok := site.OpensAt(playDate); ok && !rule.Equal(t) {
+			if rule, ok := site.OpensAt(playDate, v.Start, v.End); ok && !rule.Equal(t) {
 				v.Warnings = append(v.Warnings, fmt.Sprintf("opens_at %s differs from the site's opening rule, which gives %s; the given opens_at is used",
 					t.Format(time.RFC3339), rule.In(loc).Format(time.RFC3339)))
 			}
 		}
 	case site != nil && !playDate.IsZero():
-		if t, ok := site.OpensAt(playDate); ok {
+		if t, ok := site.OpensAt(playDate, v.Start, v.End); ok {
 			v.OpensAt = t
 			v.OpensAtComputed = true
-		} else {
+		} else if okStart && okEnd {
 			bad("opens_at", "required: this site's profile has no opening rule, so give the opening instant (RFC 3339 with offset)")
 		}
+		// With a bad start or end (reported already) a rolling rule gives
+		// nothing, so whether opens_at may be left out is not known yet.
 	default:
 		// Without a known site or a valid date, whether opens_at may be
 		// left out is not known yet; those problems are reported already.

@@ -68,7 +68,9 @@ var _ api.RateCeiling = profileSite{}
 
 func (s profileSite) Location() *time.Location { return s.p.Location }
 
-func (s profileSite) OpensAt(d time.Time) (time.Time, bool) { return s.p.OpensAt(d) }
+func (s profileSite) OpensAt(d time.Time, start, end string) (time.Time, bool) {
+	return s.p.OpensAt(d, start, end)
+}
 
 // RatePerSecond is the profile's ceiling on one booking's requests per
 // second; the API refuses a booking that asks for more.

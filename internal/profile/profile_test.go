@@ -68,7 +68,7 @@ func TestParseDefaults(t *testing.T) {
 	require.Nil(t, p.Verify)
 	require.Nil(t, p.Opening)
 	require.Equal(t, http.MethodGet, p.Pages[0].Method)
-	_, ok := p.OpensAt(time.Now())
+	_, ok := p.OpensAt(time.Now(), "10:00", "11:00")
 	require.False(t, ok)
 }
 
@@ -251,7 +251,7 @@ func TestOpensAt(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			p := mustParse(t, strings.Replace(base, "OPENING", tc.opening, 1))
-			got, ok := p.OpensAt(tc.play)
+			got, ok := p.OpensAt(tc.play, "10:00", "11:00")
 			require.True(t, ok)
 			require.True(t, tc.want.Equal(got), "got %s want %s", got, tc.want)
 		})
@@ -323,7 +323,7 @@ func TestLoadShippedProfiles(t *testing.T) {
 	c := ps["courtsim"]
 	require.True(t, c.Pages[0].EverySubmit)
 	require.NotNil(t, c.Verify)
-	at, ok := c.OpensAt(time.Date(2026, 12, 1, 0, 0, 0, 0, c.Location))
+	at, ok := c.OpensAt(time.Date(2026, 12, 1, 0, 0, 0, 0, c.Location), "10:00", "11:00")
 	require.True(t, ok)
 	require.Equal(t, "2026-11-24T09:00:00+09:00", at.Format(time.RFC3339))
 

@@ -48,7 +48,7 @@ func Rehearse(ctx context.Context, p *profile.Profile, acct profile.AccountData,
 	fmt.Fprintf(out, "site %s  %s  charset %s  zone %s  timeout %s  rate %g/s\n",
 		p.Name, p.BaseURL, p.Charset, p.Location, p.Timeout, p.RatePerSecond)
 	if data != nil && p.Opening != nil && !data.Booking.Date.IsZero() {
-		if at, ok := p.OpensAt(data.Booking.Date); ok {
+		if at, ok := p.OpensAt(data.Booking.Date, data.Booking.Start, data.Booking.End); ok {
 			fmt.Fprintf(out, "opens   %s for play date %s\n", at.Format(time.RFC3339), data.Booking.Date.In(p.Location).Format(time.DateOnly))
 		}
 	}
