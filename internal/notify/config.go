@@ -51,7 +51,8 @@ type Config struct {
 	// Provider is log (default), webhook, solapi or twilio.
 	Provider string `yaml:"provider"`
 	// Templates are Go text/templates over Data, by outbox kind (booked,
-	// login_failed, failed); a kind left out keeps its Korean default.
+	// login_failed, failed), for Korean messages; a kind left out keeps its
+	// built-in text. A site's own templates (SiteTexts) come first.
 	Templates map[string]string `yaml:"templates"`
 	// RetryFor: a message not sent this long after its row was written is
 	// given up (state failed).
@@ -89,6 +90,10 @@ type Config struct {
 	// HTTPClient carries provider requests; default a plain client with
 	// no proxy. Every request is bounded by SendTimeout.
 	HTTPClient *http.Client `yaml:"-"`
+	// SiteTexts are the sites' own templates by site name (the sms:
+	// section of each site profile; internal/app fills it from the loaded
+	// profiles). A site left out uses Templates and the built-in texts.
+	SiteTexts map[string]*SiteTexts `yaml:"-"`
 }
 
 // WebhookConfig configures the webhook provider.

@@ -1,9 +1,10 @@
 // Package notify delivers the SMS confirmations that the daemon leaves in
 // the transactional outbox: a Relay claims due outbox rows with a lease,
-// renders each into text from configured templates, hands it to a Provider
-// (the zap log, a signed webhook, Solapi or Twilio) and records the
-// provider's message id, retrying with capped exponential backoff for a
-// bounded period.
+// renders each into text in the row's language (the site's own templates,
+// the configured ones, or the built-in ones of internal/notify/smstext),
+// hands it to a Provider (the zap log, a signed webhook, Solapi or Twilio)
+// and records the provider's message id, retrying with capped exponential
+// backoff for a bounded period.
 //
 // A send whose outcome is unknown (a timeout after the request was written,
 // a reset connection, a 5xx, or a relay that died between sending and
@@ -13,8 +14,9 @@
 // each provider guarantees).
 //
 // It does not write outbox rows (internal/schedule does, in the same
-// transaction as the booking's outcome), and it does not decide which
-// events deserve a message.
+// transaction as the booking's outcome, with the message's language), it
+// does not read site profiles (internal/app hands it each site's own
+// templates), and it does not decide which events deserve a message.
 package notify
 
 import (
@@ -22,13 +24,15 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"reserver/internal/notify/smstext"
 )
 
 // Outbox kinds, as written by internal/schedule.
 const (
-	KindBooked      = "booked"
-	KindLoginFailed = "login_failed"
-	KindFailed      = "failed"
+	KindBooked      = smstext.KindBooked
+	KindLoginFailed = smstext.KindLoginFailed
+	KindFailed      = smstext.KindFailed
 )
 
 // Outbox row states.

@@ -15,6 +15,7 @@ import (
 	"reserver/internal/backoff"
 	"reserver/internal/booking"
 	"reserver/internal/database"
+	"reserver/internal/notify/smstext"
 )
 
 // Relay moves outbox rows to the SMS provider. Several relays (one per
@@ -51,7 +52,7 @@ func NewRelay(cfg Config) (*Relay, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	tx, err := parseTexts(cfg.Templates)
+	tx, err := parseTexts(cfg.Templates, cfg.SiteTexts)
 	if err != nil {
 		return nil, err
 	}
@@ -256,7 +257,7 @@ func (r *Relay) message(ctx context.Context, row *booking.Outbox) (Message, erro
 			d.Reason = reasons[0]
 		}
 	}
-	d.ReasonText = ReasonText(d.Reason)
+	d.ReasonText = smstext.ReasonText(d.Language, d.Reason)
 	text, err := r.texts.render(row.Kind, d)
 	if err != nil {
 		return Message{}, err

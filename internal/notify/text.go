@@ -1,119 +1,125 @@
 package notify
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"strings"
 	"text/template"
 	"unicode/utf8"
+
+	"reserver/internal/notify/smstext"
 )
 
-// Default message templates (Go text/template over Data), one per kind.
-const (
-	TemplateBookedDefault      = `[reserver] {{.Date}} {{.Start}}-{{.End}} {{.Court}}번 코트 예약 완료.{{if .ReservationNo}} 예약번호 {{.ReservationNo}}{{else}} 예약번호는 사이트의 예약 내역에서 확인하세요.{{end}}`
-	TemplateLoginFailedDefault = `[reserver] {{.Site}} 로그인 실패: 비밀번호가 거부되었습니다. {{.Date}} {{.Start}} {{.Court}}번 코트 예약이 열리기 전에 지금 확인하세요.`
-	TemplateFailedDefault      = `[reserver] {{.Date}} {{.Start}}-{{.End}} {{.Court}}번 코트 예약 실패: {{.ReasonText}}`
-)
+// Data is what a template sees (smstext.Data: the fields, the message's
+// language and the site's noun for what was booked).
+type Data = smstext.Data
 
-// Data is what a template sees.
-type Data struct {
-	BookingID     int64
-	Kind          string
-	Site          string
-	Court         string
-	Date          string // YYYY-MM-DD in the site's zone
-	Start         string // HH:MM
-	End           string // HH:MM
-	ReservationNo string
-	Name          string
-	Reason        string // the booking's reason code, e.g. sold_out
-	ReasonText    string // the reason in words (Korean)
+// SiteTexts are one site's own templates: its profile's sms.templates, by
+// language and then outbox kind, parsed. Build it with NewSiteTexts.
+type SiteTexts struct {
+	t map[string]map[string]*template.Template
 }
 
-// reasonTexts says the booking package's reason codes in words.
-var reasonTexts = map[string]string{
-	"window_closed":   "예약 시간 안에 성공하지 못했습니다",
-	"sold_out":        "이미 다른 사람이 예약했습니다",
-	"login_failed":    "로그인이 거부되었습니다",
-	"fatal":           "사이트가 오류로 응답했습니다",
-	"missed":          "예약 시간에 실행되지 못했습니다",
-	"internal_error":  "reserver 내부 오류",
-	"unverified":      "신청 결과를 확인하지 못했습니다. 사이트에서 확인하세요",
-	"user_cancelled":  "사용자가 취소했습니다",
-	"operator_cancel": "운영자가 취소했습니다",
-	// An operator reviews these; the user is told to look at the site.
-	"unrecognised_answer": "사이트의 응답을 알아볼 수 없습니다. 사이트에서 예약 여부를 확인하세요",
-	"mine_unconfirmed":    "이미 예약되었다는 응답을 확인하지 못했습니다. 사이트에서 확인하세요",
-	"profile_error":       "예약 요청을 만들 수 없습니다(사이트 설정 오류)",
-}
-
-// ReasonText says a reason code in words; unknown codes are returned as they are.
-func ReasonText(reason string) string {
-	if s, ok := reasonTexts[reason]; ok {
-		return s
-	}
-	if reason == "" {
-		return "알 수 없는 이유"
-	}
-	return reason
-}
-
-// texts holds the parsed templates by kind.
-type texts map[string]*template.Template
-
-// sampleData renders every template once at start-up, so that a template
-// naming an unknown field fails the configuration, not a message.
-var sampleData = Data{
-	BookingID: 1, Kind: KindBooked, Site: "courtsim", Court: "3", Date: "2025-01-01", Start: "10:00",
-	End: "11:00", ReservationNo: "R-1", Name: "홍길동", Reason: "sold_out", ReasonText: ReasonText("sold_out"),
-}
-
-// parseTexts parses the configured templates over the defaults.
-func parseTexts(configured map[string]string) (texts, error) {
-	src := map[string]string{
-		KindBooked:      TemplateBookedDefault,
-		KindLoginFailed: TemplateLoginFailedDefault,
-		KindFailed:      TemplateFailedDefault,
-	}
-	for k, v := range configured {
-		if strings.TrimSpace(v) != "" {
-			src[k] = v
+// NewSiteTexts parses a site's templates (language → kind → source) and
+// renders each once with sample data, as internal/profile does when it
+// loads them.
+func NewSiteTexts(src map[string]map[string]string) (*SiteTexts, error) {
+	s := &SiteTexts{t: map[string]map[string]*template.Template{}}
+	for lang, kinds := range src {
+		if !smstext.Known(lang) {
+			return nil, fmt.Errorf("%w: site templates: unknown language %q (%s)", ErrConfig, lang, strings.Join(smstext.Languages, ", "))
+		}
+		for kind, text := range kinds {
+			t, err := smstext.Parse(kind, lang, text)
+			if err != nil {
+				return nil, fmt.Errorf("%w: site templates.%s.%s: %w", ErrConfig, lang, kind, err)
+			}
+			if s.t[lang] == nil {
+				s.t[lang] = map[string]*template.Template{}
+			}
+			s.t[lang][kind] = t
 		}
 	}
-	out := texts{}
-	for kind, s := range src {
-		t, err := template.New(kind).Option("missingkey=error").Parse(s)
+	return s, nil
+}
+
+// texts picks and renders the template of a message. For a message of
+// site s in language l it uses, of those that exist for the kind:
+//  1. s's own template in l (SiteTexts),
+//  2. the configuration's template (notify.templates), when l is Korean:
+//     those are what every message used before languages existed,
+//  3. the built-in template of l.
+type texts struct {
+	sites   map[string]*SiteTexts
+	global  map[string]*template.Template            // Korean, by kind
+	builtin map[string]map[string]*template.Template // by language, then kind
+}
+
+// parseTexts parses the configured (Korean) templates and the built-in
+// ones of every language, and takes the sites' own.
+func parseTexts(configured map[string]string, sites map[string]*SiteTexts) (texts, error) {
+	t := texts{sites: sites, global: map[string]*template.Template{}, builtin: map[string]map[string]*template.Template{}}
+	for kind, v := range configured {
+		if strings.TrimSpace(v) == "" {
+			continue // keeps its default
+		}
+		tmpl, err := smstext.Parse(kind, smstext.Korean, v)
 		if err != nil {
-			return nil, fmt.Errorf("%w: templates.%s: %w", ErrConfig, kind, err)
+			return texts{}, fmt.Errorf("%w: templates.%s: %w", ErrConfig, kind, err)
 		}
-		if err := t.Execute(&bytes.Buffer{}, sampleData); err != nil {
-			return nil, fmt.Errorf("%w: templates.%s: %w", ErrConfig, kind, err)
-		}
-		out[kind] = t
+		t.global[kind] = tmpl
 	}
-	return out, nil
+	for _, lang := range smstext.Languages {
+		t.builtin[lang] = map[string]*template.Template{}
+		for _, kind := range smstext.Kinds {
+			src, _ := smstext.Builtin(lang, kind)
+			tmpl, err := smstext.Parse(kind, lang, src)
+			if err != nil {
+				return texts{}, fmt.Errorf("built-in %s template %s: %w", lang, kind, err)
+			}
+			t.builtin[lang][kind] = tmpl
+		}
+	}
+	return t, nil
 }
 
-// render makes the text of a message of kind from d.
+// pick returns the template for a message of kind about site in lang, and
+// where it came from (for the log).
+func (t texts) pick(site, lang, kind string) (*template.Template, string) {
+	if s := t.sites[site]; s != nil {
+		if tmpl := s.t[lang][kind]; tmpl != nil {
+			return tmpl, "site"
+		}
+	}
+	if lang == smstext.Korean {
+		if tmpl := t.global[kind]; tmpl != nil {
+			return tmpl, "config"
+		}
+	}
+	if tmpl := t.builtin[lang][kind]; tmpl != nil {
+		return tmpl, "builtin"
+	}
+	return nil, ""
+}
+
+// render makes the text of a message of kind from d (d.Language is set).
 func (t texts) render(kind string, d Data) (string, error) {
-	tmpl, ok := t[kind]
-	if !ok {
+	tmpl, _ := t.pick(d.Site, d.Language, kind)
+	if tmpl == nil {
 		return "", fmt.Errorf("no template for outbox kind %q", kind)
 	}
-	var b bytes.Buffer
-	if err := tmpl.Execute(&b, d); err != nil {
+	text, err := smstext.Render(tmpl, d)
+	if err != nil {
 		return "", fmt.Errorf("render the %s template: %w", kind, err)
-	}
-	text := strings.TrimSpace(b.String())
-	if text == "" {
-		return "", fmt.Errorf("the %s template rendered an empty text", kind)
 	}
 	return text, nil
 }
 
 // payloadData decodes an outbox payload (JSON object: site, court, date,
-// start, end, reservation_no, name and optionally reason).
+// start, end, reservation_no, name, language, noun and optionally reason).
+// A payload without a language (written before languages existed) or
+// with one this version has no texts for is Korean; one without a noun
+// gets its language's default noun (코트, court).
 func payloadData(payload string) (Data, error) {
 	var p map[string]any
 	if payload != "" {
@@ -131,10 +137,18 @@ func payloadData(payload string) (Data, error) {
 			return fmt.Sprint(v)
 		}
 	}
-	return Data{
+	d := Data{
 		Site: str("site"), Court: str("court"), Date: str("date"), Start: str("start"), End: str("end"),
 		ReservationNo: str("reservation_no"), Name: str("name"), Reason: str("reason"),
-	}, nil
+		Language: str("language"), Noun: str("noun"),
+	}
+	if !smstext.Known(d.Language) {
+		d.Language = smstext.DefaultLanguage
+	}
+	if strings.TrimSpace(d.Noun) == "" {
+		d.Noun = smstext.DefaultNoun(d.Language)
+	}
+	return d, nil
 }
 
 // smsBytes is the length of s as Korean carriers count it (EUC-KR): one

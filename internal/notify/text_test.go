@@ -6,6 +6,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/stretchr/testify/require"
+
+	"reserver/internal/notify/smstext"
 )
 
 func TestSMSLength(t *testing.T) {
@@ -62,7 +64,8 @@ func TestPayloadData(t *testing.T) {
 	t.Parallel()
 	d, err := payloadData(`{"site":"courtsim","court":"3","date":"2030-05-01","start":"10:00","end":"11:00","reservation_no":"R-9","name":"홍길동","extra":1}`)
 	require.NoError(t, err)
-	require.Equal(t, Data{Site: "courtsim", Court: "3", Date: "2030-05-01", Start: "10:00", End: "11:00", ReservationNo: "R-9", Name: "홍길동"}, d)
+	require.Equal(t, Data{Site: "courtsim", Court: "3", Date: "2030-05-01", Start: "10:00", End: "11:00", ReservationNo: "R-9", Name: "홍길동",
+		Language: "ko", Noun: "코트"}, d, "a payload written before languages existed is Korean, about a court")
 	d, err = payloadData(`{"court":3}`)
 	require.NoError(t, err)
 	require.Equal(t, "3", d.Court, "numbers are shown as text")
@@ -72,10 +75,11 @@ func TestPayloadData(t *testing.T) {
 
 func TestDefaultTemplates(t *testing.T) {
 	t.Parallel()
-	tx, err := parseTexts(nil)
+	tx, err := parseTexts(nil, nil)
 	require.NoError(t, err)
-	d := Data{Site: "courtsim", Court: "3", Date: "2030-05-01", Start: "10:00", End: "11:00", ReservationNo: "R-9", Reason: "window_closed"}
-	d.ReasonText = ReasonText(d.Reason)
+	d := Data{Site: "courtsim", Court: "3", Date: "2030-05-01", Start: "10:00", End: "11:00", ReservationNo: "R-9", Reason: "window_closed",
+		Language: "ko", Noun: "코트"}
+	d.ReasonText = smstext.ReasonText("ko", d.Reason)
 	cases := map[string]string{
 		KindBooked:      "[reserver] 2030-05-01 10:00-11:00 3번 코트 예약 완료. 예약번호 R-9",
 		KindLoginFailed: "[reserver] courtsim 로그인 실패: 비밀번호가 거부되었습니다. 2030-05-01 10:00 3번 코트 예약이 열리기 전에 지금 확인하세요.",
@@ -89,8 +93,8 @@ func TestDefaultTemplates(t *testing.T) {
 	// The confirmation fits one SMS (90 EUC-KR bytes) for usual values.
 	got, _ := tx.render(KindBooked, d)
 	require.LessOrEqual(t, smsBytes(got), SolapiSMSBytes)
-	require.Equal(t, "알 수 없는 이유", ReasonText(""))
-	require.Equal(t, "new_code", ReasonText("new_code"))
+	require.Equal(t, "알 수 없는 이유", smstext.ReasonText("ko", ""))
+	require.Equal(t, "new_code", smstext.ReasonText("ko", "new_code"))
 
 	// A success without a number (verify confirmed it but showed none)
 	// never claims one.
