@@ -15,7 +15,7 @@ import (
 )
 
 var topKeys = []string{"name", "description", "base_url", "charset", "time_zone", "timeout",
-	"rate_per_second", "user_agent", "headers", "redirect_hosts", "fields", "opening", "steps"}
+	"rate_per_second", "user_agent", "headers", "redirect_hosts", "fields", "opening", "steps", "sms"}
 
 var nameRe = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]*$`)
 
@@ -128,6 +128,7 @@ func (l *loader) profile(data []byte) *Profile {
 	for _, f := range p.Fields {
 		l.fields[f.Name] = f
 	}
+	p.SMS = l.sms(top["sms"])
 	if n := top["headers"]; n != nil {
 		p.Headers = l.headers(n, "headers", nil)
 	}

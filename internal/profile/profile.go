@@ -192,6 +192,7 @@ type Profile struct {
 	// `reserver check` prints them.
 	Warnings []string
 
+	SMS *SMS // the sms: key; nil when absent (Korean texts, 코트)
 }
 
 // Step returns the named step, or nil if the profile does not define it.
