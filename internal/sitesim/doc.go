@@ -11,7 +11,7 @@
 // reservation and every submit's arrival time on the simulator's clock,
 // served as JSON under /_sim/ledger and returned by [Site.Ledger].
 //
-// A submit to /rent/apply.do is checked in this order: IP block, injected
+// With the default eGov flavour, a submit to /rent/apply.do is checked in this order: IP block, injected
 // fault (a 5xx or an unapplied reset touches nothing), session, a valid
 // facility/date/slot (else bad_request), opening gate, page trace and token,
 // the required fields userName, userTel and people (else bad_request), and
@@ -30,6 +30,21 @@
 // Injected latency is split evenly: half before the request is handled and
 // half after, so a client's RTT/2 is a fair one-way estimate and the Date
 // header and arrival time sit in the middle of the round trip.
+//
+// Options.Flavor "cart" selects a second site, deliberately unlike the
+// first: a JSON API with a cart and a checkout. Login needs a pre-login
+// visit for a _token bound to the SID cookie (else 419) and hands out a new
+// SID and an XSRF-TOKEN cookie that every unsafe /api call must echo in
+// X-XSRF-TOKEN (else 403). Each slot opens on its own, Notice before its
+// end (a rolling notice, no single opening instant); POST /api/cart/items
+// holds a slot for HoldFor and is the flavour's submit in the ledger; the
+// reservation is only made by POST /checkout/{id}/confirm, a form with a
+// _csrf field. Answers use real HTTP statuses (201, 401, 403, 409, 410,
+// 419, 422, 429) with JSON codes, except that anything unexpected gets a
+// generic HTTP 200 English error page; messages are in the account's
+// language (odd accounts Korean, even English). A repeated add by the
+// holder gets the conflict answer byte for byte. Faults apply to the add and
+// confirm routes as to apply.do. docs/simulator.md is the contract.
 //
 // The package owns the simulated site only. It knows nothing about bookings,
 // profiles or the daemon; cmd/courtsim is a thin wrapper that serves it.
