@@ -232,9 +232,11 @@ func (r *run) notes(kind, reservation string) []booking.Outbox {
 	if r.b.Phone == "" {
 		return nil
 	}
+	lang, noun := r.noticeLanguage()
 	payload, _ := json.Marshal(map[string]any{
 		"site": r.b.Site, "court": r.b.Court, "date": r.b.PlayDate, "start": r.b.StartTime,
 		"end": r.b.EndTime, "reservation_no": reservation, "name": r.b.BookerName,
+		"language": lang, "noun": noun,
 	})
 	return []booking.Outbox{{BookingID: r.b.ID, Kind: kind, Phone: r.b.Phone, Payload: string(payload)}}
 }
