@@ -3,6 +3,7 @@ package app
 import (
 	"cmp"
 	"context"
+	"fmt"
 	"net"
 
 	"go.uber.org/zap"
@@ -87,6 +88,9 @@ func (e *Env) StartDaemon(ctx context.Context, cfg schedule.Config, notifyLog *z
 		notifyLog = e.Log
 	}
 	nc.DB, nc.Logger, nc.Instance = e.DB, notifyLog.Named("notify"), d.Instance()
+	if nc.SiteTexts, err = siteTexts(cfg.Profiles); err != nil {
+		return nil, nil, err
+	}
 	relay, err := notify.NewRelay(nc)
 	if err != nil {
 		return nil, nil, err
@@ -100,4 +104,22 @@ func (e *Env) StartDaemon(ctx context.Context, cfg schedule.Config, notifyLog *z
 		return nil, nil, err
 	}
 	return d, relay, nil
+}
+
+// siteTexts hands the relay each site's own SMS templates (the sms:
+// section of its profile), so that the relay renders a site's messages in
+// their language without reading profiles itself.
+func siteTexts(profiles map[string]*profile.Profile) (map[string]*notify.SiteTexts, error) {
+	out := map[string]*notify.SiteTexts{}
+	for name, p := range profiles {
+		if p.SMS == nil || len(p.SMS.Templates) == 0 {
+			continue
+		}
+		t, err := notify.NewSiteTexts(p.SMS.Templates)
+		if err != nil {
+			return nil, fmt.Errorf("site %s: %w", name, err)
+		}
+		out[name] = t
+	}
+	return out, nil
 }
