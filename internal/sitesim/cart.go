@@ -251,17 +251,19 @@ func (c *cartBook) recordConfirm(cf Confirm) {
 	c.mu.Unlock()
 }
 
-// snapshot copies holds and confirms, expiring the holds that are due so
-// the ledger shows them expired.
-func (c *cartBook) snapshot(now time.Time) ([]Hold, []Confirm) {
+// snapshot copies the reservations, submits, holds and confirms at one
+// moment, expiring the holds that are due so the ledger shows them
+// expired.
+func (c *cartBook) snapshot(now time.Time) ([]Reservation, []Submit, []Hold, []Confirm) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	rs, ss := c.book.snapshot()
 	hs := make([]Hold, 0, len(c.holds))
 	for i := range c.holds {
 		c.expire(i, now)
 		hs = append(hs, c.holds[i].Hold)
 	}
-	return hs, append([]Confirm(nil), c.confirms...)
+	return rs, ss, hs, append([]Confirm(nil), c.confirms...)
 }
 
 // reset empties holds, checkouts, confirms and the reservations together.

@@ -107,14 +107,15 @@ func (s *Site) Password() string { return s.opts.Password }
 // Ledger returns a deep copy of the ground truth.
 func (s *Site) Ledger() Ledger {
 	now := s.Now()
-	rs, ss := s.book.snapshot()
-	l := Ledger{Flavor: s.opts.Flavor, Now: now, Reservations: rs, Submits: ss, Holds: []Hold{}}
+	l := Ledger{Flavor: s.opts.Flavor, Now: now}
 	if s.cart == nil {
 		l.OpenAt = s.OpenAt()
+		l.Reservations, l.Submits = s.book.snapshot()
+		l.Holds = []Hold{}
 	} else {
-		l.Holds, l.Confirms = s.cart.snapshot(now)
+		l.Reservations, l.Submits, l.Holds, l.Confirms = s.cart.snapshot(now)
 	}
-	for _, sub := range ss {
+	for _, sub := range l.Submits {
 		if sub.Repeat {
 			l.RepeatSubmits++
 		}
