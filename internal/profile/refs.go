@@ -1,6 +1,9 @@
 package profile
 
-import "fmt"
+import (
+	"fmt"
+	"slices"
+)
 
 // before lists the steps that always run before s in a booking's flow:
 // the extractions a template of s may use come from them. Checkout also
@@ -75,6 +78,11 @@ func (l *loader) checkReferences(p *Profile) {
 				cookiesEverywhere = true
 			} else {
 				d.step.UsesCookies = true
+			}
+			for _, name := range c.cookieNames {
+				if d.step != nil && !slices.Contains(d.step.Cookies, name) {
+					d.step.Cookies = append(d.step.Cookies, name)
+				}
 			}
 		}
 	}

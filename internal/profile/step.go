@@ -52,6 +52,9 @@ type Step struct {
 	// UsesCookies is true when a template of the step reads .Cookies, so
 	// the session fills Data.Cookies from its jar for this step.
 	UsesCookies bool
+	// Cookies are the cookie names its templates read with index, for
+	// `reserver profile render`.
+	Cookies []string
 
 	// dyn lists the step's templated conditions and extraction paths, in
 	// slot order; Render renders them for one request.

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"reflect"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"text/template"
@@ -328,7 +329,9 @@ type refChecker struct {
 	forAccount bool
 	scope      string
 	cookies    bool // the template reads .Cookies
-	problems   []string
+	// cookieNames are the cookies it reads by name ({{ index .Cookies "n" }}).
+	cookieNames []string
+	problems    []string
 }
 
 var dataType = reflect.TypeFor[Data]()
@@ -416,6 +419,9 @@ func (c *refChecker) checkIndex(n *parse.CommandNode, rootDot bool) {
 		}
 	}
 	key, ok := n.Args[2].(*parse.StringNode)
+	if ok && len(ident) == 1 && ident[0] == "Cookies" && !slices.Contains(c.cookieNames, key.Text) {
+		c.cookieNames = append(c.cookieNames, key.Text)
+	}
 	if ok && len(ident) == 1 && ident[0] == "X" && !c.available[key.Text] {
 		c.problems = append(c.problems, fmt.Sprintf("extraction %q is not made by an earlier step", key.Text))
 	}

@@ -28,6 +28,13 @@ const (
 	maxDiscardOnTail = 64 << 10 // drained from a truncated body to keep the connection
 )
 
+// The headers every request carries unless its step sets them, as a
+// browser's would.
+const (
+	defaultAccept         = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+	defaultAcceptLanguage = "ko-KR,ko;q=0.9,en-US;q=0.8,en;q=0.7"
+)
+
 // Sentinel errors.
 var (
 	ErrNoTransport = errors.New("session: no transport configured")
@@ -176,8 +183,8 @@ func New(cfg Config) (*Session, error) {
 		SetDisableWarn(true).
 		SetDoNotParseResponse(true).
 		SetHeader("User-Agent", s.prof.UserAgent).
-		SetHeader("Accept", "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8").
-		SetHeader("Accept-Language", "ko-KR,ko;q=0.9,en-US;q=0.8,en;q=0.7")
+		SetHeader("Accept", defaultAccept).
+		SetHeader("Accept-Language", defaultAcceptLanguage)
 	return s, nil
 }
 
