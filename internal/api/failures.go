@@ -97,6 +97,9 @@ type failureView struct {
 	AttemptCount int            `json:"attempt_count"`
 	Classes      map[string]int `json:"classes"`
 	LastAttempts []attemptView  `json:"last_attempts"`
+	// SiteClock says how last_attempts' offset_ms was put on the site's
+	// clock: estimated from those attempts, as `reserver failures` does.
+	SiteClock string `json:"site_clock"`
 }
 
 type failureList struct {
@@ -105,9 +108,11 @@ type failureList struct {
 }
 
 func (s *Server) failureView(f booking.Failure) failureView {
-	v := failureView{bookingView: s.view(&f.Booking, tenant.Principal{Role: tenant.RoleOperator}), AttemptCount: f.Attempts, Classes: f.Classes, LastAttempts: make([]attemptView, 0, len(f.Last))}
+	clk := booking.SiteClockOf(f.Last)
+	v := failureView{bookingView: s.view(&f.Booking, tenant.Principal{Role: tenant.RoleOperator}), AttemptCount: f.Attempts, Classes: f.Classes,
+		LastAttempts: make([]attemptView, 0, len(f.Last)), SiteClock: clk.String()}
 	for _, a := range f.Last {
-		v.LastAttempts = append(v.LastAttempts, viewAttempt(a, f.Booking.OpensAt))
+		v.LastAttempts = append(v.LastAttempts, viewAttempt(a, f.Booking.OpensAt, clk))
 	}
 	return v
 }

@@ -608,9 +608,14 @@ func (s *Server) listAttempts(w http.ResponseWriter, r *http.Request) {
 		s.internal(w, r, err)
 		return
 	}
-	out := attemptList{Items: make([]attemptView, 0, len(rows))}
+	clk, err := s.bookingClock(r.Context(), b.ID, after, rows, limit)
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	out := attemptList{Items: make([]attemptView, 0, len(rows)), SiteClock: clk.String()}
 	for _, a := range rows {
-		out.Items = append(out.Items, viewAttempt(a, b.OpensAt))
+		out.Items = append(out.Items, viewAttempt(a, b.OpensAt, clk))
 	}
 	if len(rows) == limit {
 		out.NextCursor = strconv.FormatInt(rows[len(rows)-1].ID, 10)

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"time"
 
 	"reserver/internal/booking"
@@ -70,31 +71,72 @@ func (s *Server) view(b *booking.Booking, p tenant.Principal) bookingView {
 
 // attemptView is one attempt as the API shows it.
 type attemptView struct {
-	ID        int64      `json:"id"`
-	Seq       int        `json:"seq"`
-	Instance  string     `json:"instance"`
-	Step      string     `json:"step"`
-	SentAt    time.Time  `json:"sent_at"`
-	OffsetMS  float64    `json:"offset_ms"`
-	SiteDate  *time.Time `json:"site_date,omitempty"`
-	LatencyMS float64    `json:"latency_ms"`
-	Status    int        `json:"status"`
-	Class     string     `json:"class"`
-	Egress    string     `json:"egress,omitempty"`
-	Excerpt   string     `json:"excerpt,omitempty"`
-	Error     string     `json:"error,omitempty"`
+	ID       int64     `json:"id"`
+	Seq      int       `json:"seq"`
+	Instance string    `json:"instance"`
+	Step     string    `json:"step"`
+	SentAt   time.Time `json:"sent_at"`
+	// OffsetMS is sent_at from the opening instant on the site's clock
+	// (opens_at is on it), as the list's site_clock says it was estimated.
+	OffsetMS float64 `json:"offset_ms"`
+	// LocalOffsetMS is sent_at − opens_at on the sending instance's clock,
+	// which is off by as much as that clock is from the site's.
+	LocalOffsetMS float64    `json:"local_offset_ms"`
+	SiteDate      *time.Time `json:"site_date,omitempty"`
+	LatencyMS     float64    `json:"latency_ms"`
+	Status        int        `json:"status"`
+	Class         string     `json:"class"`
+	Egress        string     `json:"egress,omitempty"`
+	Excerpt       string     `json:"excerpt,omitempty"`
+	Error         string     `json:"error,omitempty"`
 }
 
 type attemptList struct {
 	Items      []attemptView `json:"items"`
 	NextCursor string        `json:"next_cursor,omitempty"`
+	// SiteClock says how offset_ms was put on the site's clock
+	// (booking.SiteClock.String), as the operator page and the CLI do.
+	SiteClock string `json:"site_clock"`
 }
 
-func viewAttempt(a booking.Attempt, opensAt time.Time) attemptView {
+// viewAttempt shows a, timed from opensAt on the site's clock as clk
+// estimates it.
+func viewAttempt(a booking.Attempt, opensAt time.Time, clk booking.SiteClock) attemptView {
 	return attemptView{
 		ID: a.ID, Seq: a.Seq, Instance: a.Instance, Step: a.Step, SentAt: a.SentAt,
-		OffsetMS: float64(a.SentAt.Sub(opensAt).Microseconds()) / 1000,
-		SiteDate: a.SiteDate, LatencyMS: float64(a.LatencyUS) / 1000, Status: a.Status,
+		OffsetMS:      clk.SinceOpening(a.SentAt, opensAt),
+		LocalOffsetMS: float64(a.SentAt.Sub(opensAt).Microseconds()) / 1000,
+		SiteDate:      a.SiteDate, LatencyMS: float64(a.LatencyUS) / 1000, Status: a.Status,
 		Class: a.Class, Egress: a.Egress, Excerpt: a.Excerpt, Error: a.Error,
 	}
+}
+
+// clockRowsMax bounds the attempts read to estimate one booking's site
+// clock. A booking makes a few hundred requests; more rows would only
+// narrow an estimate that is already milliseconds wide.
+const clockRowsMax = 5000
+
+// bookingClock estimates the site clock of booking id over all its
+// attempts (up to clockRowsMax), not only the page shown, so that every
+// page of the attempt log is on one clock and agrees with the operator
+// page and `reserver attempts`. page is the page read after the cursor
+// after with limit; when it is the whole log it is used as it is.
+func (s *Server) bookingClock(ctx context.Context, id, after int64, page []booking.Attempt, limit int) (booking.SiteClock, error) {
+	if after == 0 && len(page) < limit {
+		return booking.SiteClockOf(page), nil
+	}
+	var all []booking.Attempt
+	var from int64
+	for len(all) < clockRowsMax {
+		rows, err := s.o.Bookings.Attempts(ctx, id, from, 1000)
+		if err != nil {
+			return booking.SiteClock{}, err
+		}
+		all = append(all, rows...)
+		if len(rows) < 1000 {
+			break
+		}
+		from = rows[len(rows)-1].ID
+	}
+	return booking.SiteClockOf(all), nil
 }
