@@ -14,6 +14,10 @@ help: ## List the targets
 run: ## Book a court end to end on embedded defaults: simulated site, API and daemon on SQLite
 	$(GO) run ./cmd/reserver demo
 
+.PHONY: run-cart
+run-cart: ## The same on the second simulated site: a JSON API with a cart and checkout (cartsim)
+	$(GO) run ./cmd/reserver demo --flavor cart
+
 .PHONY: api
 api: ## Serve the REST API on embedded defaults (SQLite)
 	$(GO) run ./cmd/api

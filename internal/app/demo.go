@@ -38,7 +38,11 @@ type DemoOptions struct {
 	// Egresses, when above 1, routes the daemon through that many egresses
 	// bound to 127.0.0.2, 127.0.0.3, ... so that a blocked one is replaced.
 	Egresses int
-	Out      io.Writer
+	// Flavor is the simulated site: sitesim.FlavorEgov (default, the
+	// courtsim profile) or sitesim.FlavorCart (the cartsim profile: a JSON
+	// API, a rolling notice, a hold and a checkout).
+	Flavor string
+	Out    io.Writer
 }
 
 // Demo runs the whole job on this machine: the simulated booking site, the
@@ -57,27 +61,56 @@ func Demo(ctx context.Context, e *Env, o DemoOptions) error {
 		fmt.Fprintf(o.Out, "[%7.3fs] %s\n", time.Since(start).Seconds(), fmt.Sprintf(format, args...))
 	}
 
-	site, err := sitesim.Start(sitesim.Options{Addr: "127.0.0.1:0", Skew: o.Skew, BlockRPS: o.BlockRPS, BlockFor: 10 * time.Second})
-	if err != nil {
-		return err
-	}
-	defer site.Close()
-	opensAt := site.Now().Add(o.OpenIn).Truncate(time.Second)
-	site.SetOpenAt(opensAt.Add(o.Late))
-	if o.BlockRPS > 0 {
-		say("the site blocks an address for 10s when it sends more than %d requests in a second", o.BlockRPS)
-	}
-	say("simulated booking site at %s: its clock is %+v off ours, it opens at %s (its clock)", site.URL(), o.Skew, opensAt.Format("15:04:05"))
-
 	profiles, err := LoadProfiles(e.Config.SitesDir, func(string) (string, bool) { return "", false })
 	if err != nil {
 		return err
 	}
-	prof, err := profiles["courtsim"].WithBaseURL(site.URL())
+	flavor := cmp.Or(o.Flavor, sitesim.FlavorEgov)
+	siteName := map[string]string{sitesim.FlavorEgov: "courtsim", sitesim.FlavorCart: "cartsim"}[flavor]
+	if siteName == "" {
+		return fmt.Errorf("demo: unknown flavor %q (egov or cart)", o.Flavor)
+	}
+	prof, ok := profiles[siteName]
+	if !ok {
+		return fmt.Errorf("demo: no %s profile in %s", siteName, e.Config.SitesDir)
+	}
+	simOpts := sitesim.Options{Addr: "127.0.0.1:0", Skew: o.Skew, BlockRPS: o.BlockRPS, BlockFor: 10 * time.Second, Flavor: flavor}
+	// The slot: court N tomorrow 10:00-11:00 on the cart site, a week
+	// ahead on the eGov one.
+	simNow := time.Now().Add(o.Skew)
+	opensAt := simNow.Add(o.OpenIn).Truncate(time.Second)
+	playDate := opensAt.In(prof.Location).AddDate(0, 0, 7)
+	if flavor == sitesim.FlavorCart {
+		// The cart site opens a slot a fixed notice before its end. For
+		// the demo to open in OpenIn, the notice is what lies between then
+		// and the slot's end, and the profile's rule says the same, so the
+		// API computes the opening from it.
+		playDate = opensAt.In(prof.Location).AddDate(0, 0, 1)
+		end := time.Date(playDate.Year(), playDate.Month(), playDate.Day(), 11, 0, 0, 0, prof.Location)
+		simOpts.Notice = end.Sub(opensAt)
+		opening := *prof.Opening
+		opening.Before = simOpts.Notice
+		c := *prof
+		c.Opening = &opening
+		prof = &c
+	}
+	site, err := sitesim.Start(simOpts)
 	if err != nil {
 		return err
 	}
-	profiles["courtsim"] = prof
+	defer site.Close()
+	if flavor == sitesim.FlavorEgov {
+		site.SetOpenAt(opensAt.Add(o.Late))
+	}
+	if o.BlockRPS > 0 {
+		say("the site blocks an address for 10s when it sends more than %d requests in a second", o.BlockRPS)
+	}
+	say("simulated %s booking site at %s: its clock is %+v off ours, it opens at %s (its clock)", flavor, site.URL(), o.Skew, opensAt.Format("15:04:05"))
+
+	if prof, err = prof.WithBaseURL(site.URL()); err != nil {
+		return err
+	}
+	profiles[siteName] = prof
 
 	apiAddr := make(chan net.Addr, 1)
 	wg.Go(func() {
@@ -98,17 +131,24 @@ func Demo(ctx context.Context, e *Env, o DemoOptions) error {
 	if err != nil {
 		return err
 	}
-	playDate := opensAt.In(prof.Location).AddDate(0, 0, 7).Format("2006-01-02")
 	court := fmt.Sprint(1 + time.Now().Unix()%10)
-	body := fmt.Sprintf(`{"site":"courtsim","account":{"username":"user001","password":"pass1234"},
+	day := playDate.Format(time.DateOnly)
+	var body string
+	if flavor == sitesim.FlavorCart {
+		// No opens_at: the API computes it from the site's rolling rule.
+		body = fmt.Sprintf(`{"site":"cartsim","account":{"username":"user002","password":"pass1234"},
+		"court":%q,"date":%q,"start":"10:00","end":"11:00","phone":"010-1234-5678","name":"Hong Gildong"}`, court, day)
+	} else {
+		body = fmt.Sprintf(`{"site":"courtsim","account":{"username":"user001","password":"pass1234"},
 		"court":%q,"date":%q,"start":"10:00","end":"11:00","opens_at":%q,
 		"phone":"010-1234-5678","name":"홍길동","fields":{"people":"2"}}`,
-		court, playDate, opensAt.Format(time.RFC3339Nano))
+			court, day, opensAt.Format(time.RFC3339Nano))
+	}
 	id, err := postBooking(ctx, api, token, body)
 	if err != nil {
 		return err
 	}
-	say("POST /v1/bookings → booking %d: court %s on %s 10:00-11:00, opening %s", id, court, playDate, opensAt.Format(time.RFC3339))
+	say("POST /v1/bookings → booking %d: court %s on %s 10:00-11:00, opening %s", id, court, day, opensAt.In(prof.Location).Format(time.RFC3339))
 
 	if o.Egresses > 1 {
 		e.Config.Egress.Egresses = nil

@@ -348,5 +348,6 @@ func demoCmd(c *common) *cobra.Command {
 	cmd.Flags().DurationVar(&o.Late, "late", 0, "the site really opens this long after the booking's opens_at")
 	cmd.Flags().IntVar(&o.BlockRPS, "block-rps", 0, "the site blocks an address sending more than this many requests a second (0: never)")
 	cmd.Flags().IntVar(&o.Egresses, "egresses", 1, "route through this many local source addresses (127.0.0.2, ...)")
+	cmd.Flags().StringVar(&o.Flavor, "flavor", "egov", "the simulated site: egov (courtsim, a legacy eGov site) or cart (cartsim: a JSON API with a cart and checkout)")
 	return cmd
 }
