@@ -26,6 +26,9 @@ type cartBundle struct {
 	*bundle
 	opensAt time.Time // the slot's opening on the site's clock
 	play    time.Time // the play date (site zone)
+	// repeats is how many submits for a slot their account already held
+	// the test expects (the cleanup fails on any other number).
+	repeats int
 }
 
 // setupCart starts a cart site whose notice makes court 3's 10:00–11:00
@@ -48,9 +51,10 @@ func setupCart(t *testing.T, opts sitesim.Options) *cartBundle {
 	opts.Notice = end.Sub(opensAt)
 	site, err := sitesim.New(opts)
 	require.NoError(t, err)
+	cb := &cartBundle{}
 	t.Cleanup(func() {
-		if n := site.Ledger().RepeatSubmits; n != 0 {
-			t.Errorf("repeat_submits=%d: a submit was repeated for a slot its account already held", n)
+		if n := site.Ledger().RepeatSubmits; n != cb.repeats {
+			t.Errorf("repeat_submits=%d, want %d: a submit was repeated for a slot its account already held", n, cb.repeats)
 		}
 	})
 	ts := tenant.NewStore(db)
@@ -58,7 +62,7 @@ func setupCart(t *testing.T, opts sitesim.Options) *cartBundle {
 	require.NoError(t, err)
 	p, err := ts.Authenticate(context.Background(), tok)
 	require.NoError(t, err)
-	return &cartBundle{
+	*cb = cartBundle{
 		bundle: &bundle{
 			db: db, store: booking.NewStore(db, box), site: site, tenant: p.TenantID, dsn: dsn, box: box, prof: prof,
 			tr:  &sitesim.InProcess{Handler: site.Handler(), RemoteAddr: "127.0.0.1:40000"},
@@ -66,6 +70,7 @@ func setupCart(t *testing.T, opts sitesim.Options) *cartBundle {
 		},
 		opensAt: opensAt, play: play,
 	}
+	return cb
 }
 
 func (b *cartBundle) book(t *testing.T, account string) *booking.Booking {
@@ -165,6 +170,25 @@ func TestCartConflictNotOursIsSoldOut(t *testing.T) {
 		require.Equal(t, booking.ReasonSoldOut, got.Reason)
 		require.Equal(t, []string{"prelogin:success", "login:success", "resources:success", "resources:success",
 			"submit:conflict", "verify:retry"}, stepClasses(b.attempts(t, bk.ID)))
+	})
+}
+
+// The account already has the slot (booked by hand on the site): the
+// first submit's "conflict" is ours, and verify records the site's order
+// code instead of failing the booking as sold out.
+func TestCartConflictThatIsOursIsBooked(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := setupCart(t, sitesim.Options{})
+		no, err := b.site.Reserve("user001", 3, b.play.Format(time.DateOnly), 5)
+		require.NoError(t, err)
+		b.repeats = 1 // the one submit, for a slot the account held: the site's ledger says so
+		bk := b.book(t, "user001")
+		got := b.run(t, bk.ID)
+
+		require.Equal(t, booking.Succeeded, got.State, "reason %s", got.Reason)
+		require.Equal(t, no, got.ReservationNo)
+		require.Equal(t, []string{"prelogin:success", "login:success", "resources:success", "resources:success",
+			"submit:conflict", "verify:success"}, stepClasses(b.attempts(t, bk.ID)))
 	})
 }
 
