@@ -145,7 +145,9 @@ func wallTime(date time.Time, hhmm string) time.Time {
 		return time.Time{}
 	}
 	y, mo, d := date.Date()
-	return time.Date(y, mo, d, h, m, 0, 0, date.Location())
+	// DST-safe: a wall time a gap skips is the instant the clock jumps
+	// to; one a fold repeats is its first occurrence (as opening rules).
+	return zonedWallTime(y, mo, d, time.Duration(h)*time.Hour+time.Duration(m)*time.Minute, date.Location())
 }
 
 // AccountData holds the site credentials of one account.

@@ -109,7 +109,7 @@ func atClock(hhmm string, v any, loc *time.Location) (time.Time, error) {
 		return time.Time{}, err
 	}
 	y, mo, d := t.In(loc).Date()
-	return time.Date(y, mo, d, h, m, 0, 0, loc), nil
+	return zonedWallTime(y, mo, d, time.Duration(h)*time.Hour+time.Duration(m)*time.Minute, loc), nil
 }
 
 var koWeekdays = [...]string{"일", "월", "화", "수", "목", "금", "토"}
