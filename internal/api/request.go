@@ -37,6 +37,13 @@ type Site interface {
 	OpensAt(playDate time.Time, start, end string) (time.Time, bool)
 }
 
+// GuestSite is implemented by a Site whose profile has no login (a guest
+// checkout): its bookings carry no site password, only the name they are
+// made under (account.username, e.g. the booker's e-mail address).
+type GuestSite interface {
+	Guest() bool
+}
+
 // RateCeiling is implemented by a Site whose profile bounds how many
 // requests per second one booking may send to it (the profile's
 // rate_per_second). A booking may ask for less, never more; one that asks
@@ -272,8 +279,14 @@ func validate(req bookingRequest, sites Sites, lim Limits, now time.Time) (valid
 		} else {
 			v.Username = *req.Account.Username
 		}
+		guest := false
+		if g, ok := site.(GuestSite); ok {
+			guest = g.Guest()
+		}
 		if req.Account.Password == nil || *req.Account.Password == "" {
-			bad("account.password", "required: the password on the booking site")
+			if !guest {
+				bad("account.password", "required: the password on the booking site")
+			}
 		} else if len(*req.Account.Password) > 256 {
 			bad("account.password", "too long: at most 256 bytes")
 		} else {

@@ -68,6 +68,9 @@ var _ api.RateCeiling = profileSite{}
 
 func (s profileSite) Location() *time.Location { return s.p.Location }
 
+// Guest is true for a site without a login step: no site password.
+func (s profileSite) Guest() bool { return s.p.Login == nil }
+
 func (s profileSite) OpensAt(d time.Time, start, end string) (time.Time, bool) {
 	return s.p.OpensAt(d, start, end)
 }
