@@ -92,3 +92,19 @@ func TestDocsStepsExamples(t *testing.T) {
 		require.True(t, seen[want], "no docs example shows %s", want)
 	}
 }
+
+// TestDocsSMSExample loads the sms example of the top-level keys.
+func TestDocsSMSExample(t *testing.T) {
+	t.Parallel()
+	doc, err := os.ReadFile("../../docs/profiles.md")
+	require.NoError(t, err)
+	_, sec, ok := strings.Cut(string(doc), "\n### `sms`")
+	require.True(t, ok)
+	sec, _, _ = strings.Cut(sec, "\n### ")
+	blocks := yamlBlockRe.FindAllStringSubmatch(sec, -1)
+	require.Len(t, blocks, 1)
+	p, err := profile.Parse("docs.yaml", []byte(strings.Replace(minimal, "steps:", blocks[0][1]+"steps:", 1)))
+	require.NoError(t, err)
+	require.Equal(t, "en", p.SMS.Language)
+	require.Equal(t, "lane", p.SMS.Noun["en"])
+}
