@@ -108,7 +108,7 @@ type failureList struct {
 }
 
 func (s *Server) failureView(f booking.Failure) failureView {
-	clk := booking.SiteClockOf(f.Last)
+	clk := booking.SiteClockFor(&f.Booking, f.Last)
 	v := failureView{bookingView: s.view(&f.Booking, tenant.Principal{Role: tenant.RoleOperator}), AttemptCount: f.Attempts, Classes: f.Classes,
 		LastAttempts: make([]attemptView, 0, len(f.Last)), SiteClock: clk.String()}
 	for _, a := range f.Last {

@@ -608,7 +608,7 @@ func (s *Server) listAttempts(w http.ResponseWriter, r *http.Request) {
 		s.internal(w, r, err)
 		return
 	}
-	clk, err := s.bookingClock(r.Context(), b.ID, after, rows, limit)
+	clk, err := s.bookingClock(r.Context(), b, after, rows, limit)
 	if err != nil {
 		s.internal(w, r, err)
 		return

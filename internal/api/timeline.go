@@ -158,7 +158,7 @@ var tickValues = []float64{-3600000, -600000, -60000, -10000, -1000, -100, -10, 
 
 // buildTimeline lays out b's attempts.
 func buildTimeline(b *booking.Booking, attempts []booking.Attempt) timeline {
-	clk := booking.SiteClockOf(attempts)
+	clk := booking.SiteClockFor(b, attempts)
 	offset := func(t time.Time) float64 { return clk.SinceOpening(t, b.OpensAt) }
 	windowMS := float64(b.WindowSeconds) * 1000
 

@@ -518,7 +518,7 @@ func (s *Server) uiBooking(w http.ResponseWriter, r *http.Request, sess session)
 		body.Classes[a.Class]++
 	}
 	body.Timeline = buildTimeline(b, all)
-	body.Clock = booking.SiteClockOf(all)
+	body.Clock = booking.SiteClockFor(b, all)
 	s.render(w, r, http.StatusOK, "booking", pageData{Title: fmt.Sprintf("Booking %d", id), CSRF: sess.CSRF, Who: sess.Tenant, Body: body})
 }
 

@@ -121,9 +121,10 @@ const clockRowsMax = 5000
 // page of the attempt log is on one clock and agrees with the operator
 // page and `reserver attempts`. page is the page read after the cursor
 // after with limit; when it is the whole log it is used as it is.
-func (s *Server) bookingClock(ctx context.Context, id, after int64, page []booking.Attempt, limit int) (booking.SiteClock, error) {
+func (s *Server) bookingClock(ctx context.Context, b *booking.Booking, after int64, page []booking.Attempt, limit int) (booking.SiteClock, error) {
+	id := b.ID
 	if after == 0 && len(page) < limit {
-		return booking.SiteClockOf(page), nil
+		return booking.SiteClockFor(b, page), nil
 	}
 	var all []booking.Attempt
 	var from int64
@@ -138,5 +139,5 @@ func (s *Server) bookingClock(ctx context.Context, id, after int64, page []booki
 		}
 		from = rows[len(rows)-1].ID
 	}
-	return booking.SiteClockOf(all), nil
+	return booking.SiteClockFor(b, all), nil
 }

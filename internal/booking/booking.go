@@ -59,6 +59,12 @@ type Booking struct {
 	// Review constants); ReviewNote says what a person has to do.
 	Review     string
 	ReviewNote string
+	// ClockOffsetUS and ClockWithinUS are the site clock the daemon
+	// measured for this booking's opening (site − local, ± within, in
+	// microseconds; nil before a measurement): SiteClockFor shows the
+	// attempts on it when it is tighter than the Date headers allow.
+	ClockOffsetUS *int64
+	ClockWithinUS *int64
 
 	// Account is loaded with the booking when asked for (Preload).
 	Account *Account `gorm:"foreignKey:AccountID"`

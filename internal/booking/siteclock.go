@@ -1,6 +1,7 @@
 package booking
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"time"
@@ -10,8 +11,10 @@ import (
 // attempt's sent_at is on the local clock of the instance that sent it.
 // Review output (reserver attempts, reserver failures, the operator page)
 // places attempts relative to the opening on the site's clock, so it needs
-// the offset between the two. The daemon's own clock estimate is not
-// stored; SiteClockOf derives one from the attempt rows' Date headers.
+// the offset between the two: the daemon's own measurement before the
+// opening when it stored one (RecordClock; precise to a few ms), else one
+// SiteClockOf derives from the attempt rows' Date headers (1 s resolution,
+// so as tight as the rows happen to straddle a second's edge).
 
 // SiteClock is the site's clock against the local one as a booking's
 // attempt rows show it.
@@ -28,6 +31,9 @@ type SiteClock struct {
 	// (rows from instances with different clocks, a site clock that
 	// stepped) and Offset is the median of the rows' midpoints, ±0.5 s.
 	Bounded bool
+	// Measured is true when Offset and Within are the daemon's own
+	// measurement for the opening (SiteClockFor).
+	Measured bool
 }
 
 // SiteClockOf estimates the site clock from rows. A row's Date header d
@@ -85,6 +91,9 @@ func (c SiteClock) SinceOpening(local, opensAt time.Time) float64 {
 // String says the estimate once for review output: "site clock ≈ local
 // +0.300 s ±0.004 s (from 14 Date headers)".
 func (c SiteClock) String() string {
+	if c.Measured {
+		return fmt.Sprintf("site clock = local %+.3f s ±%.3f s (measured by the daemon for the opening)", c.Offset.Seconds(), c.Within.Seconds())
+	}
 	if c.Samples == 0 {
 		return "site clock unknown (no Date headers): times are on the local clock"
 	}
@@ -97,4 +106,28 @@ func (c SiteClock) String() string {
 		src = fmt.Sprintf("median of %d %s, which disagree on a tighter bound", c.Samples, headers)
 	}
 	return fmt.Sprintf("site clock ≈ local %+.3f s ±%.3f s (%s)", c.Offset.Seconds(), c.Within.Seconds(), src)
+}
+
+// RecordClock stores the site clock the daemon measured for booking id
+// (offset = site − local, ± within). It is not a state change: any
+// instance may write it, and the last measurement wins.
+func (s *Store) RecordClock(ctx context.Context, id int64, offset, within time.Duration) error {
+	return s.db.WithContext(ctx).Model(&Booking{}).Where("id = ?", id).
+		Updates(map[string]any{"clock_offset_us": offset.Microseconds(), "clock_within_us": within.Microseconds()}).Error
+}
+
+// SiteClockFor is the site clock to show b's attempts on: the daemon's
+// measurement when b has one at least as tight as what the rows' Date
+// headers allow, else SiteClockOf(rows).
+func SiteClockFor(b *Booking, rows []Attempt) SiteClock {
+	c := SiteClockOf(rows)
+	if b == nil || b.ClockOffsetUS == nil || b.ClockWithinUS == nil {
+		return c
+	}
+	within := time.Duration(*b.ClockWithinUS) * time.Microsecond
+	if c.Samples > 0 && c.Within < within {
+		return c
+	}
+	return SiteClock{Offset: time.Duration(*b.ClockOffsetUS) * time.Microsecond, Within: within,
+		Bounded: true, Samples: c.Samples, Measured: true}
 }

@@ -72,3 +72,26 @@ func TestSiteClockSinceOpening(t *testing.T) {
 		require.Equal(t, tt.want, tt.c.String())
 	}
 }
+
+// SiteClockFor prefers the daemon's measurement unless the Date headers
+// bound the offset more tightly; without one it is SiteClockOf.
+func TestSiteClockFor(t *testing.T) {
+	t.Parallel()
+	const ms = time.Millisecond
+	local0 := time.Date(2026, 11, 25, 0, 59, 0, 0, time.UTC)
+	d := local0.Add(1800 * ms).Truncate(time.Second)
+	rows := []Attempt{{SentAt: local0, LatencyUS: 2000, SiteDate: &d}} // one header: ±0.5 s
+	us := func(d time.Duration) *int64 { v := d.Microseconds(); return &v }
+	measured := &Booking{ClockOffsetUS: us(1700 * ms), ClockWithinUS: us(2 * ms)}
+
+	c := SiteClockFor(measured, rows)
+	require.True(t, c.Measured)
+	require.Equal(t, 1700*ms, c.Offset)
+	require.Equal(t, 2*ms, c.Within)
+	require.Equal(t, "site clock = local +1.700 s ±0.002 s (measured by the daemon for the opening)", c.String())
+
+	loose := &Booking{ClockOffsetUS: us(1700 * ms), ClockWithinUS: us(900 * ms)}
+	require.False(t, SiteClockFor(loose, rows).Measured, "the Date headers are tighter")
+	require.Equal(t, SiteClockOf(rows), SiteClockFor(&Booking{}, rows), "nothing measured")
+	require.True(t, SiteClockFor(measured, nil).Measured, "no Date headers at all")
+}

@@ -290,7 +290,7 @@ func writeFailuresJSON(w io.Writer, items []booking.Failure) error {
 			f.Account = b.Account.Username
 		}
 		if n := len(it.Last); n > 0 {
-			clk := booking.SiteClockOf(it.Last)
+			clk := booking.SiteClockFor(&b, it.Last)
 			a := toAttemptJSON(it.Last[n-1], b.OpensAt, clk)
 			f.LastAttempt = &a
 			f.SiteClock = clk.String()
@@ -341,7 +341,7 @@ func attemptsCmd(c *common) *cobra.Command {
 				after = page[len(page)-1].ID
 			}
 			out := cmd.OutOrStdout()
-			clk := booking.SiteClockOf(rows)
+			clk := booking.SiteClockFor(b, rows)
 			if asJSON {
 				items := make([]attemptJSON, 0, len(rows))
 				for _, a := range rows {

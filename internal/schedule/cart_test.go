@@ -128,6 +128,22 @@ func TestCartBooksEndToEnd(t *testing.T) {
 				var n int64
 				require.NoError(t, b.db.Model(&booking.Outbox{}).Where("booking_id = ? AND kind = ?", bk.ID, KindBooked).Count(&n).Error)
 				require.EqualValues(t, 1, n)
+
+				// The review tools put the submit where the site saw it:
+				// on the clock the daemon measured, not the local one.
+				require.NotNil(t, got.ClockOffsetUS, "the run stored its clock estimate")
+				require.InDelta(t, 1300, float64(*got.ClockOffsetUS)/1000, 5, "site − local in ms")
+				rows := b.attempts(t, bk.ID)
+				clk := booking.SiteClockFor(got, rows)
+				require.True(t, clk.Measured, clk.String())
+				var submitAt time.Time
+				for _, a := range rows {
+					if a.Step == "submit" {
+						submitAt = a.SentAt.Add(time.Duration(a.LatencyUS) * time.Microsecond / 2)
+					}
+				}
+				require.InDelta(t, led.Submits[0].OffsetMS, clk.SinceOpening(submitAt, got.OpensAt), 3,
+					"the submit's arrival after the opening, on the site's clock, as the site's ledger says")
 			})
 		})
 	}

@@ -114,3 +114,17 @@ func (c *clockCache) known(site string, maxAge time.Duration) (clocksync.Estimat
 	}
 	return clocksync.Estimate{}, false
 }
+
+// recordClock stores the clock estimate the run aimed by, so that the
+// review tools place its attempts on the site's clock as precisely. It is
+// best effort: without it they estimate from the attempts' Date headers.
+func (r *run) recordClock() {
+	if r.est.Probes == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.ctx), 2*time.Second)
+	defer cancel()
+	if err := r.d.cfg.Store.RecordClock(ctx, r.b.ID, r.est.Offset, r.est.Uncertainty); err != nil {
+		r.log.Warn("recording the site clock estimate failed", zap.Error(err))
+	}
+}

@@ -304,7 +304,9 @@ func (r *run) execute() error {
 	if err != nil {
 		return r.why(err)
 	}
-	return r.window(windowEnd)
+	err = r.window(windowEnd)
+	r.recordClock()
+	return err
 }
 
 func isCancelOrStop(err error) bool {
