@@ -344,6 +344,9 @@ func (l *loader) body(m map[string]*yaml.Node, es []entry, sb *stepBuild) {
 	}
 	if v := m["content_type"]; v != nil {
 		s.ContentType, _ = l.str(v, name+".content_type")
+		if strings.Contains(s.ContentType, "{{") {
+			l.add(v, "%s.content_type is not a template position: %q would be sent as written", name, "{{")
+		}
 		if m["multipart"] != nil {
 			l.add(v, "%s: multipart sets its own content_type (with the boundary)", name)
 		}

@@ -78,6 +78,8 @@ func TestLoadErrors(t *testing.T) {
 		{"monthly bad day", strings.Replace(minimal, "steps:", "opening: {monthly: {day: 32, at: \"09:00\"}}\nsteps:", 1), "1..31"},
 		{"submit without rules", minimalWith("    classify:\n", "    x_classify:\n"), "classify rules are required"},
 		{"regex and css", minimalWith("{css: 'input[name=tok]', attr: value}", "{css: 'input', regex: '(x)'}"), "give one of regex, css or json, not regex and css"},
+		{"template in content_type", minimalWith("    path: /go\n", "    path: /go\n    content_type: 'text/{{ .X.csrf }}'\n"), "content_type is not a template position"},
+		{"template in user_agent", strings.Replace(minimal, "steps:", "user_agent: 'UA {{ .Now }}'\nsteps:", 1), "user_agent is not a template position"},
 		{"bad header extraction", minimalWith("{regex: 'csrf = \"([^\"]+)\"'}", "{regex: '(x)', from: 'header:'}"), "from must be"},
 	}
 	for _, tc := range tests {

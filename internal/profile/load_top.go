@@ -105,7 +105,9 @@ func (l *loader) profile(data []byte) *Profile {
 		}
 	}
 	if n := top["user_agent"]; n != nil {
-		if s, ok := l.str(n, "user_agent"); ok && strings.TrimSpace(s) != "" {
+		if s, ok := l.str(n, "user_agent"); ok && strings.Contains(s, "{{") {
+			l.add(n, "user_agent is not a template position: %q would be sent as written", "{{")
+		} else if ok && strings.TrimSpace(s) != "" {
 			p.UserAgent = s
 		}
 	}
