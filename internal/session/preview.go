@@ -45,6 +45,14 @@ func Preview(p *profile.Profile, d *profile.Data, only string, out io.Writer) er
 	if d != nil {
 		base = *d
 	}
+	given := base.X // the values the caller knows: real, so masked when secret
+	placeholders := map[string]bool{}
+	for _, v := range x {
+		placeholders[v] = true
+	}
+	for _, v := range cookies {
+		placeholders[v] = true
+	}
 	maps.Copy(x, base.X)
 	maps.Copy(cookies, base.Cookies)
 	base.X, base.Cookies = x, cookies
@@ -65,7 +73,14 @@ func Preview(p *profile.Profile, d *profile.Data, only string, out io.Writer) er
 			}
 			continue
 		}
-		secrets := secretForms(p, append(req.Secrets, sensitiveExtractions(x, base.X)...))
+		// A placeholder is no secret: showing it says where the value goes.
+		var real []string
+		for _, v := range req.Secrets {
+			if !placeholders[v] {
+				real = append(real, v)
+			}
+		}
+		secrets := secretForms(p, append(real, sensitiveExtractions(given)...))
 		m := func(s string) string { return maskAll(s, secrets) }
 		fmt.Fprintf(out, "%s %s\n", req.Method, m(req.URL))
 		h := req.Header.Clone()
@@ -96,12 +111,12 @@ func Preview(p *profile.Profile, d *profile.Data, only string, out io.Writer) er
 	return nil
 }
 
-// sensitiveExtractions are the real values (not placeholders) given for
-// extractions named like tokens.
-func sensitiveExtractions(x, given map[string]string) []string {
+// sensitiveExtractions are the values given for extractions named like
+// tokens.
+func sensitiveExtractions(given map[string]string) []string {
 	var out []string
 	for k, v := range given {
-		if profile.Sensitive(k) && v != "" && x[k] == v {
+		if profile.Sensitive(k) && v != "" {
 			out = append(out, v)
 		}
 	}
