@@ -74,12 +74,17 @@ func (l *attemptLog) run() {
 		case <-l.kick:
 		case <-timer.C:
 		}
+		// The next flush is due one period after this one STARTED, so a
+		// row waits at most the period plus one write, not the period
+		// plus two writes (it bounds what a SIGKILL loses).
+		start := time.Now()
 		wait := l.every
 		if err := l.flush(context.Background()); err != nil {
 			failures++
 			wait = retry.Delay(failures, rand.Float64())
 		} else {
 			failures = 0
+			wait = max(l.every-time.Since(start), 0)
 		}
 		timer.Reset(wait)
 	}
