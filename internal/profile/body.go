@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"mime/multipart"
+	"regexp"
 
 	"golang.org/x/text/encoding"
 )
@@ -47,8 +48,7 @@ func renderJSON(b *bytes.Buffer, v *JSONValue, d *Data, r *Request, step string)
 		}
 		switch v.Kind {
 		case JSONNumber:
-			var n json.Number
-			if err := json.Unmarshal([]byte(s), &n); err != nil || s == "" {
+			if !jsonNumberRe.MatchString(s) {
 				return fmt.Errorf("%w: %s.json: %s did not render a number", ErrRender, step, v.Value.Name())
 			}
 			b.WriteString(s)
@@ -66,6 +66,9 @@ func renderJSON(b *bytes.Buffer, v *JSONValue, d *Data, r *Request, step string)
 	}
 	return nil
 }
+
+// jsonNumberRe is the JSON number grammar (RFC 8259 section 6).
+var jsonNumberRe = regexp.MustCompile(`^-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?$`)
 
 func writeJSONString(b *bytes.Buffer, s string) {
 	enc := json.NewEncoder(b)

@@ -22,6 +22,20 @@ type Response struct {
 	dynamic []dynText // the step's templated texts, rendered for this request
 	cookies []*http.Cookie
 	parsed  bool // cookies parsed from Header
+	// json is 1 when Body is valid JSON, -1 when not, 0 before it was
+	// checked: JSON conditions and extractions read only a JSON body (gjson
+	// alone would read a truncated or HTML answer leniently).
+	json int8
+}
+
+func (resp *Response) isJSON() bool {
+	if resp.json == 0 {
+		resp.json = -1
+		if gjson.Valid(resp.Body) {
+			resp.json = 1
+		}
+	}
+	return resp.json > 0
 }
 
 // dynText is a templated text rendered for one request.
@@ -117,12 +131,15 @@ func (c *Cond) holds(resp *Response) bool {
 		return c.anyRegex(resp, resp.Body)
 	case "json":
 		path, ok := c.Path.value(resp)
-		if !ok {
+		if !ok || !resp.isJSON() {
 			return false
 		}
 		v := gjson.Get(resp.Body, path)
 		return v.Exists() && c.anyText(resp, func(s string) bool { return v.String() == s })
 	case "json_has":
+		if !resp.isJSON() {
+			return false
+		}
 		return c.anyText(resp, func(path string) bool { return gjson.Get(resp.Body, path).Exists() })
 	}
 	return false
@@ -239,7 +256,7 @@ func (x *Extraction) apply(resp *Response, doc **goquery.Document) (string, bool
 		return "", true
 	case x.JSON != nil:
 		path, ok := x.JSON.value(resp)
-		if !ok {
+		if !ok || !resp.isJSON() {
 			return "", false
 		}
 		v := gjson.Get(resp.Body, path)

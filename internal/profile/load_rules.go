@@ -76,7 +76,8 @@ func (l *loader) rules(n *yaml.Node, sb *stepBuild) []Rule {
 		if v := m["not"]; v != nil {
 			nes := l.mapping(v, what+".not", condKeys())
 			r.Not = l.conds(nes, what+".not", sb)
-			if len(nes) > 0 && len(r.Not) == 0 {
+			empty := v.Kind == yaml.MappingNode && len(v.Content) == 0
+			if len(r.Not) == 0 && (len(nes) > 0 || empty) {
 				l.add(v, "%s.not needs at least one condition", what)
 			}
 		}

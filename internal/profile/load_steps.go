@@ -222,10 +222,10 @@ func (l *loader) step(n *yaml.Node, name string, role Role) *stepBuild {
 	s := &Step{Name: name, Role: role, Method: http.MethodGet}
 	sb := &stepBuild{s: s, node: n, classNodes: map[Class][]*yaml.Node{}}
 	es := l.mapping(n, "steps."+name, stepKeys)
-	m := byKey(es)
-	if m == nil {
-		return sb
+	if es == nil {
+		return sb // not a mapping: said once, no follow-on problems
 	}
+	m := byKey(es)
 	if v := m["name"]; v != nil && role != RolePage && role != RoleCheckout {
 		l.add(keyNode(es, "name"), "%s: name belongs to the steps of pages and checkout", name)
 	}
@@ -304,10 +304,10 @@ func (l *loader) step(n *yaml.Node, name string, role Role) *stepBuild {
 // raw body with content_type.
 func (l *loader) body(m map[string]*yaml.Node, es []entry, sb *stepBuild) {
 	s, name := sb.s, sb.s.Name
-	var given []string
-	for _, k := range []string{"form", "multipart", "json", "body"} {
-		if m[k] != nil {
-			given = append(given, k)
+	var given []string // in the order written, so a second body is the one flagged
+	for _, e := range es {
+		if slices.Contains([]string{"form", "multipart", "json", "body"}, e.key) {
+			given = append(given, e.key)
 		}
 	}
 	if len(given) > 1 {
@@ -400,7 +400,7 @@ func (l *loader) jsonValue(n *yaml.Node, what, key string, s *Step) *JSONValue {
 				return nil
 			}
 			return &JSONValue{Kind: JSONRaw, Raw: raw}
-		case "!!str", "!":
+		case "!!str", "!", "!!timestamp": // a YAML date is the text written
 			return &JSONValue{Kind: JSONString, Value: l.template(n, what, s), Sensitive: key != "" && sensitiveRe.MatchString(key)}
 		default:
 			l.add(n, "%s: unknown tag %s (use !number or !bool for a templated number or bool)", what, n.Tag)

@@ -85,7 +85,7 @@ func asTime(v any) (time.Time, error) {
 }
 
 // addDays moves t by n calendar days in the site zone, keeping the wall
-// clock (a day across a DST change is 23 or 25 hours).
+// clock to the second (a day across a DST change is 23 or 25 hours).
 func addDays(n, v any, loc *time.Location) (time.Time, error) {
 	d, err := toInt(n)
 	if err != nil {
@@ -95,7 +95,13 @@ func addDays(n, v any, loc *time.Location) (time.Time, error) {
 	if err != nil {
 		return time.Time{}, err
 	}
-	return t.In(loc).AddDate(0, 0, d), nil
+	// The same wall clock n dates later, resolved like every wall time
+	// (a gap is the instant the clock jumps to; a fold the first time).
+	t = t.In(loc)
+	y, m, day := t.Date()
+	h, mi, s := t.Clock()
+	wall := time.Duration(h)*time.Hour + time.Duration(mi)*time.Minute + time.Duration(s)*time.Second
+	return zonedWallTime(y, m, day+d, wall, loc), nil
 }
 
 // atClock is the instant of the wall time hhmm on day's date, site zone.
