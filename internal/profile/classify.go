@@ -232,8 +232,14 @@ func (s *Step) ExtractInto(resp *Response, into map[string]string) int {
 }
 
 func (x *Extraction) apply(resp *Response, doc **goquery.Document) (string, bool) {
+	re := x.Regex
+	if x.RegexT != nil {
+		if re = x.RegexT.regexp(resp); re == nil {
+			return "", false
+		}
+	}
 	switch {
-	case x.Regex != nil:
+	case re != nil:
 		var src string
 		switch x.From {
 		case FromLocation:
@@ -243,7 +249,7 @@ func (x *Extraction) apply(resp *Response, doc **goquery.Document) (string, bool
 		default:
 			src = resp.Body
 		}
-		m := x.Regex.FindStringSubmatch(src)
+		m := re.FindStringSubmatch(src)
 		if m == nil || len(m) < 2 {
 			return "", false
 		}

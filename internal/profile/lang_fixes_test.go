@@ -6,6 +6,7 @@ package profile_test
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -87,4 +88,22 @@ func TestFixAddDaysIntoAGap(t *testing.T) {
 	d := renderData(p.Location)
 	d.Booking.Date = time.Date(2026, 3, 7, 0, 0, 0, 0, p.Location)
 	require.Equal(t, "2026-03-08T03:00:00-04:00 2026-03-08T03:00:00-04:00", string(render(t, p, d).Body))
+}
+
+// A templated extraction regex is rendered per request: the option of a
+// select labelled with this booking's start gives its value.
+func TestTemplatedExtractionRegex(t *testing.T) {
+	t.Parallel()
+	src := strings.Replace(minimal, "      title: {css: 'h1'}", "      title: {css: 'h1'}\n      slot: {regex: '<option value=\"([^\"]*)\"[^>]*>\\s*{{ quotemeta .Booking.Start }}'}", 1)
+	p, err := profile.Parse("t.yaml", []byte(src))
+	require.NoError(t, err)
+	page := `<select name="timeNo"><option value="3">08:00-09:00</option><option value="4">09:00-10:00</option></select>`
+	for _, tc := range []struct{ start, want string }{{"09:00", "4"}, {"08:00", "3"}, {"11:00", ""}} {
+		d := &profile.Data{Booking: profile.BookingData{Start: tc.start, Date: time.Date(2026, 12, 1, 0, 0, 0, 0, p.Location)}}
+		req, err := p.Render(p.Pages[0], d)
+		require.NoError(t, err)
+		x := map[string]string{}
+		p.Pages[0].ExtractInto(req.Response(200, "", http.Header{}, page), x)
+		require.Equal(t, tc.want, x["slot"], "start %s", tc.start)
+	}
 }

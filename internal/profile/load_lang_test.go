@@ -292,8 +292,8 @@ func TestLoadLangErrors(t *testing.T) {
 			[]string{`31: submit.headers: "X Csrf" is not a valid header name`}},
 
 		// Extractions.
-		{"a template in an extraction regex", []string{`login_token: {regex: 'name="_token" value="([^"]+)"'}`, `login_token: {regex: 'name="_token" value="([^"]+)"'}` + "\n      extra: {regex: 'value=\"{{ .Account.Username }}([^\"]+)\"'}"},
-			[]string{`10: prelogin.extract.extra.regex is not a template position: "{{" would be matched literally`}},
+		{"a templated extraction regex that names the booking in a login step", []string{`login_token: {regex: 'name="_token" value="([^"]+)"'}`, `login_token: {regex: 'name="_token" value="([^"]+)"'}` + "\n      extra: {regex: 'value=\"{{ .Booking.Court }}([^\"]+)\"'}"},
+			[]string{`10: prelogin.extract.extra.regex: the prelogin step runs for the account, not for one booking: it sees .Account, .X, .Cookies and .Now, not .Booking.Court`}},
 		{"a template in an extraction css", []string{"token: {css: 'input[name=tok]', attr: value}", "token: {css: 'input[name=tok]', attr: value}\n        extra: {css: 'input[name={{ .X.list_id }}]', attr: value}"},
 			[]string{`27: form.extract.extra.css is not a template position: "{{" would be matched literally`}},
 		{"a bad css selector", []string{"token: {css: 'input[name=tok]', attr: value}", "token: {css: 'input[name=tok]', attr: value}\n        extra: {css: 'input[', attr: value}"},

@@ -430,11 +430,13 @@ func (l *loader) extraction(n *yaml.Node, what string, sb *stepBuild) *Extractio
 	switch {
 	case m["regex"] != nil:
 		if src, _ := l.str(m["regex"], what+".regex"); strings.Contains(src, "{{") {
-			l.add(m["regex"], "%s.regex is not a template position: %q would be matched literally", what, "{{")
-			return nil
-		}
-		x.Regex = l.regex(m["regex"], what+".regex")
-		if x.Regex != nil && x.Regex.NumSubexp() < 1 {
+			// A templated regex, rendered per request: the option whose
+			// label is this booking's time, the row of this booking's slot.
+			x.RegexT = l.text(m["regex"], what+".regex", sb, condSpec{templates: true, regex: true}, true)
+			if x.RegexT == nil {
+				return nil
+			}
+		} else if x.Regex = l.regex(m["regex"], what+".regex"); x.Regex != nil && x.Regex.NumSubexp() < 1 {
 			l.add(m["regex"], "%s: regex needs a capture group (the value)", what)
 		}
 		if v := m["from"]; v != nil {

@@ -108,6 +108,9 @@ const (
 type Extraction struct {
 	Name   string
 	Regex  *regexp.Regexp
+	// RegexT is set instead of Regex when the regex is a template (the
+	// option labelled with this booking's start): rendered per request.
+	RegexT *Text
 	From   string // FromBody, FromHeader or FromLocation (regex only)
 	Header string // header name when From == FromHeader
 	CSS    string // goquery selector; first match
