@@ -106,8 +106,8 @@ const (
 // group), by CSS selector, or by JSON path (github.com/tidwall/gjson
 // syntax) on a JSON answer.
 type Extraction struct {
-	Name   string
-	Regex  *regexp.Regexp
+	Name  string
+	Regex *regexp.Regexp
 	// RegexT is set instead of Regex when the regex is a template (the
 	// option labelled with this booking's start): rendered per request.
 	RegexT *Text
