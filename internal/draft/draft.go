@@ -66,18 +66,18 @@ type step struct {
 }
 
 type drafter struct {
-	o      Options
-	loc    *time.Location
-	zone   string
+	o       Options
+	loc     *time.Location
+	zone    string
 	zoneWhy string
 	charset string
-	flow   []*exchange // the site's own, non-static exchanges, in order
-	params []param
-	steps  map[*exchange]*step
-	names  map[string]bool // extraction names in use
-	report []string
-	base   string
-	number string // the reservation number the booking got
+	flow    []*exchange // the site's own, non-static exchanges, in order
+	params  []param
+	steps   map[*exchange]*step
+	names   map[string]bool // extraction names in use
+	report  []string
+	base    string
+	number  string // the reservation number the booking got
 	// extracted maps a value extracted before the submit (a page's, the
 	// login's) to its extraction name: verify may look for it too.
 	extracted map[string]string
@@ -111,7 +111,9 @@ func Draft(h *har.HAR, o Options) (*Result, error) {
 	return &Result{YAML: y, Profile: p, Report: d.report}, nil
 }
 
-func (d *drafter) say(format string, args ...any) { d.report = append(d.report, fmt.Sprintf(format, args...)) }
+func (d *drafter) say(format string, args ...any) {
+	d.report = append(d.report, fmt.Sprintf(format, args...))
+}
 
 // read decodes the entries: the charset first (posted forms are in it).
 func (d *drafter) read(h *har.HAR) error {
