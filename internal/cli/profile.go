@@ -20,7 +20,7 @@ func profileCmd(c *common) *cobra.Command {
 		Short: "Work on site profiles",
 		Args:  cobra.NoArgs,
 	}
-	cmd.AddCommand(profileRenderCmd(c))
+	cmd.AddCommand(profileRenderCmd(c), profileDraftCmd(c))
 	return cmd
 }
 
