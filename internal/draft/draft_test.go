@@ -9,6 +9,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"reserver/internal/har"
 	"reserver/internal/profile"
 	"reserver/internal/session"
 	"reserver/internal/sitesim"
@@ -40,16 +41,26 @@ func booking(p *profile.Profile, day time.Time, court, start, end string) profil
 // court, on another day, at another time, on a fresh simulator.
 func TestDraftFromEgovRecordingBooks(t *testing.T) {
 	t.Parallel()
-	rec, err := sitesim.Start(sitesim.Options{})
+	for _, charset := range []string{"utf-8", "euc-kr"} {
+		t.Run(charset, func(t *testing.T) {
+			t.Parallel()
+			testDraftEgov(t, charset)
+		})
+	}
+}
+
+func testDraftEgov(t *testing.T, charset string) {
+	rec, err := sitesim.Start(sitesim.Options{Charset: charset})
 	require.NoError(t, err)
 	defer rec.Close()
-	res, err := Draft(recordEgov(t, rec.URL()), Options{Name: "egovdraft", Sample: Sample{Court: "3", Date: "2026-12-09",
+	res, err := Draft(recordEgov(t, rec.URL(), charset == "euc-kr"), Options{Name: "egovdraft", Sample: Sample{Court: "3", Date: "2026-12-09",
 		Start: "09:00", End: "10:00", Name: "홍길동", Phone: "010-1234-5678", Username: "user001", Password: "pass1234",
 		Fields: map[string]string{"people": "2"}}})
 	require.NoError(t, err)
 	require.NotContains(t, string(res.YAML), "pass1234", "the password never appears in the draft")
+	require.Equal(t, charset, res.Profile.Charset)
 
-	fresh, err := sitesim.Start(sitesim.Options{})
+	fresh, err := sitesim.Start(sitesim.Options{Charset: charset})
 	require.NoError(t, err)
 	defer fresh.Close()
 	ok, out := rehearse(t, res.Profile, fresh, "user007", booking(res.Profile, time.Date(2026, 12, 10, 0, 0, 0, 0, seoul), "5", "11:00", "12:00"))
@@ -59,6 +70,7 @@ func TestDraftFromEgovRecordingBooks(t *testing.T) {
 	require.Len(t, led.Reservations, 1)
 	require.Equal(t, 5, led.Reservations[0].Facility)
 	require.Equal(t, "2026-12-10", led.Reservations[0].Date)
+	require.Equal(t, "홍길동", led.Reservations[0].UserName, "the name in the site's charset")
 	require.Equal(t, 6, led.Reservations[0].Slot, "11:00 is slot 6: chosen by the option's label")
 }
 
@@ -89,4 +101,51 @@ func TestDraftFromCartRecordingBooks(t *testing.T) {
 	require.Len(t, led.Reservations, 1)
 	require.Equal(t, 4, led.Reservations[0].Facility)
 	require.Equal(t, 9, led.Reservations[0].Slot)
+}
+
+// noise is what a page load records besides the flow: assets on the site
+// and on a CDN, an analytics beacon, a favicon 404, a preflight.
+func noise(site string) []har.Entry {
+	e := func(method, u string, status int, mime string, rt string) har.Entry {
+		return har.Entry{ResourceType: rt, Request: har.Request{Method: method, URL: u},
+			Response: har.Response{Status: status, Content: har.Content{MimeType: mime, Text: "x"}}}
+	}
+	return []har.Entry{
+		e("GET", site+"/css/site.css", 200, "text/css", "stylesheet"),
+		e("GET", site+"/js/app.js?v=20261209", 200, "application/javascript", "script"),
+		e("GET", site+"/img/logo.png", 200, "image/png", "image"),
+		e("GET", site+"/favicon.ico", 404, "text/html", "other"),
+		e("GET", "https://cdn.example.net/lib/jquery-3.7.1.min.js", 200, "application/javascript", "script"),
+		e("POST", "https://www.google-analytics.com/g/collect?v=2&tid=G-XXXX&cid=123.456", 204, "text/plain", "ping"),
+		e("OPTIONS", site+"/api/anything", 204, "", "preflight"),
+	}
+}
+
+// Noise around the flow changes nothing in the draft; the report counts it.
+func TestDraftIgnoresNoise(t *testing.T) {
+	t.Parallel()
+	rec, err := sitesim.Start(sitesim.Options{})
+	require.NoError(t, err)
+	defer rec.Close()
+	sample := Sample{Court: "3", Date: "2026-12-09", Start: "09:00", End: "10:00", Name: "홍길동", Phone: "010-1234-5678",
+		Username: "user001", Password: "pass1234", Fields: map[string]string{"people": "2"}}
+	h := recordEgov(t, rec.URL(), false)
+	clean, err := Draft(h, Options{Name: "egovdraft", Sample: sample})
+	require.NoError(t, err)
+
+	var noisy []har.Entry
+	for i, e := range h.Log.Entries {
+		noisy = append(noisy, e)
+		if i%2 == 0 {
+			noisy = append(noisy, noise(rec.URL())...)
+		}
+	}
+	h.Log.Entries = noisy
+	got, err := Draft(h, Options{Name: "egovdraft", Sample: sample})
+	require.NoError(t, err)
+	require.Equal(t, string(clean.YAML), string(got.YAML))
+	report := strings.Join(got.Report, "\n")
+	require.Contains(t, report, "request(s): another host (cdn.example.net)")
+	require.Contains(t, report, "request(s): another host (www.google-analytics.com)")
+	require.Contains(t, report, "request(s): static assets, beacons and preflights")
 }

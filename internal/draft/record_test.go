@@ -15,6 +15,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/stretchr/testify/require"
+	"golang.org/x/text/encoding/korean"
 
 	"reserver/internal/har"
 )
@@ -70,7 +71,7 @@ func (r *tmpRec) RoundTrip(req *http.Request) (*http.Response, error) {
 	return resp, nil
 }
 
-func recordEgov(t *testing.T, base string) *har.HAR {
+func recordEgov(t *testing.T, base string, euckr bool) *har.HAR {
 	rec := &tmpRec{rt: http.DefaultTransport}
 	rec.h.Log.Version = "1.2"
 	jar, _ := cookiejar.New(nil)
@@ -94,8 +95,12 @@ func recordEgov(t *testing.T, base string) *har.HAR {
 	post("/loginProc.do", url.Values{"userId": {"user001"}, "userPw": {"pass1234"}})
 	page := get("/rent/form.do?facilityNo=3&useDate=20261209&timeNo=4")
 	tok := regexp.MustCompile(`name="rentToken" value="([^"]+)"`).FindStringSubmatch(page)[1]
+	name := "홍길동"
+	if euckr { // a browser posts a form in its page's charset
+		name, _ = korean.EUCKR.NewEncoder().String(name)
+	}
 	post("/rent/apply.do", url.Values{"facilityNo": {"3"}, "useDate": {"20261209"}, "timeNo": {"4"}, "rentToken": {tok},
-		"userName": {"홍길동"}, "userTel": {"010-1234-5678"}, "people": {"2"}})
+		"userName": {name}, "userTel": {"010-1234-5678"}, "people": {"2"}})
 	get("/mypage/rentList.do")
 	return &rec.h
 }
