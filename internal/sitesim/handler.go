@@ -123,8 +123,7 @@ func (s *Site) route(r *http.Request, now time.Time, ip string, parseErr error) 
 		if sess == nil {
 			return redirect(PathLogin)
 		}
-		today := now.Format("20060102")
-		return response{status: http.StatusOK, tmpl: "main", data: pageData{Title: "메인", Data: mainData{Account: sess.account, Today: today}}}
+		return response{status: http.StatusOK, tmpl: "main", data: pageData{Title: "메인", Data: s.mainPage(sess.account, now)}}
 	case PathLogout:
 		if sess := s.session(r, now); sess != nil {
 			s.sessions.logout(sess)

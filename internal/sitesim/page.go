@@ -66,7 +66,8 @@ const layout = `{{define "head"}}<!DOCTYPE html>
 <script type="text/javascript">alert({{.Message}});</script>
 <div class="msg">
 <p class="msg-text">{{.Message}}</p>
-{{with .Data}}<p class="rsv-no">` + MsgReservationNumber + `{{.}}</p>{{end}}
+{{with .Data}}<p class="rsv-no">` + MsgReservationNumber + `{{.}}</p>
+{{template "myRentList"}}{{end}}
 <p><a href="{{.Back}}">돌아가기</a></p>
 </div>
 {{template "foot" .}}{{end}}
@@ -79,6 +80,7 @@ const layout = `{{define "head"}}<!DOCTYPE html>
 <li><a href="/mypage/rentList.do">나의 예약 현황</a></li>
 <li><a href="/logout.do">로그아웃</a></li>
 </ul>
+{{with .Data}}{{template "rentSearch" .}}{{end}}
 {{template "foot" .}}{{end}}
 
 {{define "form"}}{{template "head" .}}
@@ -136,8 +138,10 @@ type pageData struct {
 }
 
 type mainData struct {
-	Account string
-	Today   string // YYYYMMDD on the sim clock
+	Account    string
+	Today      string // YYYYMMDD on the sim clock
+	Facilities []int
+	Slots      []slotOption
 }
 
 type formData struct {
