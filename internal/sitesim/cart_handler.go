@@ -111,10 +111,14 @@ func (s *Site) routeCart(q *cartRequest) cartResponse {
 		return s.loginPage(q, LangEN, "")
 	case path == CartPathDashboard:
 		return s.dashboard(q)
+	case path == CartPathBook && q.Method == http.MethodGet:
+		return s.bookPage(q)
+	case path == CartPathMyReservations && q.Method == http.MethodGet:
+		return s.myReservationsPage(q)
 	case api:
 		return s.api(q)
 	case path == "/checkout" || strings.HasPrefix(path, "/checkout/"):
-		return oops()
+		return s.confirmPage(q) // the generic page but for a checkout's confirm form
 	}
 	return cartStatusPage(http.StatusNotFound, txtNotFound)
 }

@@ -37,7 +37,7 @@ const cartLayout = `{{define "head"}}<!DOCTYPE html>
 
 {{define "dashboard"}}{{template "head" .}}<h1>{{.Title}}</h1>
 <p class="welcome">{{.Message}}</p>
-{{template "foot" .}}{{end}}
+{{template "dashboardNav" .}}{{template "foot" .}}{{end}}
 
 {{define "oops"}}{{template "head" .}}<h1>` + txtOops + `</h1><p>` + txtTryLater + `</p>
 {{template "foot" .}}{{end}}
@@ -50,7 +50,7 @@ const cartLayout = `{{define "head"}}<!DOCTYPE html>
 {{template "foot" .}}{{end}}
 
 {{define "order"}}{{template "head" .}}{{with .Order}}<h1>{{.Heading}}</h1><p>{{.Label}} <strong class="order-code">{{.Code}}</strong></p><p class="when">{{.When}}</p><p class="what">{{.What}}</p>{{end}}
-{{template "foot" .}}{{end}}
+{{template "orderNav" .}}{{template "foot" .}}{{end}}
 `
 
 var cartPages = template.Must(template.New("cart").Parse(cartLayout))
@@ -62,6 +62,7 @@ type cartPageData struct {
 	Message string
 	Token   string // login form
 	Order   *orderData
+	Page    any // a page a person uses in a browser (cart_person.go)
 }
 
 type orderData struct {
