@@ -393,6 +393,15 @@ func (d *drafter) value(s *step, name, v string, login *exchange) (string, bool)
 			}
 		}
 	}
+	if ok && src.x.idx < login.idx && src.x.method == login.method && src.x.u.Path == login.u.Path {
+		// The answer of a failed login (the form again, with a new token):
+		// the profile visits the form page instead, which hands out the
+		// same control.
+		if page := d.formPage(login, name); page != nil {
+			src = source{x: page, spec: "{regex: " + yq(`name="`+regexp.QuoteMeta(name)+`" value="([^"]*)"`) + "}",
+				how: "the hidden input " + name + " of " + page.method + " " + page.u.Path + " (the login form)"}
+		}
+	}
 	if !ok {
 		if len(v) >= 8 && looksToken(v) {
 			d.say("%s: %s=%q looks like a token but no earlier answer holds it: sent as recorded (record the page that hands it out)", s.name, name, v)
@@ -435,6 +444,22 @@ func (d *drafter) value(s *step, name, v string, login *exchange) (string, bool)
 	}
 	d.say("%s: %s=%s comes from %s → extraction %s", s.name, name, shorten(v), src.how, xn)
 	return "{{ .X." + xn + " }}", added
+}
+
+// formPage is the last GET before the login whose page has a form control
+// called name: where a person got the login form.
+func (d *drafter) formPage(login *exchange, name string) *exchange {
+	var page *exchange
+	re := regexp.MustCompile(`name="` + regexp.QuoteMeta(name) + `" value="`)
+	for _, x := range d.flow {
+		if x.idx >= login.idx {
+			break
+		}
+		if x.method == http.MethodGet && re.MatchString(x.text) {
+			page = x
+		}
+	}
+	return page
 }
 
 func (d *drafter) hasRole(r profile.Role) bool {
