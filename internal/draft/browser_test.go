@@ -3,11 +3,9 @@ package draft
 import (
 	"context"
 	"os"
-	"os/exec"
 	"testing"
 	"time"
 
-	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/require"
 
 	"reserver/internal/har"
@@ -19,23 +17,16 @@ import (
 // page's test does): skipped on a machine without it, failed in CI.
 func browser(t *testing.T) context.Context {
 	t.Helper()
-	path, err := exec.LookPath("chromium")
+	path, err := simbrowser.ChromiumPath()
 	if err != nil {
-		if _, err2 := os.Stat("/usr/bin/chromium"); err2 != nil {
-			if os.Getenv("CI") != "" {
-				t.Fatal("chromium is not installed but CI is set: the browser test must run")
-			}
-			t.Skip("chromium is not installed (apt-get install -y chromium)")
+		if os.Getenv("CI") != "" {
+			t.Fatal("chromium is not installed but CI is set: the browser test must run")
 		}
-		path = "/usr/bin/chromium"
+		t.Skip(err.Error())
 	}
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), chromedp.ExecPath(path),
-		chromedp.Flag("headless", true), chromedp.Flag("no-sandbox", true), chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("no-first-run", true), chromedp.UserDataDir(t.TempDir()))
-	t.Cleanup(cancelAlloc)
-	ctx, cancel := chromedp.NewContext(actx)
-	t.Cleanup(cancel)
-	require.NoError(t, chromedp.Do(ctx))
+	ctx, stop, err := simbrowser.NewBrowser(context.Background(), path, t.TempDir())
+	require.NoError(t, err)
+	t.Cleanup(stop)
 	return ctx
 }
 
