@@ -5,9 +5,12 @@
 // browser session.
 //
 // The package owns the format only: types that follow the specification
-// (fields browsers add, such as Chromium's _resourceType, are kept as they
-// come in Extra), bodies decoded from base64 and their charset, and
-// a writer. It knows nothing about profiles or booking sites.
+// (a few fields browsers add have fields of their own: Chromium's
+// _resourceType, _priority and _transferSize, Firefox's _securityState;
+// others are dropped), bodies decoded from base64 and their charset, and
+// a writer. Recorder (recorder.go) writes such recordings from an
+// http.RoundTripper, in the shapes Chromium and Firefox export. The package
+// knows nothing about profiles or booking sites.
 package har
 
 import (
@@ -19,6 +22,7 @@ import (
 	"io"
 	"mime"
 	"net/url"
+	"regexp"
 	"strings"
 
 	"golang.org/x/text/encoding/htmlindex"
@@ -70,6 +74,11 @@ type Entry struct {
 	// ResourceType is Chromium's _resourceType (document, xhr, fetch,
 	// image, script, stylesheet, font, ...); empty from other browsers.
 	ResourceType string `json:"_resourceType,omitempty"`
+	// Priority is Chromium's _priority (VeryHigh, High, Medium, Low,
+	// VeryLow).
+	Priority string `json:"_priority,omitempty"`
+	// SecurityState is Firefox's _securityState (secure, insecure, ...).
+	SecurityState string `json:"_securityState,omitempty"`
 }
 
 // Request is an entry's request.
@@ -96,6 +105,9 @@ type Response struct {
 	RedirectURL string      `json:"redirectURL"`
 	HeadersSize int64       `json:"headersSize"`
 	BodySize    int64       `json:"bodySize"`
+	// TransferSize is Chromium's _transferSize: headers and body as
+	// they came over the wire.
+	TransferSize int64 `json:"_transferSize,omitempty"`
 }
 
 // NameValue is a header or a query string parameter.
@@ -117,9 +129,11 @@ type Cookie struct {
 
 // PostData is a request body.
 type PostData struct {
-	MimeType string  `json:"mimeType"`
-	Params   []Param `json:"params,omitempty"`
-	Text     string  `json:"text"`
+	MimeType string `json:"mimeType"`
+	// Params is omitted when nil; an empty, non-nil Params is written as
+	// [] (Firefox writes "params": [] for every body that is not a form).
+	Params []Param `json:"params,omitzero"`
+	Text   string  `json:"text"`
 }
 
 // Param is one posted field (of a form, as the browser parsed it).
@@ -136,6 +150,9 @@ type Content struct {
 	MimeType string `json:"mimeType"`
 	Text     string `json:"text,omitempty"`
 	Encoding string `json:"encoding,omitempty"` // "base64" when Text is encoded
+	// Comment is Firefox's note on a body it did not keep ("Response
+	// bodies are not included.").
+	Comment string `json:"comment,omitempty"`
 }
 
 // Timings are the phases of an exchange, in ms (-1: not applicable).
@@ -200,8 +217,11 @@ func (c Content) Bytes() ([]byte, error) {
 }
 
 // Decoded is the body as text: a base64 body is decoded from the charset
-// its mimeType names (EUC-KR pages come so); a plain Text is the text the
-// browser already decoded.
+// its mimeType names (EUC-KR pages come so), or, when the mimeType names
+// none, from the one an HTML page declares in a <meta> tag: Chromium writes
+// the mimeType without its parameters ("text/html"), so a page in a legacy
+// charset arrives as base64 with only its <meta> to say which. A plain Text
+// is the text the browser already decoded.
 func (c Content) Decoded() (string, error) {
 	if c.Encoding != "base64" {
 		return c.Text, nil
@@ -210,7 +230,36 @@ func (c Content) Decoded() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return decodeCharset(b, Charset(c.MimeType))
+	cs := Charset(c.MimeType)
+	if cs == "" && isHTML(c.MimeType) {
+		cs = MetaCharset(b)
+	}
+	return decodeCharset(b, cs)
+}
+
+// metaCharsetRe finds <meta charset="x"> and <meta http-equiv="Content-Type"
+// content="text/html; charset=x">.
+var metaCharsetRe = regexp.MustCompile(`(?i)<meta\b[^>]*?\bcharset\s*=\s*["']?\s*([a-z0-9_:.\-]+)`)
+
+// MetaCharset is the charset an HTML page declares in a <meta> tag within
+// its first 1024 bytes (where browsers look for it), lower-cased; "" when
+// it declares none.
+func MetaCharset(page []byte) string {
+	if len(page) > 1024 {
+		page = page[:1024]
+	}
+	m := metaCharsetRe.FindSubmatch(page)
+	if m == nil {
+		return ""
+	}
+	return strings.ToLower(string(m[1]))
+}
+
+// isHTML reports whether a mimeType is HTML or names no type at all
+// (Chromium's "x-unknown").
+func isHTML(mimeType string) bool {
+	mt, _, _ := mime.ParseMediaType(mimeType)
+	return mt == "" || mt == "text/html" || mt == "application/xhtml+xml" || mt == "x-unknown"
 }
 
 // Charset is the charset parameter of a Content-Type, lower-cased; "" when
