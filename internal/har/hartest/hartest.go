@@ -22,7 +22,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"os"
 	"time"
 
 	"reserver/internal/har"
@@ -176,20 +175,6 @@ func Record(ctx context.Context, tg Target, o Options) (*Recording, error) {
 	}
 	r.HAR = rec.HAR()
 	return r, err
-}
-
-// WriteFile writes h to path as a browser saves it.
-func WriteFile(path string, h *har.HAR) (err error) {
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-	}()
-	return har.Write(f, h)
 }
 
 // flowError is a step the site answered otherwise than a booking needs.

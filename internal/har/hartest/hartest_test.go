@@ -1,11 +1,9 @@
 package hartest_test
 
 import (
-	"bytes"
 	"context"
 	"net/http"
 	"net/url"
-	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -351,16 +349,14 @@ func TestRecordHonoursTheContext(t *testing.T) {
 	require.ErrorIs(t, err, context.Canceled)
 }
 
-func TestWriteFile(t *testing.T) {
+func TestRecordingThroughAFile(t *testing.T) {
 	t.Parallel()
 	tg := target(t, false, sitesim.Options{Flavor: sitesim.FlavorCart})
 	rec, err := hartest.Record(t.Context(), tg, hartest.Options{Style: har.StyleFirefox, Noise: hartest.Noise{Assets: true}})
 	require.NoError(t, err)
 	path := filepath.Join(t.TempDir(), "recording.har")
-	require.NoError(t, hartest.WriteFile(path, rec.HAR))
-	raw, err := os.ReadFile(path)
-	require.NoError(t, err)
-	back, err := har.Read(bytes.NewReader(raw))
+	require.NoError(t, har.WriteFile(path, rec.HAR))
+	back, err := har.ReadFile(path)
 	require.NoError(t, err)
 	require.Equal(t, rec.HAR.Log.Entries, back.Log.Entries)
 	require.True(t, slices.ContainsFunc(back.Log.Entries, func(e har.Entry) bool {
