@@ -688,6 +688,10 @@ func resourceType(req *http.Request) string {
 		}
 		return ""
 	}
+	xhr := strings.EqualFold(get("X-Requested-With"), "XMLHttpRequest")
+	if req.Method == http.MethodOptions && get("Access-Control-Request-Method") != "" {
+		return "preflight"
+	}
 	switch strings.ToLower(get("Sec-Fetch-Dest")) {
 	case "document", "iframe", "frame":
 		return "document"
@@ -704,21 +708,15 @@ func resourceType(req *http.Request) string {
 	case "manifest":
 		return "manifest"
 	case "empty":
-		switch {
-		case req.Method == http.MethodOptions && get("Access-Control-Request-Method") != "":
-			return "preflight"
-		case strings.EqualFold(get("X-Requested-With"), "XMLHttpRequest"):
+		if xhr {
 			return "xhr"
 		}
 		return "fetch"
-	case "":
-		if req.Method == http.MethodOptions && get("Access-Control-Request-Method") != "" {
-			return "preflight"
-		}
-		if strings.EqualFold(get("X-Requested-With"), "XMLHttpRequest") {
+	case "": // plain http: no Sec-Fetch-*
+		switch {
+		case xhr:
 			return "xhr"
-		}
-		if strings.Contains(get("Accept"), "text/html") {
+		case strings.Contains(get("Accept"), "text/html"):
 			return "document"
 		}
 	}
