@@ -59,6 +59,9 @@ type step struct {
 	json     string // the JSON body as YAML lines (already indented)
 	multi    bool
 	extract  []kv // name → spec
+	// extractWhy says, per extraction name, which value it is and where the
+	// recording had it (a comment in the draft).
+	extractWhy map[string]string
 	rules    []string
 	comments []string // placeholders and notes, as YAML comments
 	every    bool
@@ -436,6 +439,14 @@ func (d *drafter) value(s *step, name, v string, login *exchange) (string, bool)
 	}
 	xn := d.extractName(name)
 	from.extract = append(from.extract, kv{xn, src.spec})
+	if from.extractWhy == nil {
+		from.extractWhy = map[string]string{}
+	}
+	how := src.how
+	if i := strings.LastIndex(how, " of "); i > 0 {
+		how = how[:i]
+	}
+	from.extractWhy[xn] = fmt.Sprintf("%s sends it as %s; here: %s", s.name, name, how)
 	if from.role != profile.RoleSubmit && from.role != profile.RoleCheckout {
 		d.extracted[v] = xn
 	}
@@ -503,40 +514,7 @@ func (d *drafter) resolve(s *step, login *exchange) bool {
 		return t
 	}
 	x := s.x
-	// The path: a whole path handed out by the site, or segment by segment.
-	p := x.u.EscapedPath()
-	// A path is the site's to hand out only when it holds something
-	// volatile (an id): a fixed path found in a link is left as written.
-	if !volatilePath(x.u.Path) {
-		// nothing to correlate
-	} else if src, ok := d.findSource(x.u.Path, "url", x.idx); ok && src.cookie == "" {
-		p = val("url", x.u.Path)
-	} else {
-		segs := strings.Split(p, "/")
-		for i, seg := range segs {
-			if seg == "" {
-				continue
-			}
-			if dec, err := url.PathUnescape(seg); err == nil && (looksVolatile(dec) || d.isParam(dec)) {
-				segs[i] = val("path", dec)
-			}
-		}
-		p = strings.Join(segs, "/")
-	}
-	if q := x.queryParams(); len(q) > 0 {
-		parts := make([]string, 0, len(q))
-		for _, kv := range q {
-			t := val(kv.name, kv.value)
-			switch {
-			case !strings.Contains(t, "{{"):
-				t = url.QueryEscape(t)
-			case strings.HasPrefix(t, "{{ ") && strings.HasSuffix(t, " }}") && strings.Count(t, "{{") == 1:
-				t = "{{ urlquery (" + strings.TrimSuffix(strings.TrimPrefix(t, "{{ "), " }}") + ") }}"
-			}
-			parts = append(parts, url.QueryEscape(kv.name)+"="+t)
-		}
-		p += "?" + strings.Join(parts, "&")
-	}
+	p := d.urlTemplate(x, x.u, val)
 	s.path = p
 	// Headers a site checks: custom ones (a CSRF echo), Accept for APIs, the Referer.
 	for _, h := range x.entry.Request.Headers {
@@ -548,7 +526,7 @@ func (d *drafter) resolve(s *step, login *exchange) bool {
 			s.headers = append(s.headers, kv{name, h.Value})
 		case name == "Referer":
 			if ru, err := url.Parse(h.Value); err == nil && ru.Host == x.u.Host {
-				s.headers = append(s.headers, kv{name, ru.Path + queryPart(ru)})
+				s.headers = append(s.headers, kv{name, d.urlTemplate(x, ru, val)})
 			}
 		}
 	}
@@ -574,11 +552,42 @@ func volatilePath(p string) bool {
 	return false
 }
 
-func queryPart(u *url.URL) string {
-	if u.RawQuery == "" {
-		return ""
+// urlTemplate writes u's path and query (of a request, or a Referer of
+// it) as a template: a path the site handed out whole, or segment by
+// segment; query values as templates, escaped.
+func (d *drafter) urlTemplate(x *exchange, u *url.URL, val func(name, v string) string) string {
+	p := u.EscapedPath()
+	// A path is the site's to hand out only when it holds something
+	// volatile (an id): a fixed path found in a link is left as written.
+	if volatilePath(u.Path) {
+		if src, ok := d.findSource(u.Path, "url", x.idx); ok && src.cookie == "" {
+			p = val("url", u.Path)
+		} else {
+			segs := strings.Split(p, "/")
+			for i, seg := range segs {
+				if dec, err := url.PathUnescape(seg); err == nil && seg != "" && (looksVolatile(dec) || d.isParam(dec)) {
+					segs[i] = val("path", dec)
+				}
+			}
+			p = strings.Join(segs, "/")
+		}
 	}
-	return "?" + u.RawQuery
+	q := (&exchange{u: u}).queryParams()
+	if len(q) == 0 {
+		return p
+	}
+	parts := make([]string, 0, len(q))
+	for _, kv := range q {
+		t := val(kv.name, kv.value)
+		switch {
+		case !strings.Contains(t, "{{"):
+			t = url.QueryEscape(t)
+		case strings.HasPrefix(t, "{{ ") && strings.HasSuffix(t, " }}") && strings.Count(t, "{{") == 1:
+			t = "{{ urlquery (" + strings.TrimSuffix(strings.TrimPrefix(t, "{{ "), " }}") + ") }}"
+		}
+		parts = append(parts, url.QueryEscape(kv.name)+"="+t)
+	}
+	return p + "?" + strings.Join(parts, "&")
 }
 
 // isParam reports whether a path segment is one of the booking's values.

@@ -174,6 +174,9 @@ func (d *drafter) emitStep(b *bytes.Buffer, s *step, in string) {
 	if len(s.extract) > 0 {
 		w("extract:\n")
 		for _, e := range s.extract {
+			if why := s.extractWhy[e.name]; why != "" {
+				w("  # %s\n", why)
+			}
 			w("  %s: %s\n", e.name, e.value)
 		}
 	}
