@@ -50,22 +50,22 @@ type Result struct {
 
 // step is one step of the draft being built.
 type step struct {
-	x        *exchange
-	role     profile.Role
-	name     string
-	path     string
-	headers  []kv
-	form     []kv
-	json     string // the JSON body as YAML lines (already indented)
-	multi    bool
-	extract  []kv // name → spec
+	x       *exchange
+	role    profile.Role
+	name    string
+	path    string
+	headers []kv
+	form    []kv
+	json    string // the JSON body as YAML lines (already indented)
+	multi   bool
+	extract []kv // name → spec
 	// extractWhy says, per extraction name, which value it is and where the
 	// recording had it (a comment in the draft).
 	extractWhy map[string]string
-	rules    []string
-	comments []string // placeholders and notes, as YAML comments
-	every    bool
-	why      string
+	rules      []string
+	comments   []string // placeholders and notes, as YAML comments
+	every      bool
+	why        string
 }
 
 type drafter struct {
