@@ -120,16 +120,26 @@ func (d *drafter) say(format string, args ...any) {
 
 // read decodes the entries: the charset first (posted forms are in it).
 func (d *drafter) read(h *har.HAR) error {
+	// The pages' charset: from the Content-Type (Chromium's export drops
+	// it from content.mimeType but keeps the header), else the page's meta.
 	d.charset = "utf-8"
 	for _, e := range h.Log.Entries {
 		mt := strings.ToLower(e.Response.Content.MimeType)
-		if strings.HasPrefix(mt, "text/html") {
-			if cs := har.Charset(mt); cs != "" {
-				if enc, err := htmlindex.Get(cs); err == nil {
-					d.charset, _ = htmlindex.Name(enc)
-				}
-				break
+		ct := strings.ToLower(har.Header(e.Response.Headers, "Content-Type"))
+		if !strings.HasPrefix(mt, "text/html") && !strings.HasPrefix(ct, "text/html") {
+			continue
+		}
+		cs := cmpOr(har.Charset(mt), har.Charset(ct))
+		if cs == "" {
+			if b, err := e.Response.Content.Bytes(); err == nil {
+				cs = har.MetaCharset(b)
 			}
+		}
+		if cs != "" {
+			if enc, err := htmlindex.Get(cs); err == nil {
+				d.charset, _ = htmlindex.Name(enc)
+			}
+			break
 		}
 	}
 	var dec *encoding.Decoder
@@ -526,7 +536,15 @@ func (d *drafter) resolve(s *step, login *exchange) bool {
 			s.headers = append(s.headers, kv{name, h.Value})
 		case name == "Referer":
 			if ru, err := url.Parse(h.Value); err == nil && ru.Host == x.u.Host {
-				s.headers = append(s.headers, kv{name, d.urlTemplate(x, ru, val)})
+				// Only the booking's values: a Referer is not worth a
+				// page visit, and a stale id in it does no harm.
+				bookingOnly := func(name, v string) string {
+					if t, used, _ := parametrize(v, name, d.params); len(used) > 0 {
+						return t
+					}
+					return escapeTemplate(v)
+				}
+				s.headers = append(s.headers, kv{name, d.urlTemplate(x, ru, bookingOnly)})
 			}
 		}
 	}
