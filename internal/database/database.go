@@ -94,7 +94,22 @@ func Open(dsn string) (*DB, error) {
 		if err := ensureDir(driverDSN); err != nil {
 			return nil, err
 		}
+		// Opening sets journal_mode=WAL, which needs the file to itself for
+		// a moment: processes opening a new file together would get
+		// SQLITE_BUSY (the busy timeout does not cover it), so they take
+		// turns on the migration lock file.
+		unlock, lerr := filelock.Lock(sqliteFile(driverDSN) + ".migrate-lock")
+		if lerr != nil {
+			return nil, fmt.Errorf("open %s database: %w", dialect, lerr)
+		}
 		gdb, err = gorm.Open(sqlite.Open(sqliteDSN(driverDSN)), cfg)
+		if err == nil {
+			// The pragmas run on the first connection; make it now, in turn.
+			if sqlDB, derr := gdb.DB(); derr == nil {
+				err = sqlDB.Ping()
+			}
+		}
+		unlock()
 	case MySQL:
 		gdb, err = gorm.Open(mysql.Open(mysqlDSN(driverDSN)), cfg)
 	}
