@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reserver/internal/stats"
 	"slices"
 	"sort"
 	"strings"
@@ -345,10 +346,7 @@ func runCrashes(ctx context.Context, o Options, r *result) error {
 	}
 	sort.Slice(gaps, func(i, j int) bool { return gaps[i] < gaps[j] })
 	bound := leaseTTL + scanEvery + 3*time.Second
-	worst, p50 := time.Duration(0), time.Duration(0)
-	if len(gaps) > 0 {
-		worst, p50 = gaps[len(gaps)-1], gaps[len(gaps)/2]
-	}
+	worst, p50 := stats.Percentile(gaps, 100), stats.Percentile(gaps, 50)
 	r.set("takeovers", len(gaps))
 	r.set("takeover_p50_ms", p50.Milliseconds())
 	r.set("takeover_worst_ms", worst.Milliseconds())

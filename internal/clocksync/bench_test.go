@@ -3,6 +3,7 @@ package clocksync
 import (
 	"fmt"
 	"math/rand/v2"
+	"reserver/internal/stats"
 	"slices"
 	"sync"
 	"testing"
@@ -39,14 +40,14 @@ func BenchmarkClockOffset(b *testing.B) {
 		slices.Sort(errsMS)
 		slices.Sort(uncMS)
 		slices.Sort(probes)
-		p50, p99, maxErr := percentile(errsMS, 50), percentile(errsMS, 99), errsMS[trials-1]
+		p50, p99, maxErr := stats.Percentile(errsMS, 50), stats.Percentile(errsMS, 99), errsMS[trials-1]
 		b.ReportMetric(p50, "p50_ms")
 		b.ReportMetric(p99, "p99_ms")
 		b.ReportMetric(maxErr, "max_ms")
-		b.ReportMetric(float64(percentile(probes, 50)), "probes_p50")
+		b.ReportMetric(float64(stats.Percentile(probes, 50)), "probes_p50")
 		printClockOnce.Do(func() {
 			fmt.Printf("BENCH clock trials=%d p50_ms=%.3f p99_ms=%.3f max_ms=%.3f probes_p50=%d uncertainty_p50_ms=%.3f\n",
-				trials, p50, p99, maxErr, percentile(probes, 50), percentile(uncMS, 50))
+				trials, p50, p99, maxErr, stats.Percentile(probes, 50), stats.Percentile(uncMS, 50))
 		})
 	}
 }
@@ -67,7 +68,7 @@ func BenchmarkWaitUntil(b *testing.B) {
 			late = append(late, float64(time.Since(target))/float64(time.Microsecond))
 		}
 		slices.Sort(late)
-		p50, p99, maxLate := percentile(late, 50), percentile(late, 99), late[samples-1]
+		p50, p99, maxLate := stats.Percentile(late, 50), stats.Percentile(late, 99), late[samples-1]
 		b.ReportMetric(p50, "p50_us")
 		b.ReportMetric(p99, "p99_us")
 		b.ReportMetric(maxLate, "max_us")

@@ -94,9 +94,3 @@ func absDur(d time.Duration) time.Duration {
 	}
 	return d
 }
-
-// percentile returns the p-th percentile (0–100, nearest rank) of sorted xs.
-func percentile[T any](sorted []T, p float64) T {
-	i := int(p/100*float64(len(sorted))+0.5) - 1
-	return sorted[min(max(i, 0), len(sorted)-1)]
-}

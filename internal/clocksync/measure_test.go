@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"reserver/internal/stats"
 	"slices"
 	"testing"
 	"testing/synctest"
@@ -85,11 +86,11 @@ func TestMeasureCost(t *testing.T) {
 	slices.Sort(probes)
 	slices.Sort(took)
 	t.Logf("probes p50=%d p90=%d max=%d; time p50=%v p90=%v max=%v",
-		percentile(probes, 50), percentile(probes, 90), probes[trials-1],
-		percentile(took, 50), percentile(took, 90), took[trials-1])
-	require.LessOrEqual(t, percentile(probes, 50), 12)
+		stats.Percentile(probes, 50), stats.Percentile(probes, 90), probes[trials-1],
+		stats.Percentile(took, 50), stats.Percentile(took, 90), took[trials-1])
+	require.LessOrEqual(t, stats.Percentile(probes, 50), 12)
 	require.LessOrEqual(t, probes[trials-1], 16)
-	require.LessOrEqual(t, percentile(took, 50), 3*time.Second)
+	require.LessOrEqual(t, stats.Percentile(took, 50), 3*time.Second)
 	require.LessOrEqual(t, took[trials-1], 3600*time.Millisecond)
 }
 

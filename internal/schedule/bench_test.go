@@ -23,6 +23,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reserver/internal/stats"
 	"runtime"
 	"slices"
 	"sort"
@@ -362,12 +363,14 @@ func benchFire(b *testing.B, n int, where, mode string) *benchFigures {
 		{p50, "p50_ms"}, {p99, "p99_ms"}, {mx, "max_ms"}, {float64(early), "early"}, {float64(won), "won"},
 	}}
 }
+
+// percentile is stats.Percentile (the one definition), NaN for no values
+// so that a missing figure does not print as 0.
 func percentile(xs []float64, p float64) float64 {
 	if len(xs) == 0 {
 		return math.NaN()
 	}
-	i := int(math.Ceil(p/100*float64(len(xs)))) - 1
-	return xs[min(max(i, 0), len(xs)-1)]
+	return stats.Percentile(xs, p)
 }
 
 // BenchmarkScale: 1,000 and 2,000 bookings try for a whole 60 s window on
