@@ -158,7 +158,7 @@ func (e *benchEnv) setOpensAt(b *testing.B, opensAt time.Time) {
 	benchNoErr(b, err)
 }
 
-func (e *benchEnv) daemon(b *testing.B, siteURL string, naive bool) *Daemon {
+func (e *benchEnv) daemon(b *testing.B, siteURL string) *Daemon {
 	b.Helper()
 	prof, err := e.prof.WithBaseURL(siteURL)
 	benchNoErr(b, err)
@@ -166,7 +166,7 @@ func (e *benchEnv) daemon(b *testing.B, siteURL string, naive bool) *Daemon {
 	d, err := New(Config{
 		Store: e.store, Profiles: map[string]*profile.Profile{"courtsim": e.prof},
 		Logger: e.logger, Instance: "bench", Lead: benchLead, ScanEvery: time.Second,
-		Grace: 2 * time.Second, HostCeiling: benchCeiling, Naive: naive,
+		Grace: 2 * time.Second, HostCeiling: benchCeiling,
 	})
 	benchNoErr(b, err)
 	return d
@@ -261,8 +261,9 @@ func facilitiesFor(n int) int { return (n + benchSlots - 1) / benchSlots }
 // booking the arrival of its first submit is read from the simulator's
 // ledger (offset from the opening on the simulator's clock). The synced
 // daemon pre-warms, measures the site's clock and fires so that the submit
-// arrives at the opening plus the margin; the naive mode waits for the
-// opening on the local clock and then logs in, visits and submits.
+// arrives at the opening plus the margin; the naive bot (naiveBot, here in
+// the benchmark: nothing of it is in the daemon) waits for the opening on
+// the local clock and then logs in, visits and submits.
 //
 // The simulator runs in a child process (sim=process: like a real site, it
 // does not share the daemon's Go scheduler) and, for comparison, in the
@@ -294,18 +295,28 @@ func benchFire(b *testing.B, n int, where, mode string) *benchFigures {
 	sim := startSim(b, where, n, opensAt)
 	defer sim.stop(b)
 
-	d := env.daemon(b, sim.url, mode == "naive")
-	benchNoErr(b, d.Start(context.Background()))
+	var bot *naiveBot
+	var d *Daemon
+	if mode == "naive" {
+		bot = startNaiveBot(b, env, sim.url, opensAt)
+	} else {
+		d = env.daemon(b, sim.url)
+		benchNoErr(b, d.Start(context.Background()))
+	}
 	// The connections open to the site just before the opening: a submit
 	// that finds none idle dials a new one at the opening instant.
 	time.Sleep(time.Until(opensAt.Add(-benchSkew - 300*time.Millisecond)))
 	conns := establishedTo(sim.url)
-	// Everyone wins within a second or two of the opening; the naive mode
+	// Everyone wins within a second or two of the opening; the naive bot
 	// starts 2.3 s late.
-	done := env.waitDone(opensAt.Add(-benchSkew + 30*time.Second))
-	d.Stop()
-	if int(done) != n {
-		b.Logf("%d of %d bookings finished in time", done, n)
+	if bot != nil {
+		bot.wait()
+	} else {
+		done := env.waitDone(opensAt.Add(-benchSkew + 30*time.Second))
+		d.Stop()
+		if int(done) != n {
+			b.Logf("%d of %d bookings finished in time", done, n)
+		}
 	}
 
 	led := sim.ledger(b)
@@ -328,6 +339,9 @@ func benchFire(b *testing.B, n int, where, mode string) *benchFigures {
 	}
 	slices.Sort(offs)
 	won := env.count(booking.Succeeded)
+	if bot != nil {
+		won = int(bot.won.Load())
+	}
 	if len(led.Reservations) != won {
 		b.Errorf("the site holds %d reservations, the database %d successes", len(led.Reservations), won)
 	}
@@ -341,7 +355,13 @@ func benchFire(b *testing.B, n int, where, mode string) *benchFigures {
 	// turned into the site's with the simulator's true skew): what the
 	// daemon controls, before the network and the site's own handling.
 	var sent []float64
+	if bot != nil {
+		sent = bot.firstSent(opensAt)
+	}
 	for _, id := range env.ids {
+		if bot != nil {
+			break
+		}
 		rows, err := env.store.Attempts(context.Background(), id, 0, 1000)
 		benchNoErr(b, err)
 		for _, a := range rows {
@@ -406,7 +426,7 @@ func benchScale(b *testing.B, n int) *benchFigures {
 	g0 := runtime.NumGoroutine()
 	r0 := rusage(syscall.RUSAGE_SELF)
 
-	d := env.daemon(b, sim.url, false)
+	d := env.daemon(b, sim.url)
 	benchNoErr(b, d.Start(context.Background()))
 
 	// In the middle of the window every booking is running.

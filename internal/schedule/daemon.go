@@ -95,9 +95,6 @@ type Config struct {
 	// Events, if set, receives a line per notable event of a booking (the
 	// demo prints them).
 	Events func(Event)
-	// Naive runs bookings as a simple bot would — local clock, no pre-warm
-	// — for comparison in benchmarks only.
-	Naive bool
 }
 
 // Event is a notable moment of a booking's run, for people watching.

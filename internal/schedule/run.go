@@ -252,9 +252,6 @@ func (r *run) execute() error {
 	}
 	defer r.d.cfg.Egress.Release(r.account, r.siteHost, b.RatePerSecond)
 
-	if r.d.cfg.Naive {
-		return r.naive()
-	}
 	r.d.event(b.ID, "pre-warm: logging in and visiting the booking page")
 	if err := r.prewarm(); err != nil {
 		return err
@@ -337,23 +334,6 @@ func (r *run) markRunning() error {
 	}
 	r.state = booking.Running
 	return nil
-}
-
-// naive runs the booking the way a simple bot would, for comparison in
-// benchmarks: at the opening instant on the LOCAL clock, with no clock
-// correction and no pre-warm, it logs in, visits the page and submits.
-func (r *run) naive() error {
-	if err := clocksync.WaitUntil(r.ctx, nil, r.b.OpensAt); err != nil {
-		return errStop
-	}
-	if err := r.login(r.ctx, 0, sendOpts{}); err != nil {
-		return err
-	}
-	if res, err := r.visitPages(r.ctx, pagesAll, sendOpts{}); err != nil || !pagesPassed(res) {
-		return fmt.Errorf("naive page visit failed: %v", err)
-	}
-	r.est = clocksync.Estimate{At: time.Now()}
-	return r.window(r.b.WindowEnd())
 }
 
 // prewarm logs in and visits the booking page, retrying transient trouble
