@@ -46,7 +46,10 @@ func BenchmarkClockOffset(b *testing.B) {
 		b.ReportMetric(maxErr, "max_ms")
 		b.ReportMetric(float64(stats.Percentile(probes, 50)), "probes_p50")
 		printClockOnce.Do(func() {
-			fmt.Printf("BENCH clock trials=%d p50_ms=%.3f p99_ms=%.3f max_ms=%.3f probes_p50=%d uncertainty_p50_ms=%.3f\n",
+			// With 20 trials the p99 is the maximum; the site is an
+			// httptest server on loopback with no latency (issue 16 asks
+			// for ≥200 trials on a realistic path).
+			fmt.Printf("BENCH clock site=httptest-loopback latency_ms=0 jitter_ms=0 trials=%d p50_ms=%.3f p99_ms=%.3f max_ms=%.3f probes_p50=%d uncertainty_p50_ms=%.3f\n",
 				trials, p50, p99, maxErr, stats.Percentile(probes, 50), stats.Percentile(uncMS, 50))
 		})
 	}

@@ -67,6 +67,13 @@ const (
 	benchSlots   = 12
 )
 
+// benchConditions is said on every BENCH line of this file: what the
+// figures are measured under. The host ceiling is lifted (not the default
+// HostCeilingDefault), one egress, no latency injected: the simulator
+// answers on loopback as fast as it can.
+var benchConditions = fmt.Sprintf("host_ceiling=%g(lifted;default=%g) egresses=1 latency_ms=0 jitter_ms=0",
+	float64(benchCeiling), HostCeilingDefault)
+
 // benchResults keeps each configuration's figures, so that a configuration
 // runs once even if the framework calls its function again with a larger
 // b.N (it does not with -benchtime 1x, nor when one run exceeds 1 s).
@@ -346,8 +353,8 @@ func benchFire(b *testing.B, n int, where, mode string) *benchFigures {
 		b.Errorf("the site holds %d reservations, the database %d successes", len(led.Reservations), won)
 	}
 	p50, p99, mx := percentile(offs, 50), percentile(offs, 99), percentile(offs, 100)
-	line := fmt.Sprintf("BENCH fire bookings=%d sim=%s mode=%s p50_ms=%.2f p99_ms=%.2f max_ms=%.2f early=%d won=%d min_ms=%.2f",
-		n, where, mode, p50, p99, mx, early, won, percentile(offs, 0))
+	line := fmt.Sprintf("BENCH fire bookings=%d sim=%s mode=%s %s p50_ms=%.2f p99_ms=%.2f max_ms=%.2f early=%d won=%d min_ms=%.2f",
+		n, where, mode, benchConditions, p50, p99, mx, early, won, percentile(offs, 0))
 	if missing := n - len(offs); missing > 0 {
 		line += fmt.Sprintf(" no_submit=%d", missing)
 	}
@@ -487,7 +494,7 @@ func benchScale(b *testing.B, n int) *benchFigures {
 	heapKiB := float64(int64(m1.HeapAlloc)-int64(m0.HeapAlloc)) / float64(n) / 1024
 	stackKiB := float64(int64(m1.StackInuse)-int64(m0.StackInuse)) / float64(n) / 1024
 	cpu := (r1 - r0).Seconds()
-	line := fmt.Sprintf("BENCH scale bookings=%d window_s=%d req_per_s=%.1f max_per_booking_1s=%d rate=%d "+
+	line := fmt.Sprintf("BENCH scale bookings=%d "+benchConditions+" window_s=%d req_per_s=%.1f max_per_booking_1s=%d rate=%d "+
 		"heap_per_booking_kib=%.1f goroutines=%d cpu_s=%.1f stack_per_booking_kib=%.1f running=%d "+
 		"per_booking_min=%.0f per_booking_p50=%.0f min_gap_ms=%.1f gaps_under_500ms=%d failed_window=%d sim_cpu_s=%.1f sim_rss_mib=%.0f",
 		n, scaleWindow, reqPerS, maxPer1s, benchRate, heapKiB, goroutines-g0, cpu, stackKiB, running,

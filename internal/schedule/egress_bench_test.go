@@ -18,6 +18,7 @@ import (
 	"reserver/internal/profile"
 	"reserver/internal/secret"
 	"reserver/internal/sitesim"
+	"reserver/internal/stats"
 	"reserver/internal/tenant"
 )
 
@@ -113,8 +114,8 @@ func benchEgress(b *testing.B, name string, egresses int, ceiling float64) {
 	require.NoError(b, db.Model(&booking.Attempt{}).Where("class = ? AND step <> ?", "blocked", "egress").Count(&blockedAttempts).Error)
 	median := -1.0
 	if len(toSuccess) > 0 {
-		median = toSuccess[len(toSuccess)/2]
+		median = stats.Percentile(toSuccess, 50)
 	}
-	fmt.Printf("BENCH egress mode=%s egresses=%d ceiling_per_egress=%g site_block_rps=%d bookings=%d won=%d blocks=%d median_to_success_s=%.2f\n",
+	fmt.Printf("BENCH egress mode=%s egresses=%d ceiling_per_egress=%g site_block_rps=%d sim=inprocess latency_ms=0 jitter_ms=0 bookings=%d won=%d blocks=%d median_to_success_s=%.2f\n",
 		name, egresses, ceiling, blockRPS, bookings, len(led.Reservations), blockedAttempts, median)
 }
