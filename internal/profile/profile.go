@@ -198,10 +198,18 @@ type Profile struct {
 }
 
 // Step returns the named step, or nil if the profile does not define it.
+// It allocates nothing: the session looks a step up for every request.
 func (p *Profile) Step(name string) *Step {
-	for _, s := range p.Steps() {
-		if s.Name == name {
+	for _, s := range [...]*Step{p.Submit, p.Login, p.Prelogin, p.Verify, p.Probe} {
+		if s != nil && s.Name == name {
 			return s
+		}
+	}
+	for _, list := range [...][]*Step{p.Pages, p.Checkout} {
+		for _, s := range list {
+			if s.Name == name {
+				return s
+			}
 		}
 	}
 	return nil
