@@ -53,7 +53,7 @@ func testDraftEgov(t *testing.T, charset string) {
 	rec, err := sitesim.Start(sitesim.Options{Charset: charset})
 	require.NoError(t, err)
 	defer rec.Close()
-	res, err := Draft(recordEgov(t, rec.URL(), charset == "euc-kr"), Options{Name: "egovdraft", Sample: Sample{Court: "3", Date: "2026-12-09",
+	res, err := Draft(recordEgov(t, rec), Options{Name: "egovdraft", Sample: Sample{Court: "3", Date: "2026-12-09",
 		Start: "09:00", End: "10:00", Name: "홍길동", Phone: "010-1234-5678", Username: "user001", Password: "pass1234",
 		Fields: map[string]string{"people": "2"}}})
 	require.NoError(t, err)
@@ -83,7 +83,7 @@ func TestDraftFromCartRecordingBooks(t *testing.T) {
 	defer rec.Close()
 	today := time.Now().In(seoul)
 	day := today.AddDate(0, 0, 2)
-	res, err := Draft(recordCart(t, rec.URL(), day.Format(time.DateOnly)), Options{Name: "cartdraft", Sample: Sample{Court: "3",
+	res, err := Draft(recordCart(t, rec, day.Format(time.DateOnly)), Options{Name: "cartdraft", Sample: Sample{Court: "3",
 		Date: day.Format(time.DateOnly), Start: "10:00", End: "11:00", Name: "Kim", Phone: "010-1234-5678", Username: "user002", Password: "pass1234"}})
 	require.NoError(t, err)
 	require.NotContains(t, string(res.YAML), "pass1234")
@@ -129,7 +129,7 @@ func TestDraftIgnoresNoise(t *testing.T) {
 	defer rec.Close()
 	sample := Sample{Court: "3", Date: "2026-12-09", Start: "09:00", End: "10:00", Name: "홍길동", Phone: "010-1234-5678",
 		Username: "user001", Password: "pass1234", Fields: map[string]string{"people": "2"}}
-	h := recordEgov(t, rec.URL(), false)
+	h := recordEgov(t, rec)
 	clean, err := Draft(h, Options{Name: "egovdraft", Sample: sample})
 	require.NoError(t, err)
 
