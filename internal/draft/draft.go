@@ -12,6 +12,7 @@
 package draft
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"net/http"
@@ -128,7 +129,7 @@ func (d *drafter) read(h *har.HAR) error {
 		if !strings.HasPrefix(mt, "text/html") && !strings.HasPrefix(ct, "text/html") {
 			continue
 		}
-		cs := cmpOr(har.Charset(mt), har.Charset(ct))
+		cs := cmp.Or(har.Charset(mt), har.Charset(ct))
 		if cs == "" {
 			if b, err := e.Response.Content.Bytes(); err == nil {
 				cs = har.MetaCharset(b)

@@ -1,10 +1,13 @@
 package draft
 
 import (
+	"cmp"
+	"maps"
 	"net/http"
 	"net/url"
 	"path"
-	"sort"
+	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/tidwall/gjson"
@@ -83,7 +86,7 @@ func newExchange(i int, e *har.Entry, dec *encoding.Decoder) (*exchange, error) 
 	for _, h := range e.Response.Headers {
 		x.respHdr.Add(h.Name, h.Value)
 	}
-	x.location = cmpOr(x.respHdr.Get("Location"), e.Response.RedirectURL)
+	x.location = cmp.Or(x.respHdr.Get("Location"), e.Response.RedirectURL)
 	x.setCookie = (&http.Response{Header: x.respHdr}).Cookies()
 	for _, c := range e.Response.Cookies { // some exports keep cookies only here
 		if !hasCookie(x.setCookie, c.Name) {
@@ -149,13 +152,6 @@ func isASCII(s string) bool {
 	return true
 }
 
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
-}
-
 // queryParams are the request's query parameters in order.
 func (x *exchange) queryParams() []kv {
 	var out []kv
@@ -188,7 +184,7 @@ func jsonLeaves(doc string) []kv {
 		case r.IsArray():
 			i := 0
 			r.ForEach(func(_, v gjson.Result) bool {
-				walk(joinPath(prefix, itoa(i)), v)
+				walk(joinPath(prefix, strconv.Itoa(i)), v)
 				i++
 				return true
 			})
@@ -213,20 +209,5 @@ func escapePath(k string) string {
 	return r.Replace(k)
 }
 
-func itoa(i int) string {
-	const digits = "0123456789"
-	if i < 10 {
-		return digits[i : i+1]
-	}
-	return itoa(i/10) + digits[i%10:i%10+1]
-}
-
 // sortedKeys returns m's keys in order.
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
+func sortedKeys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }

@@ -133,9 +133,13 @@ func labelled(text, v string) bool {
 // visibleText drops tags' attributes and scripts so numbers are found in
 // what a person reads.
 func visibleText(s string) string {
-	s = regexp.MustCompile(`(?is)<script.*?</script>|<style.*?</style>`).ReplaceAllString(s, " ")
-	return regexp.MustCompile(`<[^>]*>`).ReplaceAllString(s, " ")
+	return tagRe.ReplaceAllString(scriptRe.ReplaceAllString(s, " "), " ")
 }
+
+var (
+	scriptRe = regexp.MustCompile(`(?is)<script.*?</script>|<style.*?</style>`)
+	tagRe    = regexp.MustCompile(`<[^>]*>`)
+)
 
 // distinctive is a condition that tells this answer apart from the
 // site's other answers: an alert's message, a heading, a JSON flag.
