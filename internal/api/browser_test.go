@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -15,31 +14,14 @@ import (
 
 	"reserver/internal/booking"
 	"reserver/internal/database/dbtest"
+	"reserver/internal/sitesim/simbrowser"
 )
-
-// chromiumPath finds the Debian Chromium package. Without it the browser
-// test skips on a developer's machine and fails in CI (CI=true), where
-// .ci/run installs it.
-func chromiumPath(t *testing.T) string {
-	t.Helper()
-	for _, p := range []string{"/usr/bin/chromium", "chromium"} {
-		if path, err := exec.LookPath(p); err == nil {
-			return path
-		}
-	}
-	if os.Getenv("CI") != "" {
-		t.Fatal("chromium is not installed but CI is set: the browser test must run (apt-get install -y chromium)")
-	}
-	t.Skip("chromium is not installed (apt-get install -y chromium); skipping the browser test outside CI")
-	return ""
-}
 
 // TestBrowserOperatorPage drives a real headless Chromium through the
 // operator page: sign in with an operator token, read the failures list,
 // open a booking's timeline, and take a screenshot of it.
 func TestBrowserOperatorPage(t *testing.T) {
 	t.Parallel()
-	chromium := chromiumPath(t)
 	db := dbtest.SQLite(t)
 	b := setup(t, db)
 	sold := seedRun(t, db, b.alice, "courtsim", "1", booking.Failed, booking.ReasonSoldOut,
@@ -47,22 +29,7 @@ func TestBrowserOperatorPage(t *testing.T) {
 	seedRun(t, db, b.bob, "other", "2", booking.Failed, booking.ReasonWindow, "retry", "blocked", "retry")
 	seedRun(t, db, b.alice, "courtsim", "3", booking.Succeeded, "", "not_open", "success")
 
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(chromium),
-		chromedp.Flag("headless", true),
-		chromedp.Flag("no-sandbox", true),
-		chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("no-first-run", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1280, 900),
-	}
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancelAlloc()
-	ctx, cancelBrowser := chromedp.NewContext(actx, chromedp.WithLogf(t.Logf))
-	defer cancelBrowser()
+	ctx := simbrowser.StartForTest(t, chromedp.WindowSize(1280, 900))
 	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
 

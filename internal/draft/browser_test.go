@@ -2,7 +2,6 @@ package draft
 
 import (
 	"context"
-	"os"
 	"testing"
 	"time"
 
@@ -13,28 +12,11 @@ import (
 	"reserver/internal/sitesim/simbrowser"
 )
 
-// browser starts one headless Chromium (Debian's package, as the operator
-// page's test does): skipped on a machine without it, failed in CI.
-func browser(t *testing.T) context.Context {
-	t.Helper()
-	path, err := simbrowser.ChromiumPath()
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("chromium is not installed but CI is set: the browser test must run")
-		}
-		t.Skip(err.Error())
-	}
-	ctx, stop, err := simbrowser.NewBrowser(context.Background(), path, t.TempDir())
-	require.NoError(t, err)
-	t.Cleanup(stop)
-	return ctx
-}
-
 // A person books one slot in a real Chromium on each flavour while the
 // browser records; the draft of that recording, unchanged, books another
 // court, day and time on a fresh simulator.
 func TestDraftFromARealBrowserBooks(t *testing.T) {
-	ctx := browser(t)
+	ctx := simbrowser.StartForTest(t)
 	day := time.Now().In(seoul).AddDate(0, 0, 1)
 	for _, tc := range []struct {
 		name string

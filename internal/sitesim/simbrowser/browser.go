@@ -3,7 +3,9 @@ package simbrowser
 import (
 	"context"
 	"errors"
+	"os"
 	"os/exec"
+	"testing"
 
 	"github.com/chromedp/chromedp"
 )
@@ -24,8 +26,8 @@ func ChromiumPath() (string, error) {
 // NewBrowser starts a headless Chromium (the binary at path, profiles in
 // dataDir) and returns its context, already running, and a func that
 // stops it.
-func NewBrowser(ctx context.Context, path, dataDir string) (context.Context, context.CancelFunc, error) {
-	actx, cancelAlloc := chromedp.NewExecAllocator(ctx,
+func NewBrowser(ctx context.Context, path, dataDir string, extra ...chromedp.ExecAllocatorOption) (context.Context, context.CancelFunc, error) {
+	opts := append([]chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(path),
 		chromedp.Flag("headless", true),
 		chromedp.Flag("no-sandbox", true),
@@ -35,7 +37,8 @@ func NewBrowser(ctx context.Context, path, dataDir string) (context.Context, con
 		chromedp.Flag("disable-sync", true),
 		chromedp.Flag("no-first-run", true),
 		chromedp.UserDataDir(dataDir),
-	)
+	}, extra...)
+	actx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
 	bctx, cancel := chromedp.NewContext(actx)
 	stop := func() { cancel(); cancelAlloc() }
 	if err := chromedp.Do(bctx); err != nil {
@@ -43,4 +46,24 @@ func NewBrowser(ctx context.Context, path, dataDir string) (context.Context, con
 		return nil, nil, err
 	}
 	return bctx, stop, nil
+}
+
+// StartForTest starts the browser for a test, stopped when it ends. Without
+// Chromium the test is skipped on a developer's machine and fails in CI
+// (CI is set), where .ci/run installs it.
+func StartForTest(t testing.TB, extra ...chromedp.ExecAllocatorOption) context.Context {
+	t.Helper()
+	path, err := ChromiumPath()
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("chromium is not installed but CI is set: the browser test must run (apt-get install -y chromium)")
+		}
+		t.Skip(err.Error() + "; skipping the browser test outside CI")
+	}
+	ctx, stop, err := NewBrowser(context.Background(), path, t.TempDir(), extra...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(stop)
+	return ctx
 }
