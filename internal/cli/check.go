@@ -43,19 +43,15 @@ func checkCmd(c *common) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			profiles, err := app.LoadProfiles(cfg.SitesDir, func(k string) (string, bool) {
-				v := c.io.Getenv(k)
-				return v, v != ""
-			})
+			profiles, err := c.profiles(cfg)
 			if err != nil {
 				return err
 			}
 			var data profile.Data
 			acct := profile.AccountData{Username: account}
 			if passwordEnv != "" {
-				acct.Password = c.io.Getenv(passwordEnv)
-				if acct.Password == "" {
-					return fmt.Errorf("--password-env %s: the variable is empty or not set", passwordEnv)
+				if acct.Password, err = c.secretFrom(passwordEnv); err != nil {
+					return err
 				}
 			}
 			if id, err := strconv.ParseInt(bookingArg, 10, 64); err == nil {
@@ -84,10 +80,8 @@ func checkCmd(c *common) *cobra.Command {
 					}
 				}
 			} else {
-				lim := cfg.Limits
 				fb, err := readBookingFile(bookingArg, api.Defaults{Site: site, Username: account, Password: acct.Password},
-					app.Catalog(profiles), api.Limits{DefaultRate: lim.DefaultRate, MaxRate: lim.MaxRate,
-						DefaultWindow: lim.DefaultWindow, MinWindow: lim.MinWindow, MaxWindow: lim.MaxWindow})
+					app.Catalog(profiles), apiLimits(cfg))
 				if err != nil {
 					return err
 				}

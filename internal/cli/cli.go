@@ -15,8 +15,10 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"reserver/internal/api"
 	"reserver/internal/app"
 	"reserver/internal/config"
+	"reserver/internal/profile"
 	"reserver/internal/tenant"
 )
 
@@ -81,6 +83,30 @@ type common struct {
 
 func (c *common) load() (config.Config, error) {
 	return config.Load(c.configPath, c.io.Getenv)
+}
+
+// profiles loads cfg's site profiles with their environment overrides.
+func (c *common) profiles(cfg config.Config) (map[string]*profile.Profile, error) {
+	return app.LoadProfiles(cfg.SitesDir, func(k string) (string, bool) {
+		v := c.io.Getenv(k)
+		return v, v != ""
+	})
+}
+
+// secretFrom reads a password from the variable a --password-env flag names.
+func (c *common) secretFrom(name string) (string, error) {
+	v := c.io.Getenv(name)
+	if v == "" {
+		return "", fmt.Errorf("--password-env %s: the variable is empty or not set", name)
+	}
+	return v, nil
+}
+
+// apiLimits are cfg's booking limits as the API's decoder takes them.
+func apiLimits(cfg config.Config) api.Limits {
+	lim := cfg.Limits
+	return api.Limits{DefaultRate: lim.DefaultRate, MaxRate: lim.MaxRate,
+		DefaultWindow: lim.DefaultWindow, MinWindow: lim.MinWindow, MaxWindow: lim.MaxWindow}
 }
 
 // open loads the configuration and opens the environment.

@@ -32,9 +32,9 @@ func profileDraftCmd(c *common) *cobra.Command {
 			if passwordEnv == "" {
 				return errors.New("give --password-env VAR: the password of the recorded login, read from that variable")
 			}
-			password := c.io.Getenv(passwordEnv)
-			if password == "" {
-				return fmt.Errorf("--password-env %s: the variable is empty or not set", passwordEnv)
+			password, err := c.secretFrom(passwordEnv)
+			if err != nil {
+				return err
 			}
 			f, err := os.Open(harFile)
 			if err != nil {

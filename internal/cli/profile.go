@@ -47,23 +47,18 @@ func profileRenderCmd(c *common) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			profiles, err := app.LoadProfiles(cfg.SitesDir, func(k string) (string, bool) {
-				v := c.io.Getenv(k)
-				return v, v != ""
-			})
+			profiles, err := c.profiles(cfg)
 			if err != nil {
 				return err
 			}
 			password := passwordPlaceholder
 			if passwordEnv != "" {
-				if password = c.io.Getenv(passwordEnv); password == "" {
-					return fmt.Errorf("--password-env %s: the variable is empty or not set", passwordEnv)
+				if password, err = c.secretFrom(passwordEnv); err != nil {
+					return err
 				}
 			}
-			lim := cfg.Limits
 			fb, err := readBookingFile(bookingFile, api.Defaults{Site: site, Username: "<username>", Password: password},
-				app.Catalog(profiles), api.Limits{DefaultRate: lim.DefaultRate, MaxRate: lim.MaxRate,
-					DefaultWindow: lim.DefaultWindow, MinWindow: lim.MinWindow, MaxWindow: lim.MaxWindow})
+				app.Catalog(profiles), apiLimits(cfg))
 			if err != nil {
 				return err
 			}
