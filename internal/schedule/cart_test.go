@@ -1,23 +1,16 @@
 package schedule
 
 import (
-	"bytes"
 	"context"
 	"testing"
 	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/require"
-	"go.uber.org/zap"
-	"go.uber.org/zap/zaptest"
 
 	"reserver/internal/booking"
-	"reserver/internal/database"
-	"reserver/internal/database/dbtest"
 	"reserver/internal/profile"
-	"reserver/internal/secret"
 	"reserver/internal/sitesim"
-	"reserver/internal/tenant"
 )
 
 // cartBundle is setup for the cart flavour of the simulator: a JSON API
@@ -35,13 +28,6 @@ type cartBundle struct {
 // slot on the next day open in about 90 s (fake time).
 func setupCart(t *testing.T, opts sitesim.Options) *cartBundle {
 	t.Helper()
-	dsn := dbtest.DSN(t, database.SQLite)
-	db, err := database.Open(dsn)
-	require.NoError(t, err)
-	t.Cleanup(func() { db.Close() })
-	box, err := secret.NewBox(bytes.Repeat([]byte{3}, secret.KeySize))
-	require.NoError(t, err)
-
 	prof := loadProfile(t, "cartsim.yaml", "http://cartsim.test")
 	now := time.Now().In(prof.Location)
 	play := time.Date(now.Year(), now.Month(), now.Day()+1, 0, 0, 0, 0, prof.Location)
@@ -57,19 +43,9 @@ func setupCart(t *testing.T, opts sitesim.Options) *cartBundle {
 			t.Errorf("repeat_submits=%d, want %d: a submit was repeated for a slot its account already held", n, cb.repeats)
 		}
 	})
-	ts := tenant.NewStore(db)
-	tok, err := ts.CreateToken(context.Background(), "t1", tenant.RoleUser)
-	require.NoError(t, err)
-	p, err := ts.Authenticate(context.Background(), tok)
-	require.NoError(t, err)
-	*cb = cartBundle{
-		bundle: &bundle{
-			db: db, store: booking.NewStore(db, box), site: site, tenant: p.TenantID, dsn: dsn, box: box, prof: prof,
-			tr:  &sitesim.InProcess{Handler: site.Handler(), RemoteAddr: "127.0.0.1:40000"},
-			log: zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel)),
-		},
-		opensAt: opensAt, play: play,
-	}
+	cb.bundle = newBundle(t)
+	cb.site, cb.prof, cb.opensAt, cb.play = site, prof, opensAt, play
+	cb.tr = &sitesim.InProcess{Handler: site.Handler(), RemoteAddr: "127.0.0.1:40000"}
 	return cb
 }
 

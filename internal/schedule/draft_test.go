@@ -1,25 +1,18 @@
 package schedule
 
 import (
-	"bytes"
 	"context"
 	"testing"
 	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/require"
-	"go.uber.org/zap"
-	"go.uber.org/zap/zaptest"
 
 	"reserver/internal/booking"
-	"reserver/internal/database"
-	"reserver/internal/database/dbtest"
 	"reserver/internal/draft"
 	"reserver/internal/har"
 	"reserver/internal/profile"
-	"reserver/internal/secret"
 	"reserver/internal/sitesim"
-	"reserver/internal/tenant"
 )
 
 // A profile drafted from a real browser's recording of one booking made by hand, used
@@ -44,20 +37,9 @@ func TestDaemonBooksWithADraftedProfile(t *testing.T) {
 		require.NoError(t, err)
 		opensAt := site.Now().Add(90 * time.Second).Truncate(time.Second)
 		site.SetOpenAt(opensAt)
-		dsn := dbtest.DSN(t, database.SQLite)
-		db, err := database.Open(dsn)
-		require.NoError(t, err)
-		t.Cleanup(func() { db.Close() })
-		box, err := secret.NewBox(bytes.Repeat([]byte{3}, secret.KeySize))
-		require.NoError(t, err)
-		ts := tenant.NewStore(db)
-		tok, err := ts.CreateToken(context.Background(), "t1", tenant.RoleUser)
-		require.NoError(t, err)
-		p, err := ts.Authenticate(context.Background(), tok)
-		require.NoError(t, err)
-		b := &bundle{db: db, store: booking.NewStore(db, box), site: site, tenant: p.TenantID, dsn: dsn, box: box, prof: prof,
-			tr:  &sitesim.InProcess{Handler: site.Handler(), RemoteAddr: "127.0.0.1:40000"},
-			log: zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel))}
+		b := newBundle(t)
+		b.site, b.prof = site, prof
+		b.tr = &sitesim.InProcess{Handler: site.Handler(), RemoteAddr: "127.0.0.1:40000"}
 		bk, _, err := b.store.Create(context.Background(), booking.NewBooking{
 			TenantID: b.tenant, Site: "drafted", Username: "user009", Password: "pass1234", Court: "6",
 			PlayDate: opensAt.In(prof.Location).AddDate(0, 0, 7).Format(time.DateOnly), StartTime: "13:00", EndTime: "14:00",

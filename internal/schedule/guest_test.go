@@ -1,7 +1,6 @@
 package schedule
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"net/http"
@@ -11,16 +10,10 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
-	"go.uber.org/zap"
-	"go.uber.org/zap/zaptest"
 
 	"reserver/internal/booking"
-	"reserver/internal/database"
-	"reserver/internal/database/dbtest"
 	"reserver/internal/profile"
-	"reserver/internal/secret"
 	"reserver/internal/sitesim"
-	"reserver/internal/tenant"
 )
 
 // guestShop is a site without a login: the shop page hands the visitor a
@@ -86,25 +79,14 @@ steps:
 // password is recorded as proven.
 func TestGuestSiteBooks(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		dsn := dbtest.DSN(t, database.SQLite)
-		db, err := database.Open(dsn)
-		require.NoError(t, err)
-		t.Cleanup(func() { db.Close() })
-		box, err := secret.NewBox(bytes.Repeat([]byte{3}, secret.KeySize))
-		require.NoError(t, err)
 		prof, err := profile.Parse("guestshop.yaml", []byte(guestProfile))
 		require.NoError(t, err)
 		require.Nil(t, prof.Login)
 		opensAt := time.Now().Add(90 * time.Second).Truncate(time.Second)
 		shop := &guestShop{opensAt: opensAt, carts: map[string]bool{}, orders: map[string]string{}}
-		ts := tenant.NewStore(db)
-		tok, err := ts.CreateToken(context.Background(), "t1", tenant.RoleUser)
-		require.NoError(t, err)
-		p, err := ts.Authenticate(context.Background(), tok)
-		require.NoError(t, err)
-		b := &bundle{db: db, store: booking.NewStore(db, box), tenant: p.TenantID, dsn: dsn, box: box, prof: prof,
-			tr:  &sitesim.InProcess{Handler: shop, RemoteAddr: "127.0.0.1:40000"},
-			log: zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel))}
+		b := newBundle(t)
+		b.prof = prof
+		b.tr = &sitesim.InProcess{Handler: shop, RemoteAddr: "127.0.0.1:40000"}
 		bk, _, err := b.store.Create(context.Background(), booking.NewBooking{
 			TenantID: b.tenant, Site: "guestshop", Username: "me@example.org", Court: "3",
 			PlayDate: opensAt.AddDate(0, 0, 7).Format(time.DateOnly), StartTime: "10:00", EndTime: "11:00",
@@ -122,7 +104,7 @@ func TestGuestSiteBooks(t *testing.T) {
 		require.Equal(t, []string{"shop:success", "shop:success", "submit:success"}, stepClasses(b.attempts(t, bk.ID)),
 			"no login: the page visit at pre-warm, again before the opening, the submit")
 		var acct booking.Account
-		require.NoError(t, db.First(&acct, got.AccountID).Error)
+		require.NoError(t, b.db.First(&acct, got.AccountID).Error)
 		require.Nil(t, acct.PasswordProvenAt, "no login proved anything")
 	})
 }

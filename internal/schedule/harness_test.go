@@ -55,7 +55,9 @@ func loadProfile(t testing.TB, file, baseURL string) *profile.Profile {
 	return p
 }
 
-func setup(t *testing.T, o setupOpts) *bundle {
+// newBundle is a bundle with its database, store and tenant, and no site
+// yet: setup and the other flavours' set-ups add theirs.
+func newBundle(t *testing.T) *bundle {
 	t.Helper()
 	dsn := dbtest.DSN(t, database.SQLite)
 	db, err := database.Open(dsn)
@@ -63,6 +65,17 @@ func setup(t *testing.T, o setupOpts) *bundle {
 	t.Cleanup(func() { db.Close() })
 	box, err := secret.NewBox(bytes.Repeat([]byte{3}, secret.KeySize))
 	require.NoError(t, err)
+	ts := tenant.NewStore(db)
+	tok, err := ts.CreateToken(context.Background(), "t1", tenant.RoleUser)
+	require.NoError(t, err)
+	p, err := ts.Authenticate(context.Background(), tok)
+	require.NoError(t, err)
+	return &bundle{db: db, store: booking.NewStore(db, box), tenant: p.TenantID, dsn: dsn, box: box,
+		log: zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel))}
+}
+
+func setup(t *testing.T, o setupOpts) *bundle {
+	t.Helper()
 	site, err := sitesim.New(sitesim.Options{Skew: o.skew, Charset: o.charset, Accounts: 50, Strict: !o.lenient})
 	require.NoError(t, err)
 	t.Cleanup(func() {
@@ -70,21 +83,14 @@ func setup(t *testing.T, o setupOpts) *bundle {
 			t.Errorf("repeat_submits=%d: a submit was repeated for a slot its account already held", n)
 		}
 	})
-	ts := tenant.NewStore(db)
-	tok, err := ts.CreateToken(context.Background(), "t1", tenant.RoleUser)
-	require.NoError(t, err)
-	p, err := ts.Authenticate(context.Background(), tok)
-	require.NoError(t, err)
 	file := "courtsim.yaml"
 	if o.charset == "euc-kr" {
 		file = "courtsim-euckr.yaml"
 	}
-	return &bundle{
-		db: db, store: booking.NewStore(db, box), site: site, tenant: p.TenantID, dsn: dsn, box: box,
-		prof: loadProfile(t, file, "http://courtsim.test"),
-		tr:   &sitesim.InProcess{Handler: site.Handler(), RemoteAddr: "127.0.0.1:40000"},
-		log:  zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel)),
-	}
+	b := newBundle(t)
+	b.site, b.prof = site, loadProfile(t, file, "http://courtsim.test")
+	b.tr = &sitesim.InProcess{Handler: site.Handler(), RemoteAddr: "127.0.0.1:40000"}
+	return b
 }
 
 // daemon builds a daemon on b's database (through its own connection, as
