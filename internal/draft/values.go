@@ -3,6 +3,7 @@ package draft
 import (
 	"fmt"
 	"regexp"
+	"reserver/internal/profile"
 	"sort"
 	"strings"
 	"time"
@@ -59,14 +60,11 @@ func (s Sample) params(loc *time.Location) []param {
 	add(s.Password, ".Account.Password", "the password", "password", false, nil)
 	add(s.Username, ".Account.Username", "the account's username", "username", len(s.Username) < 4, nil)
 	add(s.Name, ".Booking.Name", "the booker's name", "name", len(s.Name) < 2, nil)
-	if digits := onlyDigits(s.Phone); digits != "" {
-		local := digits
-		if strings.HasPrefix(digits, "82") && strings.HasPrefix(strings.TrimSpace(s.Phone), "+") {
-			local = "0" + digits[2:]
-		}
+	// The spellings the template functions write, from the functions.
+	if local := profile.LocalPhone(s.Phone); local != "" {
 		e164 := "+82" + strings.TrimPrefix(local, "0")
 		add(e164, ".Booking.Phone", "the phone (E.164)", "phone", false, nil)
-		add(dashPhone(local), "dashphone .Booking.Phone", "the phone as 010-1234-5678", "phone", false, nil)
+		add(profile.DashPhone(s.Phone), "dashphone .Booking.Phone", "the phone as 010-1234-5678", "phone", false, nil)
 		add(local, "localphone .Booking.Phone", "the phone as 01012345678", "phone", false, nil)
 	}
 	if d, err := time.ParseInLocation(time.DateOnly, s.Date, loc); err == nil {
@@ -128,26 +126,6 @@ func atClock(d time.Time, hhmm string) (time.Time, bool) {
 		return time.Time{}, false
 	}
 	return time.Date(d.Year(), d.Month(), d.Day(), t.Hour(), t.Minute(), 0, 0, d.Location()), true
-}
-
-func onlyDigits(s string) string {
-	var b strings.Builder
-	for _, r := range s {
-		if r >= '0' && r <= '9' {
-			b.WriteRune(r)
-		}
-	}
-	return b.String()
-}
-
-func dashPhone(d string) string {
-	switch {
-	case strings.HasPrefix(d, "02") && (len(d) == 9 || len(d) == 10):
-		return d[:2] + "-" + d[2:len(d)-4] + "-" + d[len(d)-4:]
-	case strings.HasPrefix(d, "0") && (len(d) == 10 || len(d) == 11):
-		return d[:3] + "-" + d[3:len(d)-4] + "-" + d[len(d)-4:]
-	}
-	return d
 }
 
 // parametrize writes value as a template over the sample's values. name

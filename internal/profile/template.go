@@ -45,8 +45,8 @@ func funcMap(loc *time.Location, enc encoding.Encoding) template.FuncMap {
 		"lower":      strings.ToLower,
 		"trim":       strings.TrimSpace,
 		"quotemeta":  regexp.QuoteMeta,
-		"localphone": localPhone,
-		"dashphone":  func(p string) string { return dashPhone(localPhone(p)) },
+		"localphone": LocalPhone,
+		"dashphone":  DashPhone,
 	}
 }
 
@@ -294,10 +294,11 @@ func splitHHMM(s string) (h, m int, err error) {
 	return h, m, nil
 }
 
-// localPhone turns an E.164 Korean number (+821012345678) into the
+// LocalPhone (the localphone template function) turns an E.164 Korean
+// number (+821012345678) into the
 // domestic digits sites expect (01012345678). Other numbers keep their
 // digits without the plus sign.
-func localPhone(p string) string {
+func LocalPhone(p string) string {
 	var b strings.Builder
 	for _, r := range p {
 		if r >= '0' && r <= '9' {
@@ -310,6 +311,9 @@ func localPhone(p string) string {
 	}
 	return d
 }
+
+// DashPhone (the dashphone template function) is LocalPhone with hyphens.
+func DashPhone(p string) string { return dashPhone(LocalPhone(p)) }
 
 // dashPhone formats domestic Korean digits with hyphens (010-1234-5678,
 // 02-123-4567); anything else is returned unchanged.
