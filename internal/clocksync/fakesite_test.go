@@ -1,6 +1,7 @@
 package clocksync
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"math/rand/v2"
@@ -9,12 +10,15 @@ import (
 )
 
 // fakeSite is a site inside a synctest bubble: its clock runs skew ahead of
-// the bubble's, each direction of a request takes oneWay plus a uniform
-// random jitter, and its Date header is truncated to the second.
+// the bubble's, the request takes up and the answer down (each oneWay when
+// zero) plus a uniform random jitter in [0, jitter), and its Date header is
+// truncated to the second. The site reads its clock when the request
+// arrives.
 type fakeSite struct {
-	skew   time.Duration
-	oneWay time.Duration
-	jitter time.Duration
+	skew     time.Duration
+	oneWay   time.Duration
+	up, down time.Duration // one-way delays of an asymmetric path
+	jitter   time.Duration
 
 	// Optional misbehaviour.
 	jumpAt    int           // at this probe the skew moves by jump, once
@@ -32,10 +36,12 @@ type fakeSite struct {
 
 var errFakeProbe = errors.New("fake probe failed")
 
-func (f *fakeSite) delay() time.Duration {
+// delay returns one leg's delay: base, or oneWay if base is zero, plus
+// jitter.
+func (f *fakeSite) delay(base time.Duration) time.Duration {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	d := f.oneWay
+	d := cmp.Or(base, f.oneWay)
 	if f.jitter > 0 {
 		d += time.Duration(f.rng.Int64N(int64(f.jitter)))
 	}
@@ -61,11 +67,11 @@ func (f *fakeSite) Probe(ctx context.Context) (Sample, error) {
 		extra, stale = f.slowDelay, f.staleBy
 	}
 	sent := time.Now()
-	if err := sleepCtx(ctx, f.delay()+extra); err != nil {
+	if err := sleepCtx(ctx, f.delay(f.up)+extra); err != nil {
 		return Sample{}, err
 	}
 	date := time.Now().Add(skew - stale).Truncate(time.Second)
-	if err := sleepCtx(ctx, f.delay()+extra); err != nil {
+	if err := sleepCtx(ctx, f.delay(f.down)+extra); err != nil {
 		return Sample{}, err
 	}
 	return Sample{Sent: sent, Received: time.Now(), SiteDate: date}, nil
