@@ -16,7 +16,21 @@ type sendOpts struct {
 	// outcomePending: a submit's outcome is unknown and this request finds
 	// it out (verify); a cancel request waits until it is known.
 	outcomePending bool
+	// opening: the booking's first submit at the opening instant. It waits
+	// for the booking's own rate only; the host's and the egress's
+	// ceilings are charged for it (into debt) but not waited for, so that
+	// every booking's first submit is on the wire at T and every later
+	// request to the host waits until the burst is paid back
+	// (docs/opening.md).
+	opening bool
+	// notAfter, if set, is the latest instant the request may wait for
+	// its turn under the rate and the ceilings; past it the request is not
+	// sent (errNoTurn). Once sent, it runs to its answer.
+	notAfter time.Time
 }
+
+// errNoTurn: the ceilings had no room for a request before its notAfter.
+var errNoTurn = errors.New("no turn under the ceilings before the deadline")
 
 // wakeOnCancel derives a context for waiting that also ends when a cancel
 // is requested (unless the run is unsure whether it booked already).
@@ -78,8 +92,20 @@ func (r *run) pace(ctx context.Context, o sendOpts) error {
 		wctx, done = r.wakeOnCancel(ctx)
 		defer done()
 	}
+	if !o.notAfter.IsZero() {
+		var done context.CancelFunc
+		wctx, done = context.WithDeadline(wctx, o.notAfter)
+		defer done()
+	}
 	for _, l := range []*rate.Limiter{r.lim, r.d.cfg.Egress.Limiter(r.eg.Name(), r.siteHost), r.host} {
+		if o.opening && l != r.lim {
+			l.Reserve() // charged now, paid back before the host's next request
+			continue
+		}
 		if err := l.Wait(wctx); err != nil {
+			if !o.notAfter.IsZero() && ctx.Err() == nil && !r.cancelRequested() {
+				return errNoTurn // Wait took no token
+			}
 			if wctx.Err() == nil {
 				// The wait would outlast the context's deadline (the end
 				// of the window): no time is left for this request.
@@ -89,12 +115,14 @@ func (r *run) pace(ctx context.Context, o sendOpts) error {
 		}
 	}
 	if !r.lastSent.IsZero() {
-		interval := time.Duration(float64(time.Second) / r.rate)
-		if d := time.Until(r.lastSent.Add(interval)); d > 0 {
+		if d := time.Until(r.lastSent.Add(r.interval())); d > 0 {
 			t := time.NewTimer(d)
 			defer t.Stop()
 			select {
 			case <-wctx.Done():
+				if !o.notAfter.IsZero() && ctx.Err() == nil && !r.cancelRequested() {
+					return errNoTurn
+				}
 				return r.why(ctx.Err())
 			case <-t.C:
 			}
@@ -102,6 +130,9 @@ func (r *run) pace(ctx context.Context, o sendOpts) error {
 	}
 	return nil
 }
+
+// interval is the least time between two of the booking's requests.
+func (r *run) interval() time.Duration { return time.Duration(float64(time.Second) / r.rate) }
 
 // fence is checked immediately before a request goes on the wire: the
 // lease must be valid beyond the fence margin, and no cancel may be

@@ -81,7 +81,7 @@ func (r *run) window(end time.Time) error {
 			continue
 		}
 		gen := r.sess.Generation()
-		res, err := r.request(ctx, profile.StepSubmit, sendOpts{})
+		res, err := r.request(ctx, profile.StepSubmit, sendOpts{opening: first && r.atOpening()})
 		switch {
 		case errors.Is(err, errCancelled), errors.Is(err, errStop):
 			return err
@@ -165,6 +165,17 @@ func (r *run) window(end time.Time) error {
 		case actAgain:
 		}
 	}
+}
+
+// openingSlack: a first submit still counts as the opening's (exempt
+// from waiting on the shared ceilings) this long after its planned fire
+// instant; later, a booking that came late queues like any retry.
+const openingSlack = time.Second
+
+// atOpening reports whether the run's first submit goes at its planned
+// opening instant (not a takeover or a booking armed after it).
+func (r *run) atOpening() bool {
+	return !r.fire.IsZero() && time.Since(r.fire) < openingSlack
 }
 
 // resolve runs the verify step until it says whether the booking is in
