@@ -65,6 +65,9 @@ func (s *Site) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer s.leave()
+	if s.requests != nil {
+		s.requests.add(r, s.Now())
+	}
 	switch {
 	case strings.HasPrefix(r.URL.Path, "/_sim/"):
 		s.serveSim(w, r)

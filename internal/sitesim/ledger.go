@@ -46,6 +46,9 @@ type Ledger struct {
 	// checkout already confirmed. A client that verifies an unknown
 	// outcome before submitting again never sends one.
 	RepeatSubmits int `json:"repeat_submits"`
+	// Requests is every public request in arrival order, when
+	// Options.RecordRequests is on.
+	Requests []Arrival `json:"requests,omitempty"`
 }
 
 // Reservation is one booked (facility, date, slot).

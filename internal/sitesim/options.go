@@ -101,6 +101,10 @@ type Options struct {
 	// truth (already_mine, marked as a repeat). The cart flavour always
 	// behaves so.
 	Strict bool
+	// RecordRequests lists every public request's arrival in the ledger
+	// (Ledger.Requests), for checks of a client's load on the host. Off by
+	// default: the list grows with every request.
+	RecordRequests bool
 
 	// Notice is the cart flavour's rolling maximum notice: a slot can be
 	// put in the cart once the sim clock, truncated to the second, plus

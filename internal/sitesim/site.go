@@ -29,6 +29,7 @@ type Site struct {
 	blocker  *ipBlocker
 	faults   *faultInjector
 	book     *book
+	requests *arrivals // nil unless Options.RecordRequests
 	langs    *languages
 
 	// Set only with the cart flavour.
@@ -67,6 +68,9 @@ func New(opts Options) (*Site, error) {
 		s.cart = newCartBook(s.book, opts.HoldFor)
 		s.logins = newLoginTokens(opts.SessionIdle)
 		s.xsrfKey = []byte(randomHex(32))
+	}
+	if opts.RecordRequests {
+		s.requests = &arrivals{}
 	}
 	s.skew.Store(int64(opts.Skew))
 	s.SetOpenAt(opts.OpenAt)
@@ -125,13 +129,19 @@ func (s *Site) Ledger() Ledger {
 			l.RepeatSubmits++
 		}
 	}
+	if s.requests != nil {
+		l.Requests = s.requests.snapshot()
+	}
 	return l
 }
 
-// Reset empties reservations, the submit log and, with the cart flavour,
+// Reset empties reservations, the submit log, the request log and, with the cart flavour,
 // holds, checkouts and confirms. Accounts, sessions and languages stay;
 // reservation numbers and ids keep counting.
 func (s *Site) Reset() {
+	if s.requests != nil {
+		s.requests.reset()
+	}
 	if s.cart != nil {
 		s.cart.reset()
 		return
