@@ -6,8 +6,13 @@
 // A Date header has one-second resolution, so one reading places the site's
 // clock only within a second. Measure times a handful of cheap probes so that
 // they straddle the site's second edges and intersects what each answer
-// proves about the offset; on loopback the result is known to within a couple
-// of milliseconds after about a dozen probes.
+// proves about the offset: a hard interval, valid on any path, that can never
+// be narrower than about one round trip, and inside it a much narrower one
+// that assumes the site read its clock halfway through each round trip (see
+// Estimate). On loopback the offset is known to within a couple of
+// milliseconds after about ten probes in three seconds; over a 20 ms round
+// trip jittered by ±2 ms each way, to within three milliseconds after about
+// ten probes in five to seven seconds.
 //
 // The package owns the estimate and the wait. It does not own the HTTP
 // session (HTTPProber takes any *http.Client), nor deciding when to measure
@@ -91,13 +96,33 @@ func clockOrReal(c Clock) Clock {
 }
 
 // Estimate is what Measure learned about the site's clock.
+//
+// A Date header only says that the site read its clock somewhere within the
+// round trip. Where within it, no client can see: on a path whose legs take
+// up and down, reading it halfway is off by (up − down)/2. Two figures
+// therefore describe the estimate. Uncertainty holds on any path; Precision
+// assumes the site read its clock halfway through each round trip, which is
+// true on a symmetric path up to its jitter, and is usually much smaller
+// (the hard interval can never be narrower than about one RTT).
 type Estimate struct {
-	// Offset is the site clock minus the local clock, at the middle of the
-	// interval the samples allow.
+	// Offset is the site clock minus the local clock: the middle of the
+	// interval Precision describes, moved inside the one Uncertainty
+	// describes if it lay outside it.
 	Offset time.Duration
-	// Uncertainty is the half-width of the interval the offset is known to
-	// lie in: the true offset is within Offset ± Uncertainty.
+	// Uncertainty is the hard bound: on any path, however asymmetric, the
+	// true offset is within Offset ± Uncertainty. It is the distance from
+	// Offset to the farther end of the interval the samples allow when the
+	// site may have read its clock anywhere within each round trip, so at
+	// least half that interval's width (about RTT/2 + Precision).
 	Uncertainty time.Duration
+	// Precision is the half-width of the interval the offset lies in if the
+	// site read its clock halfway through each probe's round trip. On a
+	// symmetric path the true offset is within Offset ± (Precision + the
+	// jitter of (up − down)/2); on an asymmetric one add |up − down|/2,
+	// which no Date-header method can see. When jitter makes the samples
+	// contradict that assumption, Offset is the offset that needs the least
+	// asymmetry to explain them all, and Precision is that asymmetry.
+	Precision time.Duration
 	// RTT is the median round-trip time of the probes used.
 	RTT time.Duration
 	// Probes is how many probes were sent, including failed and discarded
@@ -121,7 +146,10 @@ func (e Estimate) OneWay() time.Duration { return e.RTT / 2 }
 // reaches the site at siteT+margin on the site's clock:
 // siteT + margin − Offset − RTT/2.
 //
-// A caller that must never arrive early adds e.Uncertainty to margin.
+// On an asymmetric path Offset is off by (up − down)/2 and RTT/2 misses the
+// up leg by as much the other way, so the two cancel: the request arrives on
+// time to within Precision and the path's jitter on any path. A caller that
+// must never arrive early whatever the path adds e.Uncertainty to margin.
 func (e Estimate) FireAt(siteT time.Time, margin time.Duration) time.Time {
 	return siteT.Add(margin - e.Offset - e.OneWay())
 }

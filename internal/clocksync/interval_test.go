@@ -222,3 +222,121 @@ func TestMedian(t *testing.T) {
 		require.Equal(t, in, tt.in, "median must not reorder its input")
 	}
 }
+
+func TestMidBounds(t *testing.T) {
+	t.Parallel()
+	s := Sample{Sent: at(100 * ms), Received: at(120 * ms), SiteDate: at(2*time.Second + 400*ms)}
+	b := midBounds(s)
+	require.Equal(t, bounds{lo: 2*time.Second - 110*ms, hi: 3*time.Second - 110*ms}, b)
+	hard := sampleBounds(s)
+	require.Equal(t, hard.lo+s.RTT()/2, b.lo, "rtt/2 inside the hard bounds")
+	require.Equal(t, hard.hi-s.RTT()/2, b.hi)
+}
+
+func TestFitSamples(t *testing.T) {
+	t.Parallel()
+	const skew = 2300 * ms
+	// probe returns the answer of a site 2.3 s ahead that reads its clock
+	// up after Sent, with the answer taking down.
+	probe := func(sent, up, down time.Duration) Sample {
+		return Sample{Sent: at(sent), Received: at(sent + up + down), SiteDate: at(sent + up + skew).Truncate(time.Second)}
+	}
+	// Site second 3 starts at local 700 ms.
+	tests := []struct {
+		name      string
+		samples   []Sample
+		offset    time.Duration
+		precision time.Duration
+		inverted  bool
+	}{
+		{
+			// Read halfway at 698 ms and 702 ms: the symmetric interval is
+			// 4 ms wide, the hard one 4 ms + one round trip.
+			name:      "symmetric, straddling the edge",
+			samples:   []Sample{probe(100*ms, 10*ms, 10*ms), probe(688*ms, 10*ms, 10*ms), probe(692*ms, 10*ms, 10*ms)},
+			offset:    skew,
+			precision: 2 * ms,
+		},
+		{
+			// The site reads 5 ms later than halfway: the offset is 5 ms
+			// too high, and nothing in the samples shows it.
+			name:      "asymmetric",
+			samples:   []Sample{probe(100*ms, 15*ms, 5*ms), probe(683*ms, 15*ms, 5*ms), probe(687*ms, 15*ms, 5*ms)},
+			offset:    skew + 5*ms,
+			precision: 2 * ms,
+		},
+		{
+			// Jitter: the probe whose middle is later (701 ms) was read
+			// before the edge, the earlier one (699 ms) after it.
+			name:      "jitter inverts the symmetric interval",
+			samples:   []Sample{probe(100*ms, 10*ms, 10*ms), probe(689*ms, 12*ms, 8*ms), probe(691*ms, 8*ms, 12*ms)},
+			offset:    skew,
+			precision: ms,
+			inverted:  true,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f, ok := fitSamples(tt.samples)
+			require.True(t, ok)
+			require.Equal(t, tt.offset, f.offset())
+			require.Equal(t, tt.precision, f.precision())
+			require.Equal(t, tt.inverted, f.mid.width() < 0)
+			require.True(t, f.hard.lo <= skew && skew < f.hard.hi, "the hard interval %v holds the truth", f.hard)
+			require.LessOrEqual(t, absDur(f.offset()-skew), f.uncertainty())
+		})
+	}
+	_, ok := fitSamples(nil)
+	require.False(t, ok)
+}
+
+func TestFitOffsetStaysInsideHardInterval(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name        string
+		f           fit
+		offset      time.Duration
+		uncertainty time.Duration
+		precision   time.Duration
+	}{
+		{
+			name:   "middle of the symmetric interval",
+			f:      fit{hard: bounds{lo: 0, hi: 30 * ms}, mid: bounds{lo: 16 * ms, hi: 20 * ms}},
+			offset: 18 * ms, uncertainty: 18 * ms, precision: 2 * ms,
+		},
+		{
+			name:   "inverted",
+			f:      fit{hard: bounds{lo: 0, hi: 30 * ms}, mid: bounds{lo: 12 * ms, hi: 10 * ms}},
+			offset: 11 * ms, uncertainty: 19 * ms, precision: ms,
+		},
+		{
+			name:   "clamped",
+			f:      fit{hard: bounds{lo: 0, hi: 30 * ms}, mid: bounds{lo: 40 * ms, hi: 34 * ms}},
+			offset: 30 * ms, uncertainty: 30 * ms, precision: 3 * ms,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			require.Equal(t, tt.offset, tt.f.offset())
+			require.Equal(t, tt.uncertainty, tt.f.uncertainty())
+			require.Equal(t, tt.precision, tt.f.precision())
+		})
+	}
+}
+
+func TestMeetKeepsInversion(t *testing.T) {
+	t.Parallel()
+	// Two answers whose hard bounds overlap but whose symmetric ones do not.
+	a := Sample{Sent: at(689 * ms), Received: at(709 * ms), SiteDate: at(3 * time.Second)}
+	b := Sample{Sent: at(691 * ms), Received: at(711 * ms), SiteDate: at(2 * time.Second)}
+	_, ok := intersectSamples([]Sample{a, b})
+	require.True(t, ok)
+	m, ok := meet([]Sample{a, b}, midBounds)
+	require.True(t, ok)
+	require.Equal(t, bounds{lo: 3*time.Second - 699*ms, hi: 3*time.Second - 701*ms}, m)
+	require.Equal(t, -2*ms, m.width())
+	_, ok = meet(nil, midBounds)
+	require.False(t, ok)
+}

@@ -40,8 +40,8 @@ type Config struct {
 	// MaxProbes bounds the probes of one measurement round (default 24).
 	// Measure restarts at most once, so at most 2×MaxProbes are sent.
 	MaxProbes int
-	// Target stops the measurement once the uncertainty is at most this
-	// (default 2 ms).
+	// Target stops the measurement once the precision (Estimate.Precision)
+	// is at most this (default 2 ms).
 	Target time.Duration
 	// MinSpacing is the least time between two probes' wake-ups (default
 	// 0: the planner's own pacing). Set it for sites that block bursts; it
@@ -65,9 +65,10 @@ func (c Config) withDefaults() (Config, error) {
 var errEmpty = errors.New("clocksync: empty intersection")
 
 // Measure estimates the site's clock offset and round-trip time by probing
-// it with p. It stops when the uncertainty reaches cfg.Target or after
+// it with p. It stops when the precision reaches cfg.Target or after
 // cfg.MaxProbes probes; in the latter case the estimate is returned with the
-// uncertainty it reached, and the caller decides whether that is good enough.
+// precision and uncertainty it reached, and the caller decides whether that
+// is good enough.
 //
 // If the samples contradict each other, Measure discards them and starts
 // over once, then returns ErrInconsistent. Probe errors are tolerated (the
@@ -136,15 +137,17 @@ func (r *round) run(ctx context.Context) (Estimate, error) {
 			r.lags = append(r.lags, max(s.Sent.Sub(wake), 0))
 		}
 		r.samples = append(r.samples, s)
-		b, ok := r.bounds()
+		f, ok := r.fit()
 		if !ok {
 			return Estimate{}, errEmpty
 		}
-		if b.halfWidth() <= r.stopHalfWidth() {
+		if f.mid.width() <= 2*r.cfg.Target {
+			// Narrow enough, or inverted: samples that already contradict
+			// each other by their jitter cannot be reconciled by more.
 			break
 		}
 	}
-	b, ok := r.bounds()
+	f, ok := r.fit()
 	if !ok {
 		if len(r.samples) > 0 {
 			return Estimate{}, errEmpty
@@ -152,8 +155,9 @@ func (r *round) run(ctx context.Context) (Estimate, error) {
 		return Estimate{}, fmt.Errorf("%w: %w", ErrProbesFailed, r.lastErr)
 	}
 	return Estimate{
-		Offset:      b.mid(),
-		Uncertainty: b.halfWidth(),
+		Offset:      f.offset(),
+		Uncertainty: f.uncertainty(),
+		Precision:   f.precision(),
 		RTT:         r.medianRTT(),
 		At:          clock.Now(),
 	}, nil
@@ -166,7 +170,7 @@ func (r *round) nextWake(now time.Time) (_ time.Time, planned bool) {
 	if r.sent > 0 {
 		earliest = later(earliest, r.lastWake.Add(r.cfg.MinSpacing))
 	}
-	b, ok := r.bounds()
+	f, ok := r.fit()
 	if !ok {
 		// No usable sample yet: probe at once, or after a failed probe as
 		// soon as the spacing and a short pause allow.
@@ -175,12 +179,13 @@ func (r *round) nextWake(now time.Time) (_ time.Time, planned bool) {
 		}
 		return later(earliest, r.lastWake.Add(retryPause)), true
 	}
+	rtt := r.medianRTT()
 	pl := plan{
-		b:        b,
+		b:        f.planned(rtt),
 		left:     r.cfg.MaxProbes - r.sent,
 		reserve:  r.cfg.MaxProbes / reserveFraction,
-		accept:   r.stopHalfWidth() * 2 * 9 / 10, // room for jitter
-		rtt:      r.medianRTT(),
+		accept:   2*r.cfg.Target*9/10 + rtt, // room for jitter
+		rtt:      rtt,
 		lag:      median(r.lags),
 		spacing:  r.cfg.MinSpacing,
 		earliest: earliest,
@@ -193,17 +198,8 @@ func (r *round) nextWake(now time.Time) (_ time.Time, planned bool) {
 	return pl.next(), true
 }
 
-// stopHalfWidth is the uncertainty at which the round stops: the target, or
-// the round trip if that is longer. FireAt's one-way latency, RTT/2, may be
-// off by up to RTT/2 on an asymmetric path, so pinning the offset much
-// tighter than the RTT would not fire more precisely, and every step below
-// it costs a whole second.
-func (r *round) stopHalfWidth() time.Duration {
-	return max(r.cfg.Target, r.medianRTT())
-}
-
-// bounds intersects the samples that are not outliers.
-func (r *round) bounds() (bounds, bool) {
+// fit fits the samples that are not outliers.
+func (r *round) fit() (fit, bool) {
 	limit := outlierLimit(r.medianRTT())
 	used := make([]Sample, 0, len(r.samples))
 	for _, s := range r.samples {
@@ -211,7 +207,7 @@ func (r *round) bounds() (bounds, bool) {
 			used = append(used, s)
 		}
 	}
-	return intersectSamples(used)
+	return fitSamples(used)
 }
 
 func (r *round) medianRTT() time.Duration {

@@ -27,6 +27,17 @@ import "time"
 // allows, and then spends as few probes as it can within it. On loopback with
 // the defaults that is three passes: a median of 10 probes (at most ~14) and
 // 2–3.5 s.
+//
+// The interval planned on is not the hard one but the symmetric one (which
+// assumes the site read its clock halfway through the round trip) widened by
+// rtt/2 on each side: in the terms above, a crossing then leaves exactly
+// [q, …) and a "not yet" […, q). The target is a symmetric interval of
+// 2×Target, i.e. a planned width of 2×Target + rtt. Probes on one edge must
+// be at least a round trip apart, so a pass cannot resolve much finer than
+// 1.5 rtt (see width); below that each probe bisects the symmetric interval
+// on an edge of its own, closing in on the located edge one second at a
+// time. Over a 20 ms round trip that is three or four seconds more than on
+// loopback.
 
 // maxPlanPasses bounds the pass search; beyond it the planner just bisects.
 const maxPlanPasses = 8
@@ -87,12 +98,24 @@ func minPasses(w time.Duration, n int, a, rtt time.Duration) int {
 	return maxPlanPasses
 }
 
+// planned is the interval the planner works on: the symmetric one widened
+// by rtt/2 on each side, kept inside the hard interval. Planning on the hard
+// interval itself would aim the last probes at its middle, which the jitter
+// of the round trips moves away from the symmetric interval's.
+func (f fit) planned(rtt time.Duration) bounds {
+	b := bounds{lo: max(f.hard.lo, f.mid.lo-rtt/2), hi: min(f.hard.hi, f.mid.hi+rtt/2)}
+	if b.width() <= 0 {
+		return f.hard
+	}
+	return b
+}
+
 // plan is everything the planner needs to place the next probe.
 type plan struct {
-	b        bounds        // current offset interval
+	b        bounds        // offset interval still to resolve (fit.planned)
 	left     int           // probes left, this one included
 	reserve  int           // probes the plan keeps for failures and outliers
-	accept   time.Duration // interval width that meets the target
+	accept   time.Duration // planned width that meets the target
 	rtt      time.Duration // expected round trip
 	lag      time.Duration // expected delay from wake-up to Sent
 	spacing  time.Duration // minimum time between wake-ups

@@ -165,3 +165,28 @@ func TestMinPasses(t *testing.T) {
 		})
 	}
 }
+
+func TestFitPlanned(t *testing.T) {
+	t.Parallel()
+	hard := bounds{lo: 2280 * ms, hi: 2330 * ms}
+	f := fit{hard: hard, mid: bounds{lo: 2300 * ms, hi: 2308 * ms}}
+	require.Equal(t, bounds{lo: 2290 * ms, hi: 2318 * ms}, f.planned(20*ms), "rtt/2 either side of the symmetric interval")
+	require.Equal(t, bounds{lo: 2280 * ms, hi: 2330 * ms}, f.planned(100*ms), "never outside the hard interval")
+	f.mid = bounds{lo: 2308 * ms, hi: 2300 * ms}
+	require.Equal(t, bounds{lo: 2298 * ms, hi: 2310 * ms}, f.planned(20*ms), "inverted: around its middle")
+	require.Equal(t, hard, f.planned(4*ms), "inverted by more than a round trip: the hard interval")
+}
+
+// Once the symmetric interval is narrower than one pass can resolve, each
+// probe asks whether the offset is above the symmetric interval's middle.
+func TestPlanBisectsTheSymmetricInterval(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 3, 25, 9, 59, 0, 123_000_000, time.UTC)
+	const rtt = 20 * ms
+	f := fit{hard: bounds{lo: 2280 * ms, hi: 2331 * ms}, mid: bounds{lo: 2300 * ms, hi: 2312 * ms}}
+	p := plan{b: f.planned(rtt), left: 10, reserve: 6, accept: 3600*us + rtt, rtt: rtt, earliest: now}
+	require.Less(t, p.b.width(), p.width(), "within one pass's resolution")
+	sent := p.next()
+	edge := ceilSecond(sent.Add(rtt/2 + f.mid.lo))
+	require.Equal(t, f.mid.mid(), edge.Sub(sent.Add(rtt/2)), "tests the symmetric middle")
+}
