@@ -8,6 +8,11 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest/observer"
+
+	"reserver/internal/booking"
 )
 
 // The opening-instant policy (docs/opening.md): every booking's first
@@ -71,5 +76,27 @@ func TestOpeningBurstIsPaidBackUnderTheCeiling(t *testing.T) {
 		slices.SortFunc(after, func(a, b time.Time) int { return a.Compare(b) })
 		require.NotEmpty(t, after, "the bookings kept trying after the opening")
 		require.LessOrEqual(t, maxInWindow(after, time.Second), ceiling, "a 1 s window after the opening burst held more than the ceiling")
+	})
+}
+
+// The first submit is rendered before the opening (nothing is left to do
+// at T but write), and it books: the token it carries is the one the last
+// page visit handed out.
+func TestFirstSubmitIsPreparedBeforeTheOpening(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := setup(t, setupOpts{})
+		opensAt := b.site.Now().Add(65 * time.Second).Truncate(time.Second)
+		b.site.SetOpenAt(opensAt)
+		bk := b.book(t, opensAt, bookingOpts{})
+		core, logs := observer.New(zapcore.InfoLevel)
+		d := b.daemon(t, "i1", func(c *Config) { c.Logger = zap.New(core) })
+		require.NoError(t, d.Start(t.Context()))
+		defer d.Kill()
+		got := b.waitTerminal(t, bk.ID, 2*time.Minute)
+		require.Equal(t, booking.Succeeded, got.State)
+		first := logs.FilterMessage("first submit").All()
+		require.Len(t, first, 1)
+		require.Equal(t, true, first[0].ContextMap()["prepared"], "the first submit was rendered at the fire, not before")
+		require.Equal(t, string("success"), first[0].ContextMap()["class"])
 	})
 }

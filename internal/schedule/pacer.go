@@ -27,6 +27,9 @@ type sendOpts struct {
 	// its turn under the rate and the ceilings; past it the request is not
 	// sent (errNoTurn). Once sent, it runs to its answer.
 	notAfter time.Time
+	// prepared, if set, is the step already rendered (the first submit):
+	// it is sent as it is.
+	prepared *session.Prepared
 }
 
 // errNoTurn: the ceilings had no room for a request before its notAfter.
@@ -161,8 +164,14 @@ func (r *run) request(ctx context.Context, step string, o sendOpts) (*session.Re
 		return nil, err
 	}
 	now := time.Now()
-	r.data.Now = now.In(r.prof.Location)
-	res, err := r.sess.Do(ctx, step, &r.data)
+	var res *session.Result
+	var err error
+	if o.prepared != nil {
+		res, err = r.sess.Send(ctx, o.prepared)
+	} else {
+		r.data.Now = now.In(r.prof.Location)
+		res, err = r.sess.Do(ctx, step, &r.data)
+	}
 	if res == nil {
 		if err == nil {
 			err = errors.New("nothing sent")

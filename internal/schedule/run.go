@@ -98,6 +98,9 @@ type run struct {
 	state    booking.State
 	est      clocksync.Estimate
 	fire     time.Time // the planned local instant of the first submit
+	// first is the first submit, rendered before the fire (nil when it
+	// could not be: the window renders it then).
+	first *session.Prepared
 	lim      *rate.Limiter
 	host     *rate.Limiter
 	// lastSent is when this booking's last request left: the next one
@@ -303,6 +306,9 @@ func (r *run) execute() error {
 			}
 		}
 	}
+	// Nothing is left to do at the fire but write: the first submit is
+	// rendered now, with the last page visit's values.
+	r.prepareFirst(fire)
 	windowEnd := r.est.SiteToLocal(b.WindowEnd())
 	r.log.Info("waiting for the opening", zap.Time("fire_local", fire), zap.Duration("in", time.Until(fire)))
 	r.d.event(b.ID, fmt.Sprintf("fire at %s local (offset %v ± %v, rtt %v)",
@@ -317,6 +323,30 @@ func (r *run) execute() error {
 	err = r.window(windowEnd)
 	r.recordClock()
 	return err
+}
+
+// prepareFirst renders the first submit ahead of the fire instant; its
+// templates see the fire instant as now. A step that cannot be rendered
+// yet is rendered (and its error recorded) when the window sends it.
+func (r *run) prepareFirst(fire time.Time) {
+	r.data.Now = fire.In(r.prof.Location)
+	p, err := r.sess.Prepare(profile.StepSubmit, &r.data)
+	if err != nil {
+		r.log.Info("the first submit cannot be rendered before the opening; rendering it at the fire", zap.Error(err))
+		return
+	}
+	r.first = p
+}
+
+// takeFirst hands out the prepared first submit once, if it is still of
+// the session's current login.
+func (r *run) takeFirst() *session.Prepared {
+	p := r.first
+	r.first = nil
+	if p == nil || p.Generation != r.sess.Generation() {
+		return nil
+	}
+	return p
 }
 
 func isCancelOrStop(err error) bool {

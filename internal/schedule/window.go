@@ -81,7 +81,11 @@ func (r *run) window(end time.Time) error {
 			continue
 		}
 		gen := r.sess.Generation()
-		res, err := r.request(ctx, profile.StepSubmit, sendOpts{opening: first && r.atOpening()})
+		o := sendOpts{}
+		if first && r.atOpening() {
+			o = sendOpts{opening: true, prepared: r.takeFirst()}
+		}
+		res, err := r.request(ctx, profile.StepSubmit, o)
 		switch {
 		case errors.Is(err, errCancelled), errors.Is(err, errStop):
 			return err
@@ -108,7 +112,7 @@ func (r *run) window(end time.Time) error {
 				metrics.FireLateness(res.SentAt.Sub(r.fire).Seconds())
 			}
 			r.log.Info("first submit", zap.Time("sent_at", res.SentAt), zap.String("class", string(res.Class)),
-				zap.Duration("latency", res.Latency))
+				zap.Duration("latency", res.Latency), zap.Bool("prepared", o.prepared != nil))
 		}
 		pages = r.pagesBeforeSubmit()
 		if egressRefused(res) {

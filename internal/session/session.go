@@ -367,10 +367,39 @@ func (s *Session) PreWarm(ctx context.Context, data *profile.Data) ([]*Result, e
 // was sent, Do returns a Result even on error; the error is then Result.Err.
 // A nil Result means nothing was sent (unknown step, render error).
 func (s *Session) Do(ctx context.Context, step string, data *profile.Data) (*Result, error) {
+	p, err := s.Prepare(step, data)
+	if err != nil {
+		return nil, err
+	}
+	return s.Send(ctx, p)
+}
+
+// Prepared is a step rendered ahead of its sending: its templates were
+// executed, its body encoded in the site's charset and its headers set, so
+// that sending it only builds the HTTP request and writes it. It is sent
+// once.
+type Prepared struct {
+	step *profile.Step
+	req  *profile.Request
+	r    *resty.Request
+	// Generation is the session's login generation when it was rendered:
+	// a prepared request of an older login carries the old login's values.
+	Generation uint64
+	sent       atomic.Bool
+}
+
+// ErrPreparedSent: a prepared step was given to Send a second time.
+var ErrPreparedSent = errors.New("session: a prepared request is sent once")
+
+// Prepare renders the named step with data for a later Send (see Do for
+// what the templates see). The extractions and cookies it uses are those
+// of the moment it is called.
+func (s *Session) Prepare(step string, data *profile.Data) (*Prepared, error) {
 	st := s.prof.Step(step)
 	if st == nil {
 		return nil, fmt.Errorf("%w: %q", profile.ErrUnknownStep, step)
 	}
+	gen := s.Generation()
 	d := s.renderData(data)
 	if st.UsesCookies {
 		d.Cookies = s.cookies()
@@ -379,7 +408,24 @@ func (s *Session) Do(ctx context.Context, step string, data *profile.Data) (*Res
 	if err != nil {
 		return nil, err
 	}
-	res := &Result{Step: step, Method: req.Method, Path: req.Path}
+	r := s.client.R()
+	for k, v := range req.Header {
+		r.SetHeaderMultiValues(map[string][]string{k: v})
+	}
+	if req.Body != nil {
+		r.SetHeader("Content-Type", req.ContentType).SetBody(req.Body)
+	}
+	return &Prepared{step: st, req: req, r: r, Generation: gen}, nil
+}
+
+// Send sends a prepared step and reads, decodes, extracts and classifies
+// its answer as Do does.
+func (s *Session) Send(ctx context.Context, p *Prepared) (*Result, error) {
+	if p.sent.Swap(true) {
+		return nil, ErrPreparedSent
+	}
+	st, req := p.step, p.req
+	res := &Result{Step: st.Name, Method: req.Method, Path: req.Path}
 
 	ctx, cancel := context.WithTimeout(ctx, s.prof.Timeout)
 	defer cancel()
@@ -392,14 +438,7 @@ func (s *Session) Do(ctx context.Context, step string, data *profile.Data) (*Res
 		},
 	}
 	ctx = httptrace.WithClientTrace(context.WithValue(ctx, followKey{}, st.FollowRedirects), trace)
-
-	r := s.client.R().SetContext(ctx)
-	for k, v := range req.Header {
-		r.SetHeaderMultiValues(map[string][]string{k: v})
-	}
-	if req.Body != nil {
-		r.SetHeader("Content-Type", req.ContentType).SetBody(req.Body)
-	}
+	r := p.r.SetContext(ctx)
 	res.SentAt = s.clock.Now()
 	resp, err := r.Execute(req.Method, req.URL)
 	var raw *http.Response
