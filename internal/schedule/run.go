@@ -101,8 +101,8 @@ type run struct {
 	// first is the first submit, rendered before the fire (nil when it
 	// could not be: the window renders it then).
 	first *session.Prepared
-	lim      *rate.Limiter
-	host     *rate.Limiter
+	lim   *rate.Limiter
+	host  *rate.Limiter
 	// lastSent is when this booking's last request left: the next one
 	// leaves no sooner than 1/rate after it, whatever delayed the last
 	// one between its limiter token and the wire.
