@@ -266,7 +266,7 @@ func (r *run) execute() error {
 	if err := r.measureClock(clockMaxAge); err != nil {
 		return err
 	}
-	fire := r.est.FireAt(b.OpensAt, r.d.cfg.Margin+r.est.Uncertainty)
+	fire := r.aim()
 	// An estimate must be fresh when it is used: with a long lead,
 	// measure again shortly before the opening.
 	if time.Until(fire) > clockRemeasureAt+5*time.Second {
@@ -276,7 +276,7 @@ func (r *run) execute() error {
 		if err := r.measureClock(clockFreshAtFire); err != nil {
 			return err
 		}
-		fire = r.est.FireAt(b.OpensAt, r.d.cfg.Margin+r.est.Uncertainty)
+		fire = r.aim()
 	}
 	// Visit the booking page again shortly before the opening: a fresh
 	// token, and a connection the site has not closed as idle.
@@ -323,6 +323,15 @@ func (r *run) execute() error {
 	err = r.window(windowEnd)
 	r.recordClock()
 	return err
+}
+
+// aim is the local instant to send the first submit so that it arrives at
+// the opening plus the margin on the site's clock, plus the estimate's
+// precision so that it is not early (docs/opening.md). The offset's bias
+// on an asymmetric path and RTT/2's cancel in FireAt, so the symmetric
+// precision, not the hard uncertainty, is the aim's error.
+func (r *run) aim() time.Time {
+	return r.est.FireAt(r.b.OpensAt, r.d.cfg.Margin+r.est.Precision)
 }
 
 // prepareFirst renders the first submit ahead of the fire instant; its
