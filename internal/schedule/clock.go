@@ -44,22 +44,17 @@ func newClockCache(log *zap.Logger) *clockCache {
 	return &clockCache{log: log, sites: map[string]*siteClock{}}
 }
 
-// sessionProber probes the site through a booking's session, so probes
-// travel the same connections and egress as the submits they time.
+// sessionProber probes the site through a booking's session
+// (session.Session.Prober, the prober `reserver check` uses too), so probes
+// travel the same connections and egress as the submits they time; wait
+// runs before each probe.
 type sessionProber struct {
 	s    *session.Session
 	wait func(context.Context) error
 }
 
 func (p sessionProber) Probe(ctx context.Context) (clocksync.Sample, error) {
-	if err := p.wait(ctx); err != nil {
-		return clocksync.Sample{}, err
-	}
-	r, err := p.s.Probe(ctx)
-	if err != nil {
-		return clocksync.Sample{}, err
-	}
-	return clocksync.Sample{Sent: r.Sent, Received: r.Received, SiteDate: r.SiteDate}, nil
+	return p.s.Prober(p.wait).Probe(ctx)
 }
 
 // estimate returns an estimate of the site's clock younger than maxAge,
@@ -90,7 +85,7 @@ func (c *clockCache) estimate(ctx context.Context, site string, p clocksync.Prob
 	metrics.ClockOffset(site, est.Offset.Seconds())
 	c.log.Info("site clock measured", zap.String("site", site),
 		zap.Duration("offset", est.Offset), zap.Duration("uncertainty", est.Uncertainty),
-		zap.Duration("rtt", est.RTT), zap.Int("probes", est.Probes))
+		zap.Duration("precision", est.Precision), zap.Duration("rtt", est.RTT), zap.Int("probes", est.Probes))
 	return est, nil
 }
 

@@ -8,6 +8,8 @@ import (
 	"net/http/httptrace"
 	"sync"
 	"time"
+
+	"reserver/internal/clocksync"
 )
 
 // ProbeResult is one clock measurement: the site's Date lies between Sent
@@ -82,48 +84,29 @@ func (s *Session) Probe(ctx context.Context) (ProbeResult, error) {
 	return pr, nil
 }
 
-// OffsetEstimate is the site clock minus the local clock.
-type OffsetEstimate struct {
-	Offset      time.Duration // best estimate: site = local + Offset
-	Uncertainty time.Duration // half-width of the interval the offset lies in
-	Probes      int
+// Prober returns the session's probe request (see Probe) as the prober
+// clocksync.Measure times, so that probes travel the session's connections,
+// proxy and egress like the requests they time. This is how both the daemon
+// and `reserver check` measure a site's clock. wait, when not nil, runs
+// before each probe (e.g. a rate limiter's Wait); its error ends the probe.
+func (s *Session) Prober(wait func(context.Context) error) clocksync.Prober {
+	return prober{s: s, wait: wait}
 }
 
-// EstimateOffset combines probes into an offset estimate. A Date header D
-// says the site's clock read [D, D+1s) at some local instant in
-// [Sent, Received], so each probe bounds the offset to
-// [D−Received, D+1s−Sent]; the estimate is the middle of the intersection
-// of those intervals. Probes whose send times fall at different phases of a
-// second narrow the interval to a few milliseconds. If the intervals do not
-// intersect (the site's clock stepped), the intervals' midpoints are
-// averaged with ±500 ms.
-func EstimateOffset(probes []ProbeResult) (OffsetEstimate, bool) {
-	var lo, hi time.Duration
-	n := 0
-	var sumMid time.Duration
-	consistent := true
-	for _, p := range probes {
-		if p.SiteDate.IsZero() || p.Sent.IsZero() || p.Received.IsZero() {
-			continue
+type prober struct {
+	s    *Session
+	wait func(context.Context) error
+}
+
+func (p prober) Probe(ctx context.Context) (clocksync.Sample, error) {
+	if p.wait != nil {
+		if err := p.wait(ctx); err != nil {
+			return clocksync.Sample{}, err
 		}
-		l := p.SiteDate.Sub(p.Received)
-		h := p.SiteDate.Add(time.Second).Sub(p.Sent)
-		if n == 0 {
-			lo, hi = l, h
-		} else {
-			lo, hi = max(lo, l), min(hi, h)
-		}
-		sumMid += l + (h-l)/2
-		n++
 	}
-	if n == 0 {
-		return OffsetEstimate{}, false
+	r, err := p.s.Probe(ctx)
+	if err != nil {
+		return clocksync.Sample{}, err
 	}
-	if lo > hi {
-		consistent = false
-	}
-	if !consistent {
-		return OffsetEstimate{Offset: sumMid / time.Duration(n), Uncertainty: 500 * time.Millisecond, Probes: n}, true
-	}
-	return OffsetEstimate{Offset: lo + (hi-lo)/2, Uncertainty: (hi - lo) / 2, Probes: n}, true
+	return clocksync.Sample{Sent: r.Sent, Received: r.Received, SiteDate: r.SiteDate}, nil
 }

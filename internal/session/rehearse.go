@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"reserver/internal/clocksync"
 	"reserver/internal/profile"
 )
 
@@ -20,18 +21,21 @@ type RehearseOptions struct {
 	Submit    bool
 	Transport http.RoundTripper // required
 	Clock     Clock             // default the machine clock
-	// Probes is the number of clock probes (default 10; negative: none).
+	// Probes bounds the clock probes of one round of clocksync.Measure
+	// (default clocksync.MaxProbesDefault; negative: no clock measurement).
 	Probes int
-	// ProbeSpacing is the pause between probes; default 1/rate + 50 ms, so
-	// that the probes stay within the site's rate and their send times
-	// fall at different phases of a second.
+	// ProbeSpacing is the least time between two requests of the
+	// rehearsal, clock probes included, so that it stays within the site's
+	// rate; default 1/rate + 50 ms between steps and 1/rate between probes
+	// (clocksync.Measure places those at the phases it needs).
 	ProbeSpacing time.Duration
 }
 
 // Rehearse replays the profile against the site as `reserver check` does:
 // login, trace and, only with Submit, submit, then verify when the profile
 // has one, printing the profile's load warnings and each step as it goes;
-// then it estimates the site's clock offset from Date headers. healthy is
+// then it measures the site's clock as the daemon does (clocksync.Measure
+// through Session.Prober) and prints the figures the daemon logs. healthy is
 // true when login and trace succeeded, the submit (if sent) succeeded, and
 // verify (if any) gave an answer the daemon can act on: success (booked)
 // or retry (not booked), and success after a successful submit. The last
@@ -140,25 +144,21 @@ func Rehearse(ctx context.Context, p *profile.Profile, acct profile.AccountData,
 		}
 	}
 
-	n := cmp.Or(opts.Probes, 10)
-	var probes []ProbeResult
-	for i := 0; i < n; i++ {
+	if opts.Probes >= 0 {
 		if err := pause(); err != nil {
 			return false, err
 		}
-		pr, err := s.Probe(ctx)
-		if err != nil {
-			fmt.Fprintf(out, "probe   %v\n", err)
-			continue
+		est, err := clocksync.Measure(ctx, s.Prober(nil), clocksync.Config{
+			MaxProbes: opts.Probes, MinSpacing: cmp.Or(opts.ProbeSpacing, time.Duration(float64(time.Second)/p.RatePerSecond)),
+			Clock: opts.Clock,
+		})
+		if ctx.Err() != nil {
+			return false, ctx.Err()
 		}
-		probes = append(probes, pr)
-	}
-	if n > 0 {
-		if est, ok := EstimateOffset(probes); ok {
-			fmt.Fprintf(out, "clock   site - local = %+.3fs ± %.3fs (%d probes)\n",
-				est.Offset.Seconds(), est.Uncertainty.Seconds(), est.Probes)
+		if err != nil {
+			fmt.Fprintf(out, "clock   offset unknown (%d probes): %v\n", est.Probes, err)
 		} else {
-			fmt.Fprintln(out, "clock   no usable Date header; offset unknown")
+			fmt.Fprintln(out, clockLine(est))
 		}
 	}
 	if submitProblem != "" {
@@ -239,4 +239,12 @@ func printResult(out io.Writer, r *Result, err error) {
 		fmt.Fprintf(&b, "\n        %s", r.Excerpt)
 	}
 	fmt.Fprintln(out, b.String())
+}
+
+// clockLine is how a rehearsal reports a clock estimate: the figures the
+// daemon logs as "site clock measured".
+func clockLine(est clocksync.Estimate) string {
+	return fmt.Sprintf("clock   site − local = %+.3fs ± %.3fs (precision %v, rtt %v, %d probes)",
+		est.Offset.Seconds(), est.Uncertainty.Seconds(),
+		est.Precision.Round(100*time.Microsecond), est.RTT.Round(100*time.Microsecond), est.Probes)
 }

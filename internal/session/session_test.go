@@ -7,7 +7,9 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -345,47 +347,6 @@ func TestSetTransportAndResetCookies(t *testing.T) {
 	require.Equal(t, profile.ClassSessionExpired, res.Class)
 }
 
-func TestEstimateOffset(t *testing.T) {
-	t.Parallel()
-	base := time.Date(2026, 11, 24, 0, 0, 0, 0, time.UTC)
-	// The site runs exactly offset ahead; each probe is answered 10 ms
-	// after it was sent, and the Date header truncates to the second.
-	probes := func(offset time.Duration, n int, spacing time.Duration) []session.ProbeResult {
-		var out []session.ProbeResult
-		for i := range n {
-			sent := base.Add(time.Duration(i) * spacing)
-			at := sent.Add(5 * time.Millisecond).Add(offset)
-			out = append(out, session.ProbeResult{Sent: sent, Received: sent.Add(10 * time.Millisecond), SiteDate: at.Truncate(time.Second)})
-		}
-		return out
-	}
-	tests := []struct {
-		name      string
-		offset    time.Duration
-		n         int
-		spacing   time.Duration
-		maxUncert time.Duration
-	}{
-		{"one probe", 1234 * time.Millisecond, 1, 0, 510 * time.Millisecond},
-		// 550 ms apart, ten probes fall at ten phases of a second, at most 150 ms apart.
-		{"ten probes straddling edges", 1234 * time.Millisecond, 10, 550 * time.Millisecond, 80 * time.Millisecond},
-		{"behind", -2700 * time.Millisecond, 10, 550 * time.Millisecond, 80 * time.Millisecond},
-		{"zero", 0, 10, 1100 * time.Millisecond, 60 * time.Millisecond},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			est, ok := session.EstimateOffset(probes(tc.offset, tc.n, tc.spacing))
-			require.True(t, ok)
-			require.Equal(t, tc.n, est.Probes)
-			require.LessOrEqual(t, est.Uncertainty, tc.maxUncert)
-			require.InDelta(t, tc.offset.Seconds(), est.Offset.Seconds(), est.Uncertainty.Seconds()+0.001)
-		})
-	}
-	_, ok := session.EstimateOffset(nil)
-	require.False(t, ok)
-}
-
 func TestRehearse(t *testing.T) {
 	t.Parallel()
 	b := setupSim(t, "courtsim-euckr.yaml", sitesim.Options{Charset: sitesim.CharsetEUCKR, Accounts: 10, Skew: 1500 * time.Millisecond})
@@ -401,7 +362,16 @@ func TestRehearse(t *testing.T) {
 	require.Contains(t, text, "submit  POST /rent/apply.do  200")
 	require.Contains(t, text, "reservation=")
 	require.Contains(t, text, "opens   2026-11-24T09:00:00+09:00")
-	require.Regexp(t, `clock   site - local = \+1\.[0-9]{3}s ± 0\.[0-9]{3}s \(4 probes\)`, text)
+	// Four probes, the most it may send here, say little more than the
+	// second the site is in, but soundly.
+	clock := regexp.MustCompile(`clock   site − local = (\+1\.[0-9]{3})s ± ([0-9.]+)s \(precision [0-9.]+[µm]?s, rtt [0-9.]+[µm]s, 4 probes\)`).FindStringSubmatch(text)
+	require.NotNil(t, clock, text)
+	t.Log(clock[0])
+	offset, err := strconv.ParseFloat(clock[1], 64)
+	require.NoError(t, err)
+	uncertainty, err := strconv.ParseFloat(clock[2], 64)
+	require.NoError(t, err)
+	require.InDelta(t, 1.5, offset, uncertainty+0.001)
 	require.NotContains(t, text, "pass1234")
 	require.Len(t, b.srv.Ledger().Reservations, 1)
 
