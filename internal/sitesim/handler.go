@@ -23,6 +23,10 @@ const (
 	PathRentList  = "/mypage/rentList.do"
 	PathLedger    = "/_sim/ledger"
 	PathReset     = "/_sim/reset"
+	// PathOpenAt moves the opening (POST, form field at: RFC 3339 on the
+	// sim clock; empty: always open), so that one simulator can serve
+	// openings one after another.
+	PathOpenAt = "/_sim/open-at"
 )
 
 // SessionCookie is the name of the session cookie.
@@ -233,7 +237,7 @@ func (s *Site) process(r *http.Request, sess *session, k slotKey, slotOK bool, n
 		return ResultBadRequest, "", message(title, MsgBadRequest, back)
 	}
 	traced, tokenOK := sess.useToken(k, s.value(r, "rentToken"), s.opts.TokenReuse)
-	if open := s.OpenAt(); !open.IsZero() && now.Before(open) {
+	if open := s.OpenAt(); !open.IsZero() && now.Before(open.Add(s.opts.OpenLag)) {
 		return ResultNotOpen, "", message(title, MsgNotOpen, back)
 	}
 	if !traced || !tokenOK {
@@ -402,6 +406,27 @@ func (s *Site) serveSim(w http.ResponseWriter, r *http.Request) {
 		s.Reset()
 		w.Header().Set("Content-Type", "application/json; charset=utf-8")
 		_, _ = w.Write([]byte("{\"ok\":true}\n"))
+	case PathOpenAt:
+		if r.Method != http.MethodPost {
+			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+			return
+		}
+		var at time.Time
+		if v := r.FormValue("at"); v != "" {
+			t, err := time.Parse(time.RFC3339Nano, v)
+			if err != nil {
+				http.Error(w, "at: expected an RFC 3339 instant on the sim clock, or empty for always open: "+err.Error(), http.StatusBadRequest)
+				return
+			}
+			at = t
+		}
+		if s.cart != nil && !at.IsZero() {
+			http.Error(w, "open at does not apply to the cart flavor", http.StatusBadRequest)
+			return
+		}
+		s.SetOpenAt(at)
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		_ = json.NewEncoder(w).Encode(map[string]time.Time{"open_at": s.OpenAt()})
 	default:
 		http.NotFound(w, r)
 	}

@@ -82,6 +82,12 @@ type Options struct {
 	Accounts     int           // user001..userNNN; default 500
 	Password     string        // shared by every account; default "pass1234"
 	OpenAt       time.Time     // opening instant on the SIM clock; zero = always open; eGov only
+	// OpenLag: the booking check reads a clock that runs OpenLag behind
+	// the one stamping the Date header (another server, or a check made
+	// that long after arrival; negative: ahead), so submits are answered
+	// not_open until OpenAt + OpenLag on the Date clock. The ledger's
+	// offsets stay relative to OpenAt. Within ±1 minute; eGov only.
+	OpenLag time.Duration
 	Skew         time.Duration // sim clock = time.Now() + Skew
 	Charset      string        // "utf-8" (default) or "euc-kr"
 	SessionIdle  time.Duration // idle expiry of a session; default 30m
@@ -178,6 +184,9 @@ func (o Options) validate() error {
 	if o.SessionIdle < 0 {
 		bad("session idle must not be negative, got %v", o.SessionIdle)
 	}
+	if o.OpenLag < -time.Minute || o.OpenLag > time.Minute {
+		bad("open lag must be within ±1m, got %v", o.OpenLag)
+	}
 	if o.BlockRPS < 0 {
 		bad("block rps must not be negative, got %d", o.BlockRPS)
 	}
@@ -220,6 +229,9 @@ func (o Options) validateCart() error {
 	}
 	if !o.OpenAt.IsZero() {
 		bad("open at does not apply to the cart flavor (each slot opens notice before its end)")
+	}
+	if o.OpenLag != 0 {
+		bad("open lag does not apply to the cart flavor")
 	}
 	if o.Charset != CharsetUTF8 {
 		bad("charset must be %q with the cart flavor, got %q", CharsetUTF8, o.Charset)

@@ -2,6 +2,7 @@ package sitesim
 
 import (
 	"net/http"
+	"net/url"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -155,4 +156,38 @@ func TestLatencyIsSplitAroundHandling(t *testing.T) {
 		c.do(http.MethodGet, PathLedger, nil)
 		require.Zero(t, time.Since(start))
 	})
+}
+
+// With OpenLag the booking check runs behind (or ahead of) the Date
+// clock: submits are answered not_open until OpenAt + OpenLag, and the
+// ledger's offsets stay relative to OpenAt. The opening can be moved by
+// POST /_sim/open-at.
+func TestOpenLagMovesTheEdge(t *testing.T) {
+	t.Parallel()
+	for _, lag := range []time.Duration{20 * time.Millisecond, -5 * time.Millisecond} {
+		synctest.Test(t, func(t *testing.T) {
+			s, err := New(Options{OpenLag: lag})
+			require.NoError(t, err)
+			c := &memClient{t: t, h: s.Handler(), ip: "127.0.0.1"}
+			c.login("user001")
+			open := s.Now().Add(time.Second)
+			rec := c.do(http.MethodPost, PathOpenAt, url.Values{"at": {open.Format(time.RFC3339Nano)}})
+			require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+			require.True(t, s.OpenAt().Equal(open))
+
+			time.Sleep(time.Until(open.Add(lag - time.Millisecond)))
+			require.Contains(t, c.book(1, testUseDate, 1).Body.String(), MsgNotOpen)
+			require.InDelta(t, float64((lag-time.Millisecond)/time.Millisecond), lastSubmit(t, s).OffsetMS, 0.001)
+			time.Sleep(time.Millisecond)
+			require.Contains(t, c.book(1, testUseDate, 1).Body.String(), MsgSuccess)
+		})
+	}
+	s, err := New(Options{})
+	require.NoError(t, err)
+	c := &memClient{t: t, h: s.Handler(), ip: "127.0.0.1"}
+	rec := c.do(http.MethodPost, PathOpenAt, url.Values{"at": {"tomorrow"}})
+	require.Equal(t, http.StatusBadRequest, rec.Code)
+	require.Contains(t, rec.Body.String(), "RFC 3339")
+	_, err = New(Options{OpenLag: 2 * time.Minute})
+	require.ErrorContains(t, err, "open lag")
 }
