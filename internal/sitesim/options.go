@@ -75,19 +75,19 @@ var ErrInvalidOptions = errors.New("sitesim: invalid options")
 // token and always answers a repeated submit like a conflict. Notice,
 // HoldFor and ListDays belong to the cart flavour and are ignored by eGov.
 type Options struct {
-	Flavor       string        // "egov" (default) or "cart"
-	Addr         string        // listen address for Start; default "127.0.0.1:0"; must be loopback
-	Facilities   int           // facilityNo 1..Facilities; default 10
-	Slots        int           // timeNo 1..Slots per day; default 12
-	Accounts     int           // user001..userNNN; default 500
-	Password     string        // shared by every account; default "pass1234"
-	OpenAt       time.Time     // opening instant on the SIM clock; zero = always open; eGov only
+	Flavor     string    // "egov" (default) or "cart"
+	Addr       string    // listen address for Start; default "127.0.0.1:0"; must be loopback
+	Facilities int       // facilityNo 1..Facilities; default 10
+	Slots      int       // timeNo 1..Slots per day; default 12
+	Accounts   int       // user001..userNNN; default 500
+	Password   string    // shared by every account; default "pass1234"
+	OpenAt     time.Time // opening instant on the SIM clock; zero = always open; eGov only
 	// OpenLag: the booking check reads a clock that runs OpenLag behind
 	// the one stamping the Date header (another server, or a check made
 	// that long after arrival; negative: ahead), so submits are answered
 	// not_open until OpenAt + OpenLag on the Date clock. The ledger's
 	// offsets stay relative to OpenAt. Within ±1 minute; eGov only.
-	OpenLag time.Duration
+	OpenLag      time.Duration
 	Skew         time.Duration // sim clock = time.Now() + Skew
 	Charset      string        // "utf-8" (default) or "euc-kr"
 	SessionIdle  time.Duration // idle expiry of a session; default 30m
