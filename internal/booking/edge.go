@@ -26,7 +26,7 @@ var ErrEdgeEvidence = errors.New("invalid opening edge evidence")
 // EdgeEvidence is one booking's answers around one opening.
 type EdgeEvidence struct {
 	Site      string
-	OpensAt   time.Time      // T, site clock
+	OpensAt   time.Time // T, site clock
 	BookingID int64
 	ClosedMax *time.Duration // latest estimated arrival − T answered not_open; nil if none
 	OpenMin   *time.Duration // earliest estimated arrival − T answered open; nil if none
@@ -102,7 +102,7 @@ func (s *Store) Edges(ctx context.Context, site string, openings int) ([]Opening
 	for _, site := range sites {
 		var got []edgeAggregate
 		q := s.db.WithContext(ctx).Model(&edgeRow{}).
-			Select("site, opens_at, MAX(closed_max_us) AS closed_max_us, MIN(open_min_us) AS open_min_us, " +
+			Select("site, opens_at, MAX(closed_max_us) AS closed_max_us, MIN(open_min_us) AS open_min_us, "+
 				"MAX(within_us) AS within_us, COUNT(DISTINCT booking_id) AS bookings").
 			Where("site = ?", site).
 			Group("site, opens_at").
