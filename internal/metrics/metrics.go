@@ -1,7 +1,8 @@
 // Package metrics owns reserver's Prometheus instruments and their
 // exposition: counters and histograms the daemon updates as it works
 // (attempts, fire lateness, clock offsets, submit latency, breaker states,
-// lease takeovers, late reservations), collectors that count bookings and the outbox in the
+// lease takeovers, late reservations, where a site's openings were seen to
+// open), collectors that count bookings and the outbox in the
 // database at scrape time, and the Go and process collectors. It does not
 // decide what to measure where: the daemon, the egress pool and the API call
 // the functions below.
@@ -78,13 +79,24 @@ var (
 		Help: "Reservations the site confirmed that could not be recorded as the booking's success in the normal way (the booking changed elsewhere or the lease was lost), by the review they were flagged with: late_success, second_reservation, reservation_after_failed, reservation_after_cancelled. Each needs an operator's look.",
 	}, []string{"review"})
 
+	// The site's edge at its last opening: between the latest submit
+	// arrival it answered not_open and the earliest it answered open.
+	siteEdgeClosed = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Namespace: namespace, Name: "site_edge_closed_seconds",
+		Help: "The latest estimated arrival of a submit, on the site's clock in seconds from the opening instant, that the site answered not_open at its last opening with such an answer.",
+	}, []string{"site"})
+	siteEdgeOpen = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Namespace: namespace, Name: "site_edge_open_seconds",
+		Help: "The earliest estimated arrival of a submit, on the site's clock in seconds from the opening instant, that the site answered open (success, sold_out, already_mine, ...) at its last opening with such an answer.",
+	}, []string{"site"})
+
 	notifySendsNothing = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Namespace: namespace, Name: "notify_provider_sends_nothing",
 		Help: "1 when the daemon's SMS provider sends nothing (the log provider: messages are logged and marked sent), 0 for a provider that sends; by provider. Absent until the outbox relay starts.",
 	}, []string{"provider"})
 
 	// instruments are registered in every registry Registry builds.
-	instruments = []prometheus.Collector{attempts, fireLateness, clockOffset, submitLatency, breakerState, leaseTakeovers, lateReservations, notifySendsNothing}
+	instruments = []prometheus.Collector{attempts, fireLateness, clockOffset, submitLatency, breakerState, leaseTakeovers, lateReservations, siteEdgeClosed, siteEdgeOpen, notifySendsNothing}
 )
 
 // Attempt counts one HTTP request made for a booking, by its response class
@@ -130,6 +142,20 @@ func LeaseTakeover() { leaseTakeovers.Inc() }
 func LateReservation(review string) {
 	if review != "" {
 		lateReservations.WithLabelValues(review).Inc()
+	}
+}
+
+// SiteEdge records where site was seen to open at its last opening, in
+// seconds from the opening instant on the site's clock: closed is the
+// latest submit arrival answered not_open, open the earliest answered open.
+// A nil one leaves its gauge as it was (the last opening that had such an
+// answer).
+func SiteEdge(site string, closed, open *time.Duration) {
+	if closed != nil {
+		siteEdgeClosed.WithLabelValues(site).Set(closed.Seconds())
+	}
+	if open != nil {
+		siteEdgeOpen.WithLabelValues(site).Set(open.Seconds())
 	}
 }
 

@@ -91,6 +91,37 @@ func TestBreakerState(t *testing.T) {
 	require.InDelta(t, 0, testutil.ToFloat64(breakerState.WithLabelValues("proxy-2", "breaker.test", "closed")), 0)
 }
 
+// The edge gauges keep each side's latest value: an opening that saw only
+// one side leaves the other as the last opening that saw it.
+func TestSiteEdge(t *testing.T) {
+	t.Parallel()
+	ms := func(f float64) *time.Duration {
+		d := time.Duration(f * float64(time.Millisecond))
+		return &d
+	}
+	closed := func(site string) float64 { return testutil.ToFloat64(siteEdgeClosed.WithLabelValues(site)) }
+	open := func(site string) float64 { return testutil.ToFloat64(siteEdgeOpen.WithLabelValues(site)) }
+
+	SiteEdge("edge-site", ms(-0.8), ms(1.2))
+	require.InDelta(t, -0.0008, closed("edge-site"), 1e-12)
+	require.InDelta(t, 0.0012, open("edge-site"), 1e-12)
+	SiteEdge("edge-site", nil, ms(0.5))
+	require.InDelta(t, -0.0008, closed("edge-site"), 1e-12, "nil leaves the closed side untouched")
+	require.InDelta(t, 0.0005, open("edge-site"), 1e-12)
+	SiteEdge("edge-site", ms(-0.2), nil)
+	require.InDelta(t, -0.0002, closed("edge-site"), 1e-12)
+	require.InDelta(t, 0.0005, open("edge-site"), 1e-12, "nil leaves the open side untouched")
+
+	SiteEdge("edge-open-only", nil, ms(3))
+	SiteEdge("edge-nothing", nil, nil)
+	body := scrape(t, Handler(Registry(nil)))
+	require.Contains(t, body, `reserver_site_edge_closed_seconds{site="edge-site"} -0.0002`)
+	require.Contains(t, body, `reserver_site_edge_open_seconds{site="edge-site"} 0.0005`)
+	require.Contains(t, body, `reserver_site_edge_open_seconds{site="edge-open-only"} 0.003`)
+	require.NotContains(t, body, `reserver_site_edge_closed_seconds{site="edge-open-only"}`, "no series for a side never seen")
+	require.NotContains(t, body, `site="edge-nothing"`)
+}
+
 func TestDatabaseCollectors(t *testing.T) {
 	t.Parallel()
 	dbtest.Each(t, func(t *testing.T, db *database.DB) {
