@@ -1,5 +1,7 @@
 // Command courtsim serves the simulated court-booking site (internal/sitesim)
-// on a loopback address, for rehearsals, demos and benchmarks.
+// on a loopback address, for rehearsals, demos and benchmarks; with
+// -net-up, -net-down or -net-jitter it serves it behind a TCP delay line
+// (internal/netsim), so that the loopback path looks like a network one.
 package main
 
 import (
@@ -13,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"reserver/internal/netsim"
 	"reserver/internal/sitesim"
 )
 
@@ -29,39 +32,88 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-
-	srv, err := sitesim.Start(opts)
-	if err != nil {
+	if err := serve(ctx, opts, stdout); err != nil {
 		fmt.Fprintln(stderr, "courtsim:", err)
-		return 1
-	}
-	fmt.Fprintln(stdout, startLine(srv))
-
-	<-ctx.Done()
-	if err := srv.Close(); err != nil {
-		fmt.Fprintln(stderr, "courtsim: close:", err)
 		return 1
 	}
 	return 0
 }
 
-// startLine says what is being served: the flavour and its opening rule.
-func startLine(srv *sitesim.Server) string {
+// options are courtsim's flags: the site's, and the delay line's in front
+// of it (net's Up, Down, Jitter and Seed; Listen and Target are set by start).
+type options struct {
+	sitesim.Options
+	net netsim.Config
+}
+
+// delayed reports whether a delay line was asked for.
+func (o options) delayed() bool { return o.net.Up != 0 || o.net.Down != 0 || o.net.Jitter != 0 }
+
+// serve starts the site, prints the banner and serves until ctx ends.
+func serve(ctx context.Context, o options, stdout io.Writer) error {
+	srv, line, err := start(o)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, startLine(srv, line))
+	<-ctx.Done()
+	var lineErr error
+	if line != nil {
+		lineErr = line.Close()
+	}
+	if err := errors.Join(lineErr, srv.Close()); err != nil {
+		return fmt.Errorf("close: %w", err)
+	}
+	return nil
+}
+
+// start starts the site on o.Addr or, when a delay line was asked for, the
+// site on a free loopback port and the delay line on o.Addr in front of it;
+// line is nil without one.
+func start(o options) (srv *sitesim.Server, line *netsim.DelayLine, err error) {
+	if !o.delayed() {
+		srv, err = sitesim.Start(o.Options)
+		return srv, nil, err
+	}
+	site := o.Options
+	site.Addr = netsim.ListenDefault
+	if srv, err = sitesim.Start(site); err != nil {
+		return nil, nil, err
+	}
+	cfg := o.net
+	cfg.Listen, cfg.Target = o.Addr, srv.Addr().String()
+	if line, err = netsim.Start(cfg); err != nil {
+		_ = srv.Close()
+		return nil, nil, err
+	}
+	return srv, line, nil
+}
+
+// startLine says what is being served: the URL clients use (the delay
+// line's, when there is one), the flavour and its opening rule, and the
+// delay line's delays.
+func startLine(srv *sitesim.Server, line *netsim.DelayLine) string {
 	o := srv.Options()
+	url, network := srv.URL(), ""
+	if line != nil {
+		url = line.URL()
+		c := line.Config()
+		network = fmt.Sprintf(" net_up=%s net_down=%s net_jitter=%s", c.Up, c.Down, c.Jitter)
+	}
 	accounts := srv.AccountName(1) + ".." + srv.AccountName(o.Accounts)
 	if o.Flavor == sitesim.FlavorCart {
-		return fmt.Sprintf("courtsim: serving %s flavor=%s notice=%s (each slot opens notice before its end, sim clock) hold_for=%s list_days=%d skew=%s accounts=%s",
-			srv.URL(), o.Flavor, o.Notice, o.HoldFor, o.ListDays, srv.Skew(), accounts)
+		return fmt.Sprintf("courtsim: serving %s flavor=%s notice=%s (each slot opens notice before its end, sim clock) hold_for=%s list_days=%d skew=%s accounts=%s%s",
+			url, o.Flavor, o.Notice, o.HoldFor, o.ListDays, srv.Skew(), accounts, network)
 	}
 	open := "always open"
 	if at := srv.OpenAt(); !at.IsZero() {
 		open = at.Format(time.RFC3339Nano)
 	}
-	return fmt.Sprintf("courtsim: serving %s flavor=%s open_at=%s (sim clock) skew=%s accounts=%s charset=%s strict=%t",
-		srv.URL(), o.Flavor, open, srv.Skew(), accounts, o.Charset, o.Strict)
+	return fmt.Sprintf("courtsim: serving %s flavor=%s open_at=%s (sim clock) skew=%s accounts=%s charset=%s strict=%t%s",
+		url, o.Flavor, open, srv.Skew(), accounts, o.Charset, o.Strict, network)
 }
 
-func parseFlags(args []string, stderr io.Writer) (sitesim.Options, error) {
+func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs := flag.NewFlagSet("courtsim", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
@@ -74,13 +126,16 @@ Accounts user001..userNNN (zero-padded to at least 3 digits) all share the
 password given by -password (default %q). With -flavor cart, odd-numbered
 accounts answer in Korean and even-numbered ones in English.
 Ground truth: GET /_sim/ledger (JSON), POST /_sim/reset.
+With -net-up, -net-down or -net-jitter, -addr is a TCP delay line in front
+of the site and everything, the ledger included, goes through it.
 
 Flags:
 `, sitesim.PasswordDefault)
 		fs.PrintDefaults()
 	}
 	var (
-		o      sitesim.Options
+		opts   options
+		o      = &opts.Options
 		openAt string
 		openIn time.Duration
 		resetA float64
@@ -109,20 +164,24 @@ Flags:
 	fs.Float64Var(&o.ResetRate, "reset-rate", 0, "fraction of submits answered by a connection reset; 0 = none")
 	fs.Float64Var(&resetA, "reset-applied", sitesim.ResetAppliedDefault, "fraction of resets whose submit was applied first")
 	fs.BoolVar(&o.Strict, "strict", false, "egov: answer a repeated submit for a slot the account already holds exactly like a slot taken by another account (the ledger still counts it in repeat_submits); cart always does")
-	fs.Int64Var(&o.Seed, "seed", 0, "seed of the fault generator (default 0; same seed, same fault sequence)")
+	fs.Int64Var(&o.Seed, "seed", 0, "seed of the fault generator and of the delay line's jitter (default 0; same seed, same fault sequence)")
+	fs.DurationVar(&opts.net.Up, "net-up", 0, "serve behind a TCP delay line with this one-way delay client → site (a fresh connection also pays one round trip for its handshake); 0 with -net-down and -net-jitter 0 = no delay line")
+	fs.DurationVar(&opts.net.Down, "net-down", 0, "delay line: one-way delay site → client")
+	fs.DurationVar(&opts.net.Jitter, "net-jitter", 0, "delay line: each chunk's delay is drawn from [delay−jitter, delay+jitter], in order; at most -net-up and -net-down")
 	if err := fs.Parse(args); err != nil {
-		return o, err
+		return opts, err
 	}
 	if fs.NArg() > 0 {
-		return o, fmt.Errorf("unexpected arguments: %v", fs.Args())
+		return opts, fmt.Errorf("unexpected arguments: %v", fs.Args())
 	}
+	opts.net.Seed = uint64(o.Seed)
 	switch {
 	case openAt != "" && openIn != 0:
-		return o, errors.New("use either -open-at or -open-in, not both")
+		return opts, errors.New("use either -open-at or -open-in, not both")
 	case openAt != "":
 		t, err := time.Parse(time.RFC3339Nano, openAt)
 		if err != nil {
-			return o, fmt.Errorf("-open-at: %w", err)
+			return opts, fmt.Errorf("-open-at: %w", err)
 		}
 		o.OpenAt = t
 	case openIn != 0:
@@ -132,5 +191,5 @@ Flags:
 	if resetA == 0 {
 		o.ResetApplied = sitesim.ResetAppliedNever
 	}
-	return o, nil
+	return opts, nil
 }

@@ -72,6 +72,9 @@ func (d *DelayLine) Addr() string { return d.ln.Addr().String() }
 // URL is the delay line's address as an http URL, for an HTTP target.
 func (d *DelayLine) URL() string { return "http://" + d.Addr() }
 
+// Config is the configuration the delay line runs with, defaults filled in.
+func (d *DelayLine) Config() Config { return d.cfg }
+
 // Close stops accepting, closes every open connection on both sides
 // without waiting for the data still in flight, and waits for every
 // goroutine of the delay line. Calling it again returns the first result.
