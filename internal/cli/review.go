@@ -441,9 +441,84 @@ func statusCmd(c *common) *cobra.Command {
 					return err
 				}
 			}
-			return nil
+			edges, err := env.Bookings.Edges(cmd.Context(), "", statusEdgeOpenings)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(out)
+			return writeSiteEdges(out, edges)
 		}),
 	}
 	cmd.Flags().IntVar(&next, "next", 10, "how many queued openings to show")
 	return cmd
+}
+
+// statusEdgeOpenings is how many of each site's latest openings `status`
+// shows the edge of.
+const statusEdgeOpenings = 10
+
+// writeSiteEdges writes one line per site: the medians over its openings
+// of the latest arrival answered not_open and of the earliest answered
+// open, the number of openings, the loosest precision, then each opening's
+// pair newest first. edges is Store.Edges' answer (newest first).
+func writeSiteEdges(w io.Writer, edges []booking.OpeningEdge) error {
+	if len(edges) == 0 {
+		_, err := fmt.Fprintln(w, "site edges: none recorded yet")
+		return err
+	}
+	var sites []string
+	bySite := map[string][]booking.OpeningEdge{}
+	for _, e := range edges {
+		if _, ok := bySite[e.Site]; !ok {
+			sites = append(sites, e.Site)
+		}
+		bySite[e.Site] = append(bySite[e.Site], e)
+	}
+	slices.Sort(sites)
+	fmt.Fprintf(w, "site edges (arrival on the site's clock − T, last %d openings):\n", statusEdgeOpenings)
+	tw := newTable(w)
+	fmt.Fprintln(tw, "  SITE\tOPENINGS\tCLOSED MEDIAN ms\tOPEN MEDIAN ms\tWITHIN ms\tNEWEST FIRST closed/open ms")
+	for _, site := range sites {
+		var closed, open []time.Duration
+		var within time.Duration
+		pairs := make([]string, 0, len(bySite[site]))
+		for _, e := range bySite[site] {
+			if e.ClosedMax != nil {
+				closed = append(closed, *e.ClosedMax)
+			}
+			if e.OpenMin != nil {
+				open = append(open, *e.OpenMin)
+			}
+			within = max(within, e.Within)
+			pairs = append(pairs, signedMS(e.ClosedMax)+"/"+signedMS(e.OpenMin))
+		}
+		fmt.Fprintf(tw, "  %s\t%d\t%s\t%s\t±%.1f\t%s\n", site, len(bySite[site]),
+			signedMS(edgeMedian(closed)), signedMS(edgeMedian(open)), edgeMS(within), strings.Join(pairs, " "))
+	}
+	return tw.Flush()
+}
+
+// signedMS is d in milliseconds with its sign ("+0.8", "-1.2"), "?" for nil.
+func signedMS(d *time.Duration) string {
+	if d == nil {
+		return "?"
+	}
+	return fmt.Sprintf("%+.1f", edgeMS(*d))
+}
+
+func edgeMS(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// edgeMedian is the median of ds (the mean of the middle two for an even
+// count), nil for none.
+func edgeMedian(ds []time.Duration) *time.Duration {
+	if len(ds) == 0 {
+		return nil
+	}
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	m := s[len(s)/2]
+	if len(s)%2 == 0 {
+		m = s[len(s)/2-1] + (s[len(s)/2]-s[len(s)/2-1])/2
+	}
+	return &m
 }

@@ -249,3 +249,58 @@ func TestStatusCommand(t *testing.T) {
 	require.Contains(t, out, "next openings (queued): 1 shown\n")
 	require.NotContains(t, out, fmt.Sprintf("  %d  ", q1))
 }
+
+// status ends with each site's edge: where its recent openings were seen
+// closed and open, as medians over the openings and opening by opening.
+func TestStatusSiteEdges(t *testing.T) {
+	t.Parallel()
+	for _, dialect := range []database.Dialect{database.SQLite, database.MySQL} {
+		t.Run(string(dialect), func(t *testing.T) {
+			t.Parallel()
+			e := newReviewEnv(t, dialect) // skips MySQL without a server
+			out, errOut, code := e.run(t, "status")
+			require.Equal(t, 0, code, errOut)
+			require.True(t, strings.HasSuffix(out, "\nsite edges: none recorded yet\n"), out)
+
+			ctx := context.Background()
+			us := func(n int64) *time.Duration {
+				d := time.Duration(n) * time.Microsecond
+				return &d
+			}
+			t0 := time.Date(2026, 11, 25, 1, 0, 0, 0, time.UTC)
+			for _, ev := range []booking.EdgeEvidence{
+				// Newest: two bookings, closed at -0.2 ms, open at +0.6 ms.
+				{Site: "courtsim", OpensAt: t0, BookingID: 1, ClosedMax: us(-900), OpenMin: us(600), Within: 2 * time.Millisecond},
+				{Site: "courtsim", OpensAt: t0, BookingID: 2, ClosedMax: us(-200), Within: 1500 * time.Microsecond},
+				// Only not_open answers.
+				{Site: "courtsim", OpensAt: t0.AddDate(0, 0, -7), BookingID: 3, ClosedMax: us(-800), Within: time.Millisecond},
+				{Site: "courtsim", OpensAt: t0.AddDate(0, 0, -14), BookingID: 4, ClosedMax: us(-1500), OpenMin: us(1200), Within: 3 * time.Millisecond},
+			} {
+				require.NoError(t, e.store.RecordEdge(ctx, ev))
+			}
+			// Twelve openings of another site: the oldest two are not shown.
+			for i := range 12 {
+				require.NoError(t, e.store.RecordEdge(ctx, booking.EdgeEvidence{Site: "other", OpensAt: t0.AddDate(0, 0, -i),
+					BookingID: int64(100 + i), ClosedMax: us(-int64(1000 * (i + 1))), OpenMin: us(int64(1000 * (i + 1))), Within: time.Millisecond}))
+			}
+
+			out, errOut, code = e.run(t, "status")
+			require.Equal(t, 0, code, errOut)
+			require.Contains(t, out, "armed or running: 0\n", "the other sections are still there")
+			i := strings.Index(out, "\nsite edges (arrival on the site's clock − T, last 10 openings):\n")
+			require.Positive(t, i, out)
+			lines := strings.Split(strings.TrimSpace(out[i:]), "\n")
+			require.Len(t, lines, 4, out)
+			require.Regexp(t, `^  SITE\s+OPENINGS\s+CLOSED MEDIAN ms\s+OPEN MEDIAN ms\s+WITHIN ms\s+NEWEST FIRST closed/open ms$`, lines[1])
+			// Closed maxima -0.2, -0.8, -1.5: median -0.8; open minima +0.6,
+			// +1.2: median +0.9.
+			require.Regexp(t, `^  courtsim\s+3\s+-0\.8\s+\+0\.9\s+±3\.0\s+-0\.2/\+0\.6 -0\.8/\? -1\.5/\+1\.2$`, lines[2])
+			// The newest ten of -1..-12 and +1..+12: medians -5.5 and +5.5.
+			var pairs []string
+			for i := 1; i <= 10; i++ {
+				pairs = append(pairs, fmt.Sprintf("-%d\\.0/\\+%d\\.0", i, i))
+			}
+			require.Regexp(t, `^  other\s+10\s+-5\.5\s+\+5\.5\s+±1\.0\s+`+strings.Join(pairs, " ")+`$`, lines[3])
+		})
+	}
+}
