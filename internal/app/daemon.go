@@ -37,7 +37,7 @@ func (e *Env) DaemonConfig(profiles map[string]*profile.Profile) (schedule.Confi
 	}
 	return schedule.Config{
 		Store: e.Bookings, Profiles: profiles, Logger: e.Log.Named("daemon"), Egress: pool,
-		Instance: d.Instance, Lead: d.Lead, Margin: d.Margin, LeaseTTL: d.LeaseTTL,
+		Instance: d.Instance, Lead: d.Lead, Margin: d.Margin, Aim: schedule.Aim(d.Aim), LeaseTTL: d.LeaseTTL,
 		Heartbeat: d.Heartbeat, ScanEvery: d.ScanEvery, Grace: d.Grace,
 		HostCeiling: d.HostCeiling, NotifyFailed: d.NotifyFailed, JournalDir: d.JournalDir,
 	}, nil

@@ -86,9 +86,11 @@ const JournalDirDefault = "var/journal"
 
 // Daemon configures `reserver run`.
 type Daemon struct {
-	Instance     string        `yaml:"instance"`
-	Lead         time.Duration `yaml:"lead"`
-	Margin       time.Duration `yaml:"margin"`
+	Instance string        `yaml:"instance"`
+	Lead     time.Duration `yaml:"lead"`
+	Margin   time.Duration `yaml:"margin"`
+	// Aim is "opening" (default) or "learned" (docs/opening.md).
+	Aim          string        `yaml:"aim"`
 	LeaseTTL     time.Duration `yaml:"lease_ttl"`
 	Heartbeat    time.Duration `yaml:"heartbeat"`
 	ScanEvery    time.Duration `yaml:"scan_every"`
@@ -239,6 +241,9 @@ func (c *Config) fillDefaults() {
 	if d.HostCeiling == 0 {
 		d.HostCeiling = 50
 	}
+	if d.Aim == "" {
+		d.Aim = "opening"
+	}
 	if d.MetricsAddr == "" {
 		d.MetricsAddr = metrics.AddrDefault
 	}
@@ -276,6 +281,9 @@ func (c *Config) validate() error {
 	case "json", "console":
 	default:
 		errs = append(errs, fmt.Errorf("log.format = %q: expected json or console", c.Log.Format))
+	}
+	if c.Daemon.Aim != "opening" && c.Daemon.Aim != "learned" {
+		errs = append(errs, fmt.Errorf("daemon.aim = %q: expected opening or learned", c.Daemon.Aim))
 	}
 	if c.Daemon.Heartbeat >= c.Daemon.LeaseTTL {
 		errs = append(errs, fmt.Errorf("daemon.heartbeat (%v) must be shorter than daemon.lease_ttl (%v)", c.Daemon.Heartbeat, c.Daemon.LeaseTTL))

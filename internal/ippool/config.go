@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"net/url"
 	"strings"
@@ -91,6 +92,15 @@ type Config struct {
 	// one site host: placement keeps the declared rates of the accounts on
 	// an egress under it, and Limiter paces at it. Default 4.
 	HostCeilingPerEgress float64 `yaml:"host_ceiling_per_egress"`
+	// OpeningBurst caps how many first submits of one opening an egress
+	// sends to a host at once, ahead of its ceiling's pace (docs/opening.md):
+	// the rest wait for the ceiling. Default: with egresses listed, one
+	// second of HostCeilingPerEgress, so that a listed egress (an address a
+	// site may block) never sends more than its ceiling in any 1 s window,
+	// the opening included; with none listed (one implicit direct egress,
+	// which stands for the host), no cap: the per-host opening policy
+	// governs.
+	OpeningBurst float64 `yaml:"opening_burst"`
 	// OpenTimeout is how long a tripped breaker stays open before a single
 	// probe request decides whether the egress is used again. Default 5s.
 	OpenTimeout time.Duration `yaml:"open_timeout"`
@@ -118,7 +128,8 @@ type Config struct {
 
 // withDefaults returns a copy of c with zero fields replaced by defaults.
 func (c Config) withDefaults() Config {
-	if len(c.Egresses) == 0 {
+	implicit := len(c.Egresses) == 0
+	if implicit {
 		c.Egresses = []EgressConfig{{Name: DefaultEgressName, Kind: KindDirect}}
 	}
 	c.Egresses = append([]EgressConfig(nil), c.Egresses...)
@@ -133,6 +144,12 @@ func (c Config) withDefaults() Config {
 		}
 	}
 	c.HostCeilingPerEgress = cmp.Or(c.HostCeilingPerEgress, HostCeilingPerEgressDefault)
+	if c.OpeningBurst == 0 {
+		c.OpeningBurst = c.HostCeilingPerEgress
+		if implicit {
+			c.OpeningBurst = math.Inf(1)
+		}
+	}
 	c.OpenTimeout = cmp.Or(c.OpenTimeout, OpenTimeoutDefault)
 	c.MaxCoolDown = cmp.Or(c.MaxCoolDown, MaxCoolDownDefault)
 	c.FailureThreshold = cmp.Or(c.FailureThreshold, FailureThresholdDefault)
@@ -156,6 +173,9 @@ func (c Config) validate() error {
 	}
 	if !(c.HostCeilingPerEgress > 0) {
 		bad("host_ceiling_per_egress must be positive, got %v", c.HostCeilingPerEgress)
+	}
+	if !(c.OpeningBurst >= 1) {
+		bad("opening_burst must be at least 1 (first submits an egress may send at once), got %v", c.OpeningBurst)
 	}
 	for _, d := range []struct {
 		name string

@@ -1,6 +1,7 @@
 package ippool
 
 import (
+	"math"
 	"net/http"
 	"testing"
 	"time"
@@ -20,6 +21,7 @@ func TestConfigDefaults(t *testing.T) {
 	require.Equal(t, KindDirect, egs[0].Kind())
 	require.Equal(t, HostCeilingPerEgressDefault, p.cfg.HostCeilingPerEgress)
 	require.Equal(t, OpenTimeoutDefault, p.cfg.OpenTimeout)
+	require.True(t, math.IsInf(p.OpeningBurst(), 1), "the implicit direct egress stands for the host: no opening cap")
 
 	tr, ok := egs[0].e.base.(*http.Transport)
 	require.True(t, ok)
@@ -126,4 +128,21 @@ func TestParseRetryAfter(t *testing.T) {
 		require.Equal(t, tt.ok, ok, tt.in)
 		require.Equal(t, tt.want, got, tt.in)
 	}
+}
+
+// Listed egresses cap the opening burst at one second of their ceiling
+// unless told otherwise; a cap below one request is refused.
+func TestOpeningBurstDefaults(t *testing.T) {
+	t.Parallel()
+	listed := []EgressConfig{{Name: "a", Kind: KindDirect}}
+	p, err := New(Config{Egresses: listed, HostCeilingPerEgress: 3})
+	require.NoError(t, err)
+	t.Cleanup(p.Close)
+	require.Equal(t, 3.0, p.OpeningBurst())
+	p2, err := New(Config{Egresses: listed, OpeningBurst: 7})
+	require.NoError(t, err)
+	t.Cleanup(p2.Close)
+	require.Equal(t, 7.0, p2.OpeningBurst())
+	_, err = New(Config{Egresses: listed, OpeningBurst: 0.5})
+	require.ErrorContains(t, err, "opening_burst")
 }

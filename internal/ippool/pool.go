@@ -558,6 +558,10 @@ func (p *Pool) Limiter(egressName, host string) *rate.Limiter {
 	return l
 }
 
+// OpeningBurst is how many first submits of one opening an egress may
+// send to a host ahead of its limiter's pace (Config.OpeningBurst).
+func (p *Pool) OpeningBurst() float64 { return p.cfg.OpeningBurst }
+
 // Status is one (egress, host) pair as seen by States.
 type Status struct {
 	Egress string

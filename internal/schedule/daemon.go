@@ -72,6 +72,9 @@ type Config struct {
 	Lead time.Duration
 	// Margin: the first submit arrives this long after the opening instant.
 	Margin time.Duration
+	// Aim says how the first submit is aimed: AimOpening (default) or
+	// AimLearned (by the site's recent openings; docs/opening.md).
+	Aim Aim
 	// LeaseTTL is the lease length; Heartbeat renews leases (< LeaseTTL).
 	LeaseTTL  time.Duration
 	Heartbeat time.Duration
@@ -154,6 +157,7 @@ func New(cfg Config) (*Daemon, error) {
 	}
 	cfg.Lead = cmp.Or(cfg.Lead, LeadDefault)
 	cfg.Margin = cmp.Or(cfg.Margin, MarginDefault)
+	cfg.Aim = cmp.Or(cfg.Aim, AimOpening)
 	cfg.LeaseTTL = cmp.Or(cfg.LeaseTTL, LeaseTTLDefault)
 	cfg.Heartbeat = cmp.Or(cfg.Heartbeat, HeartbeatDefault)
 	cfg.ScanEvery = cmp.Or(cfg.ScanEvery, ScanEveryDefault)
@@ -161,6 +165,9 @@ func New(cfg Config) (*Daemon, error) {
 	cfg.Grace = cmp.Or(cfg.Grace, GraceDefault)
 	cfg.HostCeiling = cmp.Or(cfg.HostCeiling, HostCeilingDefault)
 	var errs []error
+	if cfg.Aim != AimOpening && cfg.Aim != AimLearned {
+		errs = append(errs, fmt.Errorf("schedule: aim %q is not %q or %q", cfg.Aim, AimOpening, AimLearned))
+	}
 	if cfg.Heartbeat >= cfg.LeaseTTL-fenceMargin {
 		errs = append(errs, fmt.Errorf("schedule: heartbeat %v must be shorter than the lease TTL %v minus the fence margin %v", cfg.Heartbeat, cfg.LeaseTTL, fenceMargin))
 	}

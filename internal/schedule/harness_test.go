@@ -44,6 +44,9 @@ type setupOpts struct {
 	// site is strict (it answers it like a slot taken by someone else, as
 	// many real sites do) and every test fails on a repeated submit.
 	lenient bool
+	// openLag: the site decides on a clock this far behind its Date
+	// header's (sitesim.Options.OpenLag).
+	openLag time.Duration
 }
 
 func loadProfile(t testing.TB, file, baseURL string) *profile.Profile {
@@ -76,7 +79,7 @@ func newBundle(t *testing.T) *bundle {
 
 func setup(t *testing.T, o setupOpts) *bundle {
 	t.Helper()
-	site, err := sitesim.New(sitesim.Options{Skew: o.skew, Charset: o.charset, Accounts: 50, Strict: !o.lenient})
+	site, err := sitesim.New(sitesim.Options{Skew: o.skew, Charset: o.charset, Accounts: 50, Strict: !o.lenient, OpenLag: o.openLag})
 	require.NoError(t, err)
 	t.Cleanup(func() {
 		if n := site.Ledger().RepeatSubmits; n != 0 {

@@ -100,3 +100,40 @@ func TestFirstSubmitIsPreparedBeforeTheOpening(t *testing.T) {
 		require.Equal(t, string("success"), first[0].ContextMap()["class"])
 	})
 }
+
+// A listed egress is an address a site may block: the opening's first
+// submits through it go at once only up to one second of its ceiling
+// (ippool.Config.OpeningBurst), the rest at its pace, so that it never
+// sends more than its ceiling in any 1 s window, the opening included.
+func TestListedEgressCapsTheOpeningBurst(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const n, ceiling = 10, 4
+		b := setup(t, setupOpts{})
+		h := b.withTap(&tap{})
+		pool := egressPool(t, b.site, 1, ceiling)
+		opensAt := b.site.Now().Add(65 * time.Second).Truncate(time.Second)
+		b.site.SetOpenAt(opensAt.Add(time.Hour)) // never opens
+		for i := range n {
+			b.book(t, opensAt, bookingOpts{account: b.site.AccountName(i + 1), court: strconv.Itoa(i + 1), window: 60})
+		}
+		d := b.daemon(t, "i1", func(c *Config) { c.Egress = pool; c.Transport = nil })
+		require.NoError(t, d.Start(t.Context()))
+		defer d.Kill()
+		time.Sleep(time.Until(opensAt.Add(30 * time.Second)))
+		d.Stop()
+
+		atOnce := 0
+		for _, s := range b.site.Ledger().Submits {
+			if s.Account != "" && !s.At.Before(opensAt) && s.At.Sub(opensAt) < 10*time.Millisecond {
+				atOnce++
+			}
+		}
+		require.Equal(t, ceiling, atOnce, "first submits at the opening through one egress of ceiling %d", ceiling)
+		var all []time.Time
+		for _, r := range h.requests() {
+			all = append(all, r.At)
+		}
+		slices.SortFunc(all, func(a, b time.Time) int { return a.Compare(b) })
+		require.LessOrEqual(t, maxInWindow(all, time.Second), ceiling, "a 1 s window held more than the egress's ceiling")
+	})
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -100,9 +101,12 @@ func (r *run) pace(ctx context.Context, o sendOpts) error {
 		wctx, done = context.WithDeadline(wctx, o.notAfter)
 		defer done()
 	}
-	for _, l := range []*rate.Limiter{r.lim, r.d.cfg.Egress.Limiter(r.eg.Name(), r.siteHost), r.host} {
-		if o.opening && l != r.lim {
-			l.Reserve() // charged now, paid back before the host's next request
+	egress := r.d.cfg.Egress.Limiter(r.eg.Name(), r.siteHost)
+	for _, l := range []*rate.Limiter{r.lim, egress, r.host} {
+		if o.opening && l == r.host && chargeAhead(l, math.Inf(1)) {
+			continue
+		}
+		if o.opening && l == egress && chargeAhead(l, r.d.cfg.Egress.OpeningBurst()) {
 			continue
 		}
 		if err := l.Wait(wctx); err != nil {
@@ -132,6 +136,22 @@ func (r *run) pace(ctx context.Context, o sendOpts) error {
 		}
 	}
 	return nil
+}
+
+// chargeAhead takes a token of l for a request that goes now, without
+// waiting, if l's debt stays under burst tokens; the debt is paid back
+// before l lets any later request go. False (nothing taken) when the
+// burst is spent: the request waits for l like any other.
+func chargeAhead(l *rate.Limiter, burst float64) bool {
+	res := l.Reserve()
+	if !res.OK() {
+		return false
+	}
+	if debt := res.Delay().Seconds() * float64(l.Limit()); debt >= burst {
+		res.Cancel()
+		return false
+	}
+	return true
 }
 
 // interval is the least time between two of the booking's requests.

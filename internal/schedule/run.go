@@ -101,8 +101,12 @@ type run struct {
 	// first is the first submit, rendered before the fire (nil when it
 	// could not be: the window renders it then).
 	first *session.Prepared
-	lim   *rate.Limiter
-	host  *rate.Limiter
+	// aimedBy says what the fire instant was aimed by; edge notes this
+	// run's answers around the opening (edge.go).
+	aimedBy string
+	edge    edgeNotes
+	lim     *rate.Limiter
+	host    *rate.Limiter
 	// lastSent is when this booking's last request left: the next one
 	// leaves no sooner than 1/rate after it, whatever delayed the last
 	// one between its limiter token and the wire.
@@ -306,13 +310,19 @@ func (r *run) execute() error {
 			}
 		}
 	}
+	// With AimLearned the evidence is read again now, so that the site's
+	// latest openings count.
+	if r.d.cfg.Aim == AimLearned {
+		fire = r.aim()
+	}
 	// Nothing is left to do at the fire but write: the first submit is
 	// rendered now, with the last page visit's values.
 	r.prepareFirst(fire)
 	windowEnd := r.est.SiteToLocal(b.WindowEnd())
 	r.log.Info("waiting for the opening", zap.Time("fire_local", fire), zap.Duration("in", time.Until(fire)))
-	r.d.event(b.ID, fmt.Sprintf("fire at %s local (offset %v ± %v, rtt %v)",
-		fire.Format("15:04:05.000"), r.est.Offset.Round(time.Millisecond), r.est.Uncertainty, r.est.RTT.Round(10*time.Microsecond)))
+	r.d.event(b.ID, fmt.Sprintf("fire at %s local (offset %v ± %v, precision %v, rtt %v; aimed by %s)",
+		fire.Format("15:04:05.000"), r.est.Offset.Round(time.Millisecond), r.est.Uncertainty, r.est.Precision,
+		r.est.RTT.Round(10*time.Microsecond), r.aimedBy))
 	r.fire = fire
 	wctx, done := r.wakeOnCancel(r.ctx)
 	err = clocksync.WaitUntil(wctx, nil, fire)
@@ -322,16 +332,20 @@ func (r *run) execute() error {
 	}
 	err = r.window(windowEnd)
 	r.recordClock()
+	r.recordEdge()
 	return err
 }
 
 // aim is the local instant to send the first submit so that it arrives at
-// the opening plus the margin on the site's clock, plus the estimate's
+// the opening plus the margin on the site's clock (or where the site's
+// recent openings say it decides, with AimLearned), plus the estimate's
 // precision so that it is not early (docs/opening.md). The offset's bias
 // on an asymmetric path and RTT/2's cancel in FireAt, so the symmetric
 // precision, not the hard uncertainty, is the aim's error.
 func (r *run) aim() time.Time {
-	return r.est.FireAt(r.b.OpensAt, r.d.cfg.Margin+r.est.Precision)
+	off, why := r.aimOffset()
+	r.aimedBy = why
+	return r.est.FireAt(r.b.OpensAt, off+r.est.Precision)
 }
 
 // prepareFirst renders the first submit ahead of the fire instant; its

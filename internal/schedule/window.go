@@ -106,6 +106,7 @@ func (r *run) window(end time.Time) error {
 			continue // ctx ended: the loop's top decides
 		}
 		renderFails = 0
+		r.noteEdge(res)
 		if first {
 			first = false
 			if !r.fire.IsZero() {
