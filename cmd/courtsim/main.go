@@ -1,7 +1,8 @@
 // Command courtsim serves the simulated court-booking site (internal/sitesim)
-// on a loopback address, for rehearsals, demos and benchmarks; with
-// -net-up, -net-down or -net-jitter it serves it behind a TCP delay line
-// (internal/netsim), so that the loopback path looks like a network one.
+// on one or more loopback addresses, for rehearsals, demos and benchmarks;
+// with -net-up, -net-down or -net-jitter it serves it behind a TCP delay
+// line per address (internal/netsim), so that the loopback path looks like
+// a network one. This file holds the flags; serve.go the wiring.
 package main
 
 import (
@@ -10,8 +11,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -39,81 +42,20 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// options are courtsim's flags: the site's, and the delay line's in front
-// of it (net's Up, Down, Jitter and Seed; Listen and Target are set by start).
+// options are courtsim's flags: the site's, the addresses it is served on
+// and the delay lines' in front of it (net's Up, Down, Jitter and Seed;
+// Listen, Target and each line's seed are set by start).
 type options struct {
 	sitesim.Options
-	net netsim.Config
+	// addrs are -addr's addresses in order; Options.Addr is the first.
+	addrs []string
+	net   netsim.Config
 }
 
 // delayed reports whether a delay line was asked for.
 func (o options) delayed() bool { return o.net.Up != 0 || o.net.Down != 0 || o.net.Jitter != 0 }
 
-// serve starts the site, prints the banner and serves until ctx ends.
-func serve(ctx context.Context, o options, stdout io.Writer) error {
-	srv, line, err := start(o)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintln(stdout, startLine(srv, line))
-	<-ctx.Done()
-	var lineErr error
-	if line != nil {
-		lineErr = line.Close()
-	}
-	if err := errors.Join(lineErr, srv.Close()); err != nil {
-		return fmt.Errorf("close: %w", err)
-	}
-	return nil
-}
-
-// start starts the site on o.Addr or, when a delay line was asked for, the
-// site on a free loopback port and the delay line on o.Addr in front of it;
-// line is nil without one.
-func start(o options) (srv *sitesim.Server, line *netsim.DelayLine, err error) {
-	if !o.delayed() {
-		srv, err = sitesim.Start(o.Options)
-		return srv, nil, err
-	}
-	site := o.Options
-	site.Addr = netsim.ListenDefault
-	if srv, err = sitesim.Start(site); err != nil {
-		return nil, nil, err
-	}
-	cfg := o.net
-	cfg.Listen, cfg.Target = o.Addr, srv.Addr().String()
-	if line, err = netsim.Start(cfg); err != nil {
-		_ = srv.Close()
-		return nil, nil, err
-	}
-	return srv, line, nil
-}
-
-// startLine says what is being served: the URL clients use (the delay
-// line's, when there is one), the flavour and its opening rule, and the
-// delay line's delays.
-func startLine(srv *sitesim.Server, line *netsim.DelayLine) string {
-	o := srv.Options()
-	url, network := srv.URL(), ""
-	if line != nil {
-		url = line.URL()
-		c := line.Config()
-		network = fmt.Sprintf(" net_up=%s net_down=%s net_jitter=%s", c.Up, c.Down, c.Jitter)
-	}
-	accounts := srv.AccountName(1) + ".." + srv.AccountName(o.Accounts)
-	if o.Flavor == sitesim.FlavorCart {
-		return fmt.Sprintf("courtsim: serving %s flavor=%s notice=%s (each slot opens notice before its end, sim clock) hold_for=%s list_days=%d skew=%s accounts=%s%s",
-			url, o.Flavor, o.Notice, o.HoldFor, o.ListDays, srv.Skew(), accounts, network)
-	}
-	open := "always open"
-	if at := srv.OpenAt(); !at.IsZero() {
-		open = at.Format(time.RFC3339Nano)
-	}
-	return fmt.Sprintf("courtsim: serving %s flavor=%s open_at=%s (sim clock) skew=%s accounts=%s charset=%s strict=%t%s",
-		url, o.Flavor, open, srv.Skew(), accounts, o.Charset, o.Strict, network)
-}
-
-func parseFlags(args []string, stderr io.Writer) (options, error) {
+func parseFlags(args []string, stderr io.Writer) (opts options, err error) {
 	fs := flag.NewFlagSet("courtsim", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
@@ -126,21 +68,24 @@ Accounts user001..userNNN (zero-padded to at least 3 digits) all share the
 password given by -password (default %q). With -flavor cart, odd-numbered
 accounts answer in Korean and even-numbered ones in English.
 Ground truth: GET /_sim/ledger (JSON), POST /_sim/reset.
-With -net-up, -net-down or -net-jitter, -addr is a TCP delay line in front
-of the site and everything, the ledger included, goes through it.
+-addr may list several loopback addresses, comma-separated: the same site
+(accounts, sessions, ledger, clock) is served on each, and each is a host of
+its own to a client. With -net-up, -net-down or -net-jitter, each address is
+a TCP delay line of its own in front of the site and everything, the ledger
+included, goes through them.
 
 Flags:
 `, sitesim.PasswordDefault)
 		fs.PrintDefaults()
 	}
 	var (
-		opts   options
 		o      = &opts.Options
 		openAt string
 		openIn time.Duration
 		resetA float64
+		addrs  string
 	)
-	fs.StringVar(&o.Addr, "addr", "127.0.0.1:9090", "listen `address` (loopback only)")
+	fs.StringVar(&addrs, "addr", "127.0.0.1:9090", "listen `address`es, comma-separated, loopback only; the banner's URL is the first's")
 	fs.StringVar(&o.Flavor, "flavor", sitesim.FlavorDefault, "site to simulate: egov (legacy form site) or cart (JSON API with cart and checkout)")
 	fs.DurationVar(&o.Notice, "notice", sitesim.NoticeDefault, "cart: a slot can be put in the cart this long before its end")
 	fs.DurationVar(&o.HoldFor, "hold-for", sitesim.HoldForDefault, "cart: how long a slot stays in the cart before it expires")
@@ -151,6 +96,7 @@ Flags:
 	fs.StringVar(&o.Password, "password", sitesim.PasswordDefault, "password shared by every account")
 	fs.StringVar(&openAt, "open-at", "", "egov: opening instant on the sim clock, RFC 3339 (empty and no -open-in = always open)")
 	fs.DurationVar(&openIn, "open-in", 0, "egov: open this long after start (machine now + skew + duration); 0 = not used")
+	fs.DurationVar(&o.OpenLag, "open-lag", 0, "egov: the booking check's clock runs this far behind the Date header's (negative: ahead), so submits are not_open until open_at + lag on the Date clock; within ±1m")
 	fs.DurationVar(&o.Skew, "skew", 0, "sim clock minus machine clock (may be negative), e.g. 2.3s; default 0")
 	fs.StringVar(&o.Charset, "charset", sitesim.CharsetDefault, "page and form charset: utf-8 or euc-kr (egov only)")
 	fs.DurationVar(&o.SessionIdle, "session-idle", sitesim.SessionIdleDefault, "session idle expiry")
@@ -164,17 +110,22 @@ Flags:
 	fs.Float64Var(&o.ResetRate, "reset-rate", 0, "fraction of submits answered by a connection reset; 0 = none")
 	fs.Float64Var(&resetA, "reset-applied", sitesim.ResetAppliedDefault, "fraction of resets whose submit was applied first")
 	fs.BoolVar(&o.Strict, "strict", false, "egov: answer a repeated submit for a slot the account already holds exactly like a slot taken by another account (the ledger still counts it in repeat_submits); cart always does")
-	fs.Int64Var(&o.Seed, "seed", 0, "seed of the fault generator and of the delay line's jitter (default 0; same seed, same fault sequence)")
+	fs.BoolVar(&o.RecordRequests, "record-requests", false, "list every public request's arrival (at, ip, method, path) in the ledger's requests; the list grows with every request")
+	fs.Int64Var(&o.Seed, "seed", 0, "seed of the fault generator and of the delay lines' jitter (the line on the i-th address, from 0, gets seed+i; same seed, same fault sequence)")
 	fs.DurationVar(&opts.net.Up, "net-up", 0, "serve behind a TCP delay line with this one-way delay client → site (a fresh connection also pays one round trip for its handshake); 0 with -net-down and -net-jitter 0 = no delay line")
 	fs.DurationVar(&opts.net.Down, "net-down", 0, "delay line: one-way delay site → client")
 	fs.DurationVar(&opts.net.Jitter, "net-jitter", 0, "delay line: each chunk's delay is drawn from [delay−jitter, delay+jitter], in order; at most -net-up and -net-down")
-	if err := fs.Parse(args); err != nil {
+	if err = fs.Parse(args); err != nil {
 		return opts, err
 	}
 	if fs.NArg() > 0 {
 		return opts, fmt.Errorf("unexpected arguments: %v", fs.Args())
 	}
 	opts.net.Seed = uint64(o.Seed)
+	if opts.addrs, err = parseAddrs(addrs); err != nil {
+		return opts, err
+	}
+	o.Addr = opts.addrs[0]
 	switch {
 	case openAt != "" && openIn != 0:
 		return opts, errors.New("use either -open-at or -open-in, not both")
@@ -192,4 +143,39 @@ Flags:
 		o.ResetApplied = sitesim.ResetAppliedNever
 	}
 	return opts, nil
+}
+
+// parseAddrs splits -addr's comma-separated list. It refuses an empty
+// element, one that is not host:port, a host that is not a loopback IP (the
+// simulator must never be reachable from another machine) and a fixed port
+// listed twice, each problem naming its address.
+func parseAddrs(list string) ([]string, error) {
+	var (
+		addrs []string
+		errs  []error
+		seen  = map[string]bool{}
+	)
+	for i, addr := range strings.Split(list, ",") {
+		addr = strings.TrimSpace(addr)
+		host, port, err := net.SplitHostPort(addr)
+		switch {
+		case addr == "":
+			errs = append(errs, fmt.Errorf("-addr %q: address %d is empty", list, i+1))
+		case err != nil:
+			errs = append(errs, fmt.Errorf("-addr %q: %w", addr, err))
+		case !isLoopback(host):
+			errs = append(errs, fmt.Errorf("-addr %q: host must be a loopback IP (127.0.0.0/8, ::1)", addr))
+		case port != "0" && seen[addr]:
+			errs = append(errs, fmt.Errorf("-addr %q: listed twice", addr))
+		}
+		seen[addr] = true
+		addrs = append(addrs, addr)
+	}
+	return addrs, errors.Join(errs...)
+}
+
+// isLoopback accepts the hosts sitesim and netsim accept.
+func isLoopback(host string) bool {
+	ip := net.ParseIP(host)
+	return host == "localhost" || (ip != nil && ip.IsLoopback())
 }
