@@ -3,6 +3,7 @@ package clocksync
 import (
 	"net/http"
 	"net/http/httptest"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -11,19 +12,31 @@ import (
 )
 
 // skewedSite is a real HTTP server on 127.0.0.1 whose Date header comes from
-// a clock skew ahead of ours.
+// a clock skew ahead of ours; a "phase" query parameter (a Go duration)
+// moves the clock of that request further ahead, so that one server can
+// stand for sites whose seconds start at different instants. It notes on the
+// request's clock when each POST with a "fire" query parameter arrived,
+// under the parameter's value.
 type skewedSite struct {
 	*httptest.Server
 	requests atomic.Int64
+	arrivals sync.Map // fire id → time.Time on the site's clock
 }
 
 func newSkewedSite(t testing.TB, skew time.Duration) *skewedSite {
 	t.Helper()
 	s := &skewedSite{}
 	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		now := time.Now().Add(skew)
+		if phase, err := time.ParseDuration(r.URL.Query().Get("phase")); err == nil {
+			now = now.Add(phase)
+		}
 		s.requests.Add(1)
+		if id := r.URL.Query().Get("fire"); r.Method == http.MethodPost && id != "" {
+			s.arrivals.Store(id, now)
+		}
 		// Set Date ourselves: net/http would otherwise stamp the real clock.
-		w.Header().Set("Date", time.Now().Add(skew).UTC().Format(http.TimeFormat))
+		w.Header().Set("Date", now.UTC().Format(http.TimeFormat))
 		w.WriteHeader(http.StatusOK)
 	}))
 	t.Cleanup(s.Close)
