@@ -33,6 +33,13 @@ const (
 )
 
 // Defaults applied by New to zero-valued Config fields.
+// PaceFraction: a ceiling of N requests/s is paced at PaceFraction × N, so
+// that the site counts at most N in any 1 s window even when a request
+// leaves a little after its turn (the scheduler) or the path's jitter
+// brings two closer: a token bucket at exactly N lets N+1 through a 1 s
+// window whenever one of them was delayed.
+const PaceFraction = 0.98
+
 const (
 	// HostCeilingPerEgressDefault is the most requests per second one egress
 	// sends one site host. Legacy sites block an address at a handful of

@@ -193,6 +193,6 @@ func TestLimiterPacesAtTheCeilingWithoutBurst(t *testing.T) {
 	l := b.pool.Limiter("a", siteHost)
 	require.Same(t, l, b.pool.Limiter("a", "http://court.example:8080/x"))
 	require.NotSame(t, l, b.pool.Limiter("b", siteHost))
-	require.Equal(t, rate.Limit(3), l.Limit())
+	require.Equal(t, rate.Limit(3*PaceFraction), l.Limit(), "paced a little under the ceiling")
 	require.Equal(t, 1, l.Burst())
 }

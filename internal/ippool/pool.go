@@ -543,8 +543,8 @@ func (p *Pool) Report(egressName, host string, o Outcome) error {
 	return nil
 }
 
-// Limiter is the pacer of (egress, host) at HostCeilingPerEgress with a
-// burst of one: the daemon waits on it before each request it sends
+// Limiter is the pacer of (egress, host) at HostCeilingPerEgress (paced
+// at PaceFraction of it) with a burst of one: the daemon waits on it before each request it sends
 // through egress to host, so the site never sees a burst from one address.
 func (p *Pool) Limiter(egressName, host string) *rate.Limiter {
 	k := pairKey{egressName, canonicalHost(host)}
@@ -552,7 +552,7 @@ func (p *Pool) Limiter(egressName, host string) *rate.Limiter {
 	defer p.mu.Unlock()
 	l := p.limiters[k]
 	if l == nil {
-		l = rate.NewLimiter(rate.Limit(p.cfg.HostCeilingPerEgress), 1)
+		l = rate.NewLimiter(rate.Limit(p.cfg.HostCeilingPerEgress*PaceFraction), 1)
 		p.limiters[k] = l
 	}
 	return l

@@ -406,7 +406,7 @@ func (d *Daemon) hostLimiter(host string) *rate.Limiter {
 	defer d.mu.Unlock()
 	l, ok := d.hosts[host]
 	if !ok {
-		l = rate.NewLimiter(rate.Limit(d.cfg.HostCeiling), max(1, int(d.cfg.HostCeiling/100)))
+		l = rate.NewLimiter(rate.Limit(d.cfg.HostCeiling*ippool.PaceFraction), max(1, int(d.cfg.HostCeiling/100)))
 		d.hosts[host] = l
 	}
 	return l

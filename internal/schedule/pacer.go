@@ -147,7 +147,9 @@ func chargeAhead(l *rate.Limiter, burst float64) bool {
 	if !res.OK() {
 		return false
 	}
-	if debt := res.Delay().Seconds() * float64(l.Limit()); debt >= burst {
+	// The debt in tokens, less a rounding allowance: the burst-th request
+	// must not pass for 3.9999 tokens.
+	if debt := res.Delay().Seconds() * float64(l.Limit()); debt > burst-1e-6 {
 		res.Cancel()
 		return false
 	}
