@@ -128,8 +128,12 @@ func benchRace(b *testing.B) *benchFigures {
 	for _, rs := range sites {
 		led := rs.sim.ledger(b)
 		holder := map[int]string{}
+		heldAt := map[int]float64{} // ms after the opening's T
 		for _, r := range led.Reservations {
 			holder[r.Facility] = r.Account
+			if r.Facility >= 1 && r.Facility <= raceOpenings {
+				heldAt[r.Facility] = float64(r.At.Sub(rs.opensAt[r.Facility-1])) / float64(time.Millisecond)
+			}
 		}
 		firstArrival := map[string]float64{} // account → ms after its opening's T
 		for _, s := range led.Submits {
@@ -143,7 +147,7 @@ func benchRace(b *testing.B) *benchFigures {
 		}
 		for _, kind := range []string{"naive", "ontime"} {
 			var openings, ours, theirs int
-			var oursAt, theirsAt []float64
+			var oursAt, theirsAt, wonAt []float64
 			for k, bot := range rs.bots {
 				if bot.kind != kind {
 					continue
@@ -152,6 +156,7 @@ func benchRace(b *testing.B) *benchFigures {
 				switch holder[k+1] {
 				case rs.reserver[k]:
 					ours++
+					wonAt = append(wonAt, heldAt[k+1])
 				case bot.account:
 					theirs++
 				}
@@ -162,12 +167,13 @@ func benchRace(b *testing.B) *benchFigures {
 					theirsAt = append(theirsAt, v)
 				}
 			}
-			oursAt, theirsAt = sorted(oursAt), sorted(theirsAt)
+			oursAt, theirsAt, wonAt = sorted(oursAt), sorted(theirsAt), sorted(wonAt)
 			rate := float64(ours) / float64(openings)
 			lines = append(lines, fmt.Sprintf("BENCH race site=%s sim=process %s skew_ms=%d site_edge_ms=%+d aim=%s vs=%s openings=%d "+
-				"won=%d lost=%d neither=%d win_rate=%.2f first_arrival_p50_ms=%.2f their_first_arrival_p50_ms=%.2f host_ceiling=%g(default)",
+				"won=%d lost=%d neither=%d win_rate=%.2f first_arrival_p50_ms=%.2f their_first_arrival_p50_ms=%.2f booked_at_p50_ms=%.1f booked_at_max_ms=%.1f host_ceiling=%g(default)",
 				rs.name, pathSym, rs.skew.Milliseconds(), rs.lag.Milliseconds(), rs.aim, kind, openings,
-				ours, theirs, openings-ours-theirs, rate, percentile(oursAt, 50), percentile(theirsAt, 50), HostCeilingDefault))
+				ours, theirs, openings-ours-theirs, rate, percentile(oursAt, 50), percentile(theirsAt, 50),
+				percentile(wonAt, 50), percentile(wonAt, 100), HostCeilingDefault))
 			metrics = append(metrics, [2]any{rate, strings.Join([]string{rs.name, string(rs.aim), kind, "win_rate"}, "/")})
 		}
 	}

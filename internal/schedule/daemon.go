@@ -30,6 +30,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"reserver/internal/booking"
+	"reserver/internal/clocksync"
 	"reserver/internal/ippool"
 	"reserver/internal/journal"
 	"reserver/internal/metrics"
@@ -116,7 +117,9 @@ type Daemon struct {
 	pool     *session.Pool
 	attempts *attemptLog
 	clocks   *clockCache
-	seq      atomic.Int64
+	// fires: the bookings firing at one instant share one precise wait.
+	fires clocksync.Gate
+	seq   atomic.Int64
 
 	// Guarded by mu.
 	mu       sync.Mutex

@@ -325,7 +325,7 @@ func (r *run) execute() error {
 		r.est.RTT.Round(10*time.Microsecond), r.aimedBy))
 	r.fire = fire
 	wctx, done := r.wakeOnCancel(r.ctx)
-	err = clocksync.WaitUntil(wctx, nil, fire)
+	err = r.d.fires.WaitUntil(wctx, fire)
 	done()
 	if err != nil {
 		return r.why(err)
