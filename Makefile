@@ -53,7 +53,7 @@ bench: ## Run the benchmarks; each prints a BENCH line with its figures
 	@# One package at a time: benchmarks that measure timing must not share the 2 cores.
 	@out=$$(mktemp); status=0; \
 	  $(GO) test -p 1 -run '^$$' -bench . -benchtime 1x -timeout 40m $(PKGS) > $$out 2>&1 || status=$$?; \
-	  grep -E '^(BENCH|ok|FAIL|---|panic)' $$out; rm -f $$out; exit $$status
+	  grep -E '^(BENCH|ok|FAIL|---|panic)|^ +[a-z_]+_test\.go:[0-9]+:' $$out; rm -f $$out; exit $$status
 
 .PHONY: fuzz
 fuzz: ## Fuzz each target in turn for FUZZTIME (default 5m); make test runs their seed corpora
