@@ -5,9 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log"
-	"net"
-	"net/http"
 	"strings"
 	"time"
 
@@ -31,11 +28,11 @@ func serve(ctx context.Context, o options, stdout io.Writer) error {
 
 // served is one simulated site and everything that listens for it: with
 // delay lines, the site on a free loopback port and one line per address
-// in front of it; without, the site on the first address and a listener of
-// courtsim's own on each other one. Set by start, then read-only.
+// in front of it; without, the site on every address (sitesim's Listen).
+// Set by start, then read-only.
 type served struct {
 	srv   *sitesim.Server
-	extra []*listener         // without delay lines: addresses 2..n
+	extra []string            // without delay lines: the URLs of addresses 2..n
 	lines []*netsim.DelayLine // with delay lines: one per address
 }
 
@@ -62,11 +59,11 @@ func start(o options) (_ *served, err error) {
 	}
 	if !o.delayed() {
 		for _, addr := range addrs[1:] {
-			l, err := listen(addr, s.srv.Handler())
+			u, err := s.srv.Listen(addr)
 			if err != nil {
 				return nil, err
 			}
-			s.extra = append(s.extra, l)
+			s.extra = append(s.extra, u)
 		}
 		return s, nil
 	}
@@ -92,69 +89,20 @@ func (s *served) urls() []string {
 		}
 		return urls
 	}
-	urls := []string{s.srv.URL()}
-	for _, l := range s.extra {
-		urls = append(urls, "http://"+l.ln.Addr().String())
-	}
-	return urls
+	return append([]string{s.srv.URL()}, s.extra...)
 }
 
-// close closes every listener and delay line, then the site, which waits
-// for the handlers still running whichever address they came in on.
+// close closes every delay line, then the site on all its addresses, which
+// waits for the handlers still running whichever address they came in on.
 func (s *served) close() error {
 	var errs []error
 	for _, l := range s.lines {
 		errs = append(errs, l.Close())
 	}
-	for _, l := range s.extra {
-		errs = append(errs, l.close())
-	}
 	if s.srv != nil {
 		errs = append(errs, s.srv.Close())
 	}
 	return errors.Join(errs...)
-}
-
-// listener serves the site's handler on one more address, with the
-// http.Server settings sitesim.Start uses for its own.
-type listener struct {
-	ln   net.Listener
-	srv  *http.Server
-	done chan struct{} // closed when Serve has returned
-}
-
-func listen(addr string, h http.Handler) (*listener, error) {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, fmt.Errorf("listen: %w", err)
-	}
-	l := &listener{
-		ln: ln,
-		srv: &http.Server{
-			Handler:           h,
-			ReadHeaderTimeout: 10 * time.Second,
-			IdleTimeout:       2 * time.Minute,
-			// Clients that hang up mid-request are part of the game.
-			ErrorLog: log.New(io.Discard, "", 0),
-		},
-		done: make(chan struct{}),
-	}
-	go func() {
-		defer close(l.done)
-		_ = l.srv.Serve(ln)
-	}()
-	return l, nil
-}
-
-// close stops accepting and closes the connections; the site's Close
-// waits for their handlers.
-func (l *listener) close() error {
-	err := l.srv.Close()
-	<-l.done
-	if errors.Is(err, http.ErrServerClosed) {
-		return nil
-	}
-	return err
 }
 
 // startLine says what is being served: the URL clients use (the first
