@@ -18,6 +18,7 @@ import (
 	"syscall"
 	"time"
 
+	"reserver/internal/loopback"
 	"reserver/internal/netsim"
 	"reserver/internal/sitesim"
 )
@@ -163,8 +164,8 @@ func parseAddrs(list string) ([]string, error) {
 			errs = append(errs, fmt.Errorf("-addr %q: address %d is empty", list, i+1))
 		case err != nil:
 			errs = append(errs, fmt.Errorf("-addr %q: %w", addr, err))
-		case !isLoopback(host):
-			errs = append(errs, fmt.Errorf("-addr %q: host must be a loopback IP (127.0.0.0/8, ::1)", addr))
+		case !loopback.Host(host):
+			errs = append(errs, fmt.Errorf("-addr %q: %w", addr, loopback.ErrNotLoopback))
 		case port != "0" && seen[addr]:
 			errs = append(errs, fmt.Errorf("-addr %q: listed twice", addr))
 		}
@@ -172,10 +173,4 @@ func parseAddrs(list string) ([]string, error) {
 		addrs = append(addrs, addr)
 	}
 	return addrs, errors.Join(errs...)
-}
-
-// isLoopback accepts the hosts sitesim and netsim accept.
-func isLoopback(host string) bool {
-	ip := net.ParseIP(host)
-	return host == "localhost" || (ip != nil && ip.IsLoopback())
 }

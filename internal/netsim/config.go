@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net"
 	"time"
+
+	"reserver/internal/loopback"
 )
 
 // ListenDefault is the address a delay line listens on when Config.Listen
@@ -66,15 +68,8 @@ func (c Config) validate() error {
 // checkLoopback refuses listen addresses outside 127.0.0.0/8 and ::1: a
 // delay line in front of the simulator must not open it to other machines.
 func checkLoopback(addr string) error {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
+	if err := loopback.Check(addr); err != nil {
 		return fmt.Errorf("listen %q: %w", addr, err)
-	}
-	if host == "localhost" {
-		return nil
-	}
-	if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
-		return fmt.Errorf("listen %q: host must be a loopback IP (127.0.0.0/8, ::1)", addr)
 	}
 	return nil
 }

@@ -4,9 +4,10 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
-	"net"
 	"strings"
 	"time"
+
+	"reserver/internal/loopback"
 )
 
 // Defaults applied by [New] to zero-valued [Options] fields.
@@ -314,16 +315,8 @@ func clampFraction(x float64) float64 {
 // checkLoopback refuses listen addresses outside 127.0.0.0/8 and ::1: the
 // simulator must never be reachable from another machine.
 func checkLoopback(addr string) error {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
+	if err := loopback.Check(addr); err != nil {
 		return fmt.Errorf("addr %q: %w", addr, err)
-	}
-	if host == "localhost" {
-		return nil
-	}
-	ip := net.ParseIP(host)
-	if ip == nil || !ip.IsLoopback() {
-		return fmt.Errorf("addr %q: host must be a loopback IP (127.0.0.0/8, ::1)", addr)
 	}
 	return nil
 }
