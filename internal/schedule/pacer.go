@@ -101,16 +101,23 @@ func (r *run) pace(ctx context.Context, o sendOpts) error {
 		wctx, done = context.WithDeadline(wctx, o.notAfter)
 		defer done()
 	}
-	egress := r.d.cfg.Egress.Limiter(r.eg.Name(), r.siteHost)
-	for _, l := range []*rate.Limiter{r.lim, egress, r.host} {
-		if o.opening && l == r.host && chargeAhead(l, math.Inf(1)) {
+	// The deadline of notAfter passed with the run still going: no turn.
+	noTurn := func() bool { return !o.notAfter.IsZero() && ctx.Err() == nil && !r.cancelRequested() }
+	// The opening's first submit is charged ahead to the shared ceilings
+	// up to their opening burst (0: the booking's own rate, never ahead).
+	for _, c := range []struct {
+		l            *rate.Limiter
+		openingBurst float64
+	}{
+		{r.lim, 0},
+		{r.d.cfg.Egress.Limiter(r.eg.Name(), r.siteHost), r.d.cfg.Egress.OpeningBurst()},
+		{r.host, math.Inf(1)},
+	} {
+		if o.opening && c.openingBurst > 0 && chargeAhead(c.l, c.openingBurst) {
 			continue
 		}
-		if o.opening && l == egress && chargeAhead(l, r.d.cfg.Egress.OpeningBurst()) {
-			continue
-		}
-		if err := l.Wait(wctx); err != nil {
-			if !o.notAfter.IsZero() && ctx.Err() == nil && !r.cancelRequested() {
+		if err := c.l.Wait(wctx); err != nil {
+			if noTurn() {
 				return errNoTurn // Wait took no token
 			}
 			if wctx.Err() == nil {
@@ -127,7 +134,7 @@ func (r *run) pace(ctx context.Context, o sendOpts) error {
 			defer t.Stop()
 			select {
 			case <-wctx.Done():
-				if !o.notAfter.IsZero() && ctx.Err() == nil && !r.cancelRequested() {
+				if noTurn() {
 					return errNoTurn
 				}
 				return r.why(ctx.Err())
