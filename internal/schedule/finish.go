@@ -70,6 +70,7 @@ func (r *run) finishCancel() {
 // not lose it) and is retried until it is written or the run's context
 // ends (shutdown): then the journal keeps it for the replay, bounded.
 func (r *run) finish(o outcome) {
+	r.finished.Store(true)
 	o.From, o.Instance, o.At = r.state, r.d.cfg.Instance, time.Now()
 	// One try even when the run is being stopped; shorter then, so that
 	// Stop stays bounded while the database is away.

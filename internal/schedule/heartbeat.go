@@ -39,8 +39,8 @@ func (d *Daemon) heartbeat(ctx context.Context) {
 		d.mu.Lock()
 		r := d.runs[id]
 		d.mu.Unlock()
-		if r == nil {
-			continue
+		if r == nil || r.finished.Load() {
+			continue // finishing: its terminal state ended the lease
 		}
 		if kept[id] {
 			r.lease.set(until)

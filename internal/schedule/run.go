@@ -79,6 +79,9 @@ type run struct {
 	cancelReq    context.Context
 	requestedCxl context.CancelFunc
 	phase        atomic.Int32
+	// finished is set once the run writes its outcome: the heartbeat then
+	// leaves it alone (its lease ends with the terminal state).
+	finished atomic.Bool
 
 	prewarmAt time.Time // set by arm before main starts
 
