@@ -38,6 +38,8 @@ type DelayLine struct {
 	rngMu sync.Mutex
 	rng   *rand.Rand // jitter draws, seeded by Config.Seed
 
+	late lateness
+
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -71,6 +73,12 @@ func (d *DelayLine) Addr() string { return d.ln.Addr().String() }
 
 // URL is the delay line's address as an http URL, for an HTTP target.
 func (d *DelayLine) URL() string { return "http://" + d.Addr() }
+
+// Lateness is, for every chunk written so far (up to lateKept of them),
+// how long after its release time it went out, sorted: the delay the line
+// adds to the configured one when its timers and goroutines run late (on
+// a loaded machine). A benchmark states it beside the path it asked for.
+func (d *DelayLine) Lateness() []time.Duration { return d.late.sorted() }
 
 // Config is the configuration the delay line runs with, defaults filled in.
 func (d *DelayLine) Config() Config { return d.cfg }
@@ -136,9 +144,9 @@ func (d *DelayLine) serve(client *net.TCPConn, accepted time.Time) {
 	}
 	defer d.untrack(l)
 
-	up := newDirection(client, server, d.cfg.Up, d.cfg.Jitter, d.draw)
+	up := newDirection(client, server, d.cfg.Up, d.cfg.Jitter, d.draw, d.late.note)
 	up.floor = handshakeFloor(accepted, d.cfg.Up, d.cfg.Down)
-	down := newDirection(server, client, d.cfg.Down, d.cfg.Jitter, d.draw)
+	down := newDirection(server, client, d.cfg.Down, d.cfg.Jitter, d.draw, d.late.note)
 	var wg sync.WaitGroup
 	for _, dir := range []*direction{up, down} {
 		wg.Go(func() { dir.read(l) })

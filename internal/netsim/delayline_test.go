@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/http/httptrace"
+	"slices"
 	"strconv"
 	"sync"
 	"syscall"
@@ -310,4 +311,21 @@ func TestCloseEndsOpenConnections(t *testing.T) {
 
 	_, err = net.DialTimeout("tcp", line.Addr(), time.Second)
 	require.Error(t, err, "the line still accepts")
+}
+
+// Every chunk written is noted with how late it went out, so that a
+// benchmark can state what the line added to the path it asked for.
+func TestLatenessIsNotedForEveryChunk(t *testing.T) {
+	t.Parallel()
+	b := setup(t, Config{Up: 2 * time.Millisecond, Down: 2 * time.Millisecond})
+	c := b.client(t, "")
+	require.Empty(t, b.line.Lateness())
+	const n = 4
+	for i := range n {
+		b.get(t, c, strconv.Itoa(i))
+	}
+	late := b.line.Lateness()
+	require.GreaterOrEqual(t, len(late), 2*n, "each request and each answer is at least one chunk")
+	require.True(t, slices.IsSorted(late))
+	require.GreaterOrEqual(t, late[0], time.Duration(0))
 }

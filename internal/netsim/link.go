@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"slices"
 	"sync"
 	"time"
 )
@@ -68,6 +69,7 @@ type direction struct {
 	src, dst      *net.TCPConn
 	delay, jitter time.Duration
 	draw          func() float64
+	late          func(time.Duration) // notes each chunk's lateness
 	queue         chan chunk
 
 	// Owned by the reader goroutine.
@@ -75,8 +77,8 @@ type direction struct {
 	prev  time.Time // release of the last chunk queued
 }
 
-func newDirection(src, dst *net.TCPConn, delay, jitter time.Duration, draw func() float64) *direction {
-	return &direction{src: src, dst: dst, delay: delay, jitter: jitter, draw: draw, queue: make(chan chunk, queueLen)}
+func newDirection(src, dst *net.TCPConn, delay, jitter time.Duration, draw func() float64, late func(time.Duration)) *direction {
+	return &direction{src: src, dst: dst, delay: delay, jitter: jitter, draw: draw, late: late, queue: make(chan chunk, queueLen)}
 }
 
 // release is the release time of a chunk read at readAt.
@@ -138,6 +140,7 @@ func (dr *direction) write(l *link) {
 			case <-t.C:
 			}
 		}
+		dr.late(time.Since(c.at))
 		switch c.end {
 		case endEOF:
 			_ = dr.dst.CloseWrite()
@@ -151,4 +154,29 @@ func (dr *direction) write(l *link) {
 			return
 		}
 	}
+}
+
+// lateKept bounds the lateness samples one delay line keeps.
+const lateKept = 1 << 20
+
+// lateness collects how late chunks went out (DelayLine.Lateness).
+type lateness struct {
+	mu sync.Mutex
+	d  []time.Duration
+}
+
+func (l *lateness) note(d time.Duration) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.d) < lateKept {
+		l.d = append(l.d, max(d, 0))
+	}
+}
+
+func (l *lateness) sorted() []time.Duration {
+	l.mu.Lock()
+	out := slices.Clone(l.d)
+	l.mu.Unlock()
+	slices.Sort(out)
+	return out
 }
