@@ -125,6 +125,13 @@ type Estimate struct {
 	Precision time.Duration
 	// RTT is the median round-trip time of the probes used.
 	RTT time.Duration
+	// Spread is how much faster than the median the fastest round trip
+	// used was: the path's jitter as the probes saw it. A request's way up
+	// may be faster than RTT/2 by half of it, and the site's reading may
+	// lie off the round trip's middle by the other half (what Precision
+	// does not cover on a jittered path), so an aim that must not be early
+	// adds Precision + Spread to its margin.
+	Spread time.Duration
 	// Probes is how many probes were sent, including failed and discarded
 	// ones, i.e. the load the measurement put on the site.
 	Probes int

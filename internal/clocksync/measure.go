@@ -159,6 +159,7 @@ func (r *round) run(ctx context.Context) (Estimate, error) {
 		Uncertainty: f.uncertainty(),
 		Precision:   f.precision(),
 		RTT:         r.medianRTT(),
+		Spread:      r.spread(),
 		At:          clock.Now(),
 	}, nil
 }
@@ -208,6 +209,20 @@ func (r *round) fit() (fit, bool) {
 		}
 	}
 	return fitSamples(used)
+}
+
+// spread is how much faster than the median the fastest round trip in
+// use was (Estimate.Spread).
+func (r *round) spread() time.Duration {
+	med := r.medianRTT()
+	limit := outlierLimit(med)
+	fastest := med
+	for _, s := range r.samples {
+		if rtt := s.RTT(); rtt <= limit && rtt < fastest {
+			fastest = rtt
+		}
+	}
+	return med - fastest
 }
 
 func (r *round) medianRTT() time.Duration {

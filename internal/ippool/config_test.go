@@ -1,12 +1,16 @@
 package ippool
 
 import (
+	"fmt"
 	"math"
 	"net/http"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest/observer"
 	"gopkg.in/yaml.v3"
 )
 
@@ -145,4 +149,33 @@ func TestOpeningBurstDefaults(t *testing.T) {
 	require.Equal(t, 7.0, p2.OpeningBurst())
 	_, err = New(Config{Egresses: listed, OpeningBurst: 0.5})
 	require.ErrorContains(t, err, "opening_burst")
+}
+
+// Placing more than the ceiling on the only egress is said once per
+// crossing, not once per booking placed: a thousand bookings opening
+// together gave a thousand identical warnings.
+func TestOverCeilingIsWarnedOncePerCrossing(t *testing.T) {
+	core, logs := observer.New(zapcore.WarnLevel)
+	p, err := New(Config{HostCeilingPerEgress: 4, Logger: zap.New(core)})
+	require.NoError(t, err)
+	t.Cleanup(p.Close)
+	over := func() int { return logs.FilterMessageSnippet("per-host ceiling").Len() }
+	for i := range 2 {
+		_, err := p.Assign(fmt.Sprint("a", i), "site.test", 2)
+		require.NoError(t, err)
+	}
+	require.Zero(t, over(), "at the ceiling, not above it")
+	for i := 2; i < 10; i++ {
+		_, err := p.Assign(fmt.Sprint("a", i), "site.test", 2)
+		require.NoError(t, err)
+	}
+	require.Equal(t, 1, over())
+	for i := 1; i < 10; i++ {
+		p.Release(fmt.Sprint("a", i), "site.test", 2)
+	}
+	_, err = p.Assign("a1", "site.test", 2) // back under: 4 declared
+	require.NoError(t, err)
+	_, err = p.Assign("a2", "site.test", 2) // above again
+	require.NoError(t, err)
+	require.Equal(t, 2, over(), "a new crossing is said again")
 }

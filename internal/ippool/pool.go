@@ -142,6 +142,9 @@ type placement struct {
 type load struct {
 	rps      float64
 	accounts int
+	// over: the declared rate was above the ceiling at the last Assign
+	// (warned once per crossing, not once per booking).
+	over bool
 }
 
 // Pool is the set of egresses, their breakers and the placement of
@@ -361,11 +364,13 @@ func (p *Pool) Assign(account, host string, rps float64) (Egress, error) {
 	pl.rps += rps
 	l := p.loadLocked(target, host)
 	l.rps += rps
-	if l.rps > p.cfg.HostCeilingPerEgress+ceilingSlack {
-		p.log.Warn("every usable egress is at its per-host ceiling; the limiter will pace this one",
+	over := l.rps > p.cfg.HostCeilingPerEgress+ceilingSlack
+	if over && !l.over {
+		p.log.Warn("every usable egress is at its per-host ceiling; the limiter paces what is placed on this one from now on",
 			zap.String("egress", target.name), zap.String("host", host),
 			zap.Float64("declared_rps", l.rps), zap.Float64("ceiling_rps", p.cfg.HostCeilingPerEgress))
 	}
+	l.over = over
 	return Egress{target}, nil
 }
 

@@ -85,7 +85,7 @@ func (c *clockCache) estimate(ctx context.Context, site string, p clocksync.Prob
 	metrics.ClockOffset(site, est.Offset.Seconds())
 	c.log.Info("site clock measured", zap.String("site", site),
 		zap.Duration("offset", est.Offset), zap.Duration("uncertainty", est.Uncertainty),
-		zap.Duration("precision", est.Precision), zap.Duration("rtt", est.RTT), zap.Int("probes", est.Probes))
+		zap.Duration("precision", est.Precision), zap.Duration("rtt", est.RTT), zap.Duration("spread", est.Spread), zap.Int("probes", est.Probes))
 	return est, nil
 }
 

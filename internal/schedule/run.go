@@ -323,9 +323,9 @@ func (r *run) execute() error {
 	r.prepareFirst(fire)
 	windowEnd := r.est.SiteToLocal(b.WindowEnd())
 	r.log.Info("waiting for the opening", zap.Time("fire_local", fire), zap.Duration("in", time.Until(fire)))
-	r.d.event(b.ID, fmt.Sprintf("fire at %s local (offset %v ± %v, precision %v, rtt %v; aimed by %s)",
+	r.d.event(b.ID, fmt.Sprintf("fire at %s local (offset %v ± %v, precision %v, rtt %v, spread %v; aimed by %s)",
 		fire.Format("15:04:05.000"), r.est.Offset.Round(time.Millisecond), r.est.Uncertainty, r.est.Precision,
-		r.est.RTT.Round(10*time.Microsecond), r.aimedBy))
+		r.est.RTT.Round(10*time.Microsecond), r.est.Spread.Round(10*time.Microsecond), r.aimedBy))
 	r.fire = fire
 	wctx, done := r.wakeOnCancel(r.ctx)
 	err = r.d.fires.WaitUntil(wctx, fire)
@@ -342,13 +342,14 @@ func (r *run) execute() error {
 // aim is the local instant to send the first submit so that it arrives at
 // the opening plus the margin on the site's clock (or where the site's
 // recent openings say it decides, with AimLearned), plus the estimate's
-// precision so that it is not early (docs/opening.md). The offset's bias
-// on an asymmetric path and RTT/2's cancel in FireAt, so the symmetric
-// precision, not the hard uncertainty, is the aim's error.
+// precision and the round trips' spread so that it is not early
+// (docs/opening.md). The offset's bias on an asymmetric path and RTT/2's
+// cancel in FireAt, so the symmetric precision and the path's jitter, not
+// the hard uncertainty, are the aim's error.
 func (r *run) aim() time.Time {
 	off, why := r.aimOffset()
 	r.aimedBy = why
-	return r.est.FireAt(r.b.OpensAt, off+r.est.Precision)
+	return r.est.FireAt(r.b.OpensAt, off+r.est.Precision+r.est.Spread)
 }
 
 // prepareFirst renders the first submit ahead of the fire instant; its

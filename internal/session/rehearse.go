@@ -244,7 +244,7 @@ func printResult(out io.Writer, r *Result, err error) {
 // clockLine is how a rehearsal reports a clock estimate: the figures the
 // daemon logs as "site clock measured".
 func clockLine(est clocksync.Estimate) string {
-	return fmt.Sprintf("clock   site − local = %+.3fs ± %.3fs (precision %v, rtt %v, %d probes)",
+	return fmt.Sprintf("clock   site − local = %+.3fs ± %.3fs (precision %v, rtt %v, spread %v, %d probes)",
 		est.Offset.Seconds(), est.Uncertainty.Seconds(),
-		est.Precision.Round(100*time.Microsecond), est.RTT.Round(100*time.Microsecond), est.Probes)
+		est.Precision.Round(100*time.Microsecond), est.RTT.Round(100*time.Microsecond), est.Spread.Round(100*time.Microsecond), est.Probes)
 }

@@ -364,7 +364,7 @@ func TestRehearse(t *testing.T) {
 	require.Contains(t, text, "opens   2026-11-24T09:00:00+09:00")
 	// Four probes, the most it may send here, say little more than the
 	// second the site is in, but soundly.
-	clock := regexp.MustCompile(`clock   site − local = (\+1\.[0-9]{3})s ± ([0-9.]+)s \(precision [0-9.]+[µm]?s, rtt [0-9.]+[µm]s, 4 probes\)`).FindStringSubmatch(text)
+	clock := regexp.MustCompile(`clock   site − local = (\+1\.[0-9]{3})s ± ([0-9.]+)s \(precision [0-9.]+[µm]?s, rtt [0-9.]+[µm]s, spread [0-9.]+[µm]?s, 4 probes\)`).FindStringSubmatch(text)
 	require.NotNil(t, clock, text)
 	t.Log(clock[0])
 	offset, err := strconv.ParseFloat(clock[1], 64)
