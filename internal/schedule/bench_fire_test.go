@@ -3,6 +3,8 @@ package schedule
 import (
 	"context"
 	"fmt"
+	"os"
+	"runtime/trace"
 	"slices"
 	"testing"
 	"time"
@@ -59,6 +61,7 @@ func benchFire(b *testing.B, n int, path netPath) *benchFigures {
 	// that finds none idle dials a new one at the opening instant.
 	time.Sleep(time.Until(opensAt.Add(-benchSkew - 300*time.Millisecond)))
 	conns := establishedTo(sim.url)
+	traceOpening(b, opensAt.Add(-benchSkew))
 	done := env.waitDone(opensAt.Add(-benchSkew + (window+10)*time.Second))
 	d.Stop()
 	if int(done) != n {
@@ -131,4 +134,22 @@ func benchFire(b *testing.B, n int, path netPath) *benchFigures {
 	return &benchFigures{lines: []string{line}, metrics: [][2]any{
 		{p50, "p50_ms"}, {p99, "p99_ms"}, {mx, "max_ms"}, {float64(early), "early"}, {float64(won), "won"},
 	}}
+}
+
+// traceOpening writes an execution trace of the half second around the
+// opening (local instant at) to $RESERVER_BENCH_TRACE when it is set, for
+// `go tool trace`: where the first submits spend their time.
+func traceOpening(b *testing.B, at time.Time) {
+	path := os.Getenv("RESERVER_BENCH_TRACE")
+	if path == "" {
+		return
+	}
+	f, err := os.Create(path)
+	benchNoErr(b, err)
+	time.Sleep(time.Until(at.Add(-100 * time.Millisecond)))
+	benchNoErr(b, trace.Start(f))
+	time.AfterFunc(time.Until(at.Add(400*time.Millisecond)), func() {
+		trace.Stop()
+		_ = f.Close()
+	})
 }
