@@ -129,7 +129,21 @@ type Attempt struct {
 	Egress    string
 	Excerpt   string
 	Error     string
+	// WaitedFor says why the request waited before it went on the wire
+	// (the longest of its waits: one of the Wait* values; empty when it
+	// did not wait), WaitedUS for how long in all.
+	WaitedFor string
+	WaitedUS  int64
 }
+
+// Why a request waited (Attempt.WaitedFor).
+const (
+	WaitBookingRate    = "booking_rate"    // the booking's own requests per second
+	WaitHostCeiling    = "host_ceiling"    // the per-host ceiling shared by this instance's bookings
+	WaitEgressCeiling  = "egress_ceiling"  // the per-egress ceiling for the host
+	WaitEgressCooling  = "egress_cooling"  // every egress was cooling down after a block
+	WaitClockRemeasure = "clock_remeasure" // the site's clock was measured again first
+)
 
 // Outbox is a notification waiting to be sent.
 type Outbox struct {
