@@ -87,4 +87,7 @@ const (
 	// ReasonProfile: a step could not be built from the site's pages (e.g.
 	// the token missing from the booking page), again after a new visit.
 	ReasonProfile Reason = "profile_error"
+	// ReasonRejected: the site refused the request itself as invalid (a
+	// court or slot it does not have, a malformed form); retrying cannot help.
+	ReasonRejected Reason = "site_rejected"
 )
