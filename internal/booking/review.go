@@ -167,18 +167,15 @@ func (s *Store) LastAttempts(ctx context.Context, bookingID int64, n int) ([]Att
 	return rows, nil
 }
 
-// Instance is a daemon instance that holds at least one unexpired lease.
-type Instance struct {
-	Name     string
-	Bookings int
-	// LeaseUntil is the latest lease the instance holds.
-	LeaseUntil time.Time
-}
-
 // Status is what the daemons are doing, as the database shows it.
 type Status struct {
-	// Instances are alive: each holds an unexpired lease.
+	// Instances are alive: each beat within InstanceAliveBeats of its
+	// heartbeats (see instances.go), or holds an unexpired lease. An idle
+	// instance is listed with 0 bookings.
 	Instances []Instance
+	// Gone are the instances that stopped beating in the last day, the
+	// latest first: stopped, killed or cut off from the database.
+	Gone []Instance
 	// Active are the armed and running bookings, soonest opening first.
 	Active []Booking
 	// Next are the queued bookings, soonest opening first.
@@ -192,7 +189,7 @@ func (s *Store) Status(ctx context.Context, now time.Time, n int) (*Status, erro
 		n = 10
 	}
 	now = utc(now)
-	st := &Status{Instances: []Instance{}, Active: []Booking{}, Next: []Booking{}}
+	st := &Status{Instances: []Instance{}, Gone: []Instance{}, Active: []Booking{}, Next: []Booking{}}
 	var inst []struct {
 		ClaimedBy string
 		N         int
@@ -206,6 +203,7 @@ func (s *Store) Status(ctx context.Context, now time.Time, n int) (*Status, erro
 	if err != nil {
 		return nil, err
 	}
+	leases := make(map[string]Instance, len(inst))
 	for _, r := range inst {
 		var b Booking
 		err := s.db.WithContext(ctx).Select("lease_until").
@@ -218,7 +216,10 @@ func (s *Store) Status(ctx context.Context, now time.Time, n int) (*Status, erro
 		if b.LeaseUntil != nil {
 			in.LeaseUntil = *b.LeaseUntil
 		}
-		st.Instances = append(st.Instances, in)
+		leases[r.ClaimedBy] = in
+	}
+	if st.Instances, st.Gone, err = s.instances(ctx, now, leases); err != nil {
+		return nil, err
 	}
 	err = s.db.WithContext(ctx).Where("state IN ?", []State{Armed, Running}).
 		Order("opens_at, id").Find(&st.Active).Error

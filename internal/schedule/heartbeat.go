@@ -2,6 +2,7 @@ package schedule
 
 import (
 	"context"
+	"os"
 	"time"
 
 	"go.uber.org/zap"
@@ -9,12 +10,15 @@ import (
 	"reserver/internal/booking"
 )
 
-// heartbeat renews the leases of the bookings this instance holds. A
-// booking whose lease could not be renewed is re-claimed if nobody else
-// took it; otherwise its run is cancelled (it finished elsewhere or was
-// taken over). It goes on through Stop's grace period, so that nobody
-// claims a booking whose window still runs here.
+// heartbeat first records that this instance is alive (its instances
+// row, written even when it holds nothing, so that `reserver status`
+// counts an idle daemon), then renews the leases of the bookings it
+// holds. A booking whose lease could not be renewed is re-claimed if
+// nobody else took it; otherwise its run is cancelled (it finished
+// elsewhere or was taken over). It goes on through Stop's grace period, so
+// that nobody claims a booking whose window still runs here.
 func (d *Daemon) heartbeat(ctx context.Context) {
+	d.beat(ctx, time.Now())
 	d.mu.Lock()
 	ids := make([]int64, 0, len(d.runs))
 	for id := range d.runs {
@@ -53,6 +57,17 @@ func (d *Daemon) heartbeat(ctx context.Context) {
 		}
 		r.log.Warn("lease lost (finished elsewhere or taken over): stopping this run")
 		r.cancel()
+	}
+}
+
+// beat writes this instance's heartbeat row. A failed beat only makes the
+// instance look gone to `reserver status` until the next one: it is
+// logged, and the leases are renewed all the same.
+func (d *Daemon) beat(ctx context.Context, now time.Time) {
+	host, _ := os.Hostname()
+	err := d.cfg.Store.Beat(ctx, booking.Beat{Name: d.cfg.Instance, Boot: d.boot, Host: host, Every: d.cfg.Heartbeat, Now: now})
+	if err != nil && ctx.Err() == nil {
+		d.log.Warn("instance heartbeat failed; reserver status may show this instance as gone", zap.Error(err))
 	}
 }
 

@@ -37,3 +37,50 @@ func TestHeartbeatLeavesAFinishedRunAlone(t *testing.T) {
 	require.NoError(t, r.ctx.Err(), "the heartbeat cancelled a run that had finished")
 	require.Zero(t, logs.FilterMessageSnippet("lease lost").Len(), "warned: %v", logs.All())
 }
+
+// An idle daemon (no booking held) still beats: `reserver status` counts
+// it alive with 0 bookings, and once it stops beating it drops out after
+// booking.InstanceAliveBeats heartbeats.
+func TestHeartbeatOfAnIdleDaemon(t *testing.T) {
+	b := setup(t, setupOpts{})
+	d := b.daemon(t, "idle-1", nil)
+	d.runCtx = t.Context() // as Start sets it; the daemon's loops stay off
+	before := time.Now()
+	d.heartbeat(t.Context())
+
+	st, err := b.store.Status(t.Context(), time.Now(), 10)
+	require.NoError(t, err)
+	require.Len(t, st.Instances, 1, "the idle instance is alive")
+	in := st.Instances[0]
+	require.Equal(t, "idle-1", in.Name)
+	require.Zero(t, in.Bookings)
+	require.Equal(t, d.boot, in.Boot)
+	require.Equal(t, HeartbeatDefault, in.Heartbeat)
+	require.False(t, in.SeenAt.Before(before.Truncate(time.Microsecond)), "seen at the beat")
+	started := in.StartedAt
+
+	// A later beat of the same process keeps its start.
+	d.heartbeat(t.Context())
+	st, err = b.store.Status(t.Context(), time.Now(), 10)
+	require.NoError(t, err)
+	require.Len(t, st.Instances, 1)
+	require.True(t, st.Instances[0].StartedAt.Equal(started), "started_at kept: %v vs %v", st.Instances[0].StartedAt, started)
+
+	// No beat for three heartbeats: gone.
+	later := st.Instances[0].SeenAt.Add(booking.InstanceAliveBeats*HeartbeatDefault + time.Millisecond)
+	st, err = b.store.Status(t.Context(), later, 10)
+	require.NoError(t, err)
+	require.Empty(t, st.Instances, "stopped beating %v ago", booking.InstanceAliveBeats*HeartbeatDefault)
+	require.Len(t, st.Gone, 1)
+	require.Equal(t, "idle-1", st.Gone[0].Name)
+
+	// A restart under the same name is a new boot with its own start.
+	d2 := b.daemon(t, "idle-1", nil)
+	d2.runCtx = t.Context()
+	d2.beat(t.Context(), later)
+	st, err = b.store.Status(t.Context(), later, 10)
+	require.NoError(t, err)
+	require.Len(t, st.Instances, 1)
+	require.Equal(t, d2.boot, st.Instances[0].Boot)
+	require.True(t, st.Instances[0].StartedAt.Equal(later.UTC().Truncate(time.Microsecond)), "the restart's start: %v", st.Instances[0].StartedAt)
+}
