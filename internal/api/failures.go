@@ -4,7 +4,6 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -20,10 +19,6 @@ const typeForbidden = "/problems/forbidden"
 // errBadTime is returned by ParseSince for a value that is neither an
 // instant nor a duration.
 var errBadTime = errors.New("expected an RFC 3339 instant (2026-11-24T10:00:00+09:00) or a duration back from now (90m, 24h, 7d)")
-
-// reasonRE bounds a reason filter to what a reason code looks like; an
-// unknown but well-formed code simply matches nothing.
-var reasonRE = regexp.MustCompile(`^[a-z_]{1,32}$`)
 
 // ParseSince reads a time filter: an RFC 3339 instant, or a duration back
 // from now such as "90m", "24h" or "7d".
@@ -67,17 +62,21 @@ func failureQuery(q url.Values, now time.Time) (booking.FailureFilter, []FieldPr
 		}
 		f.Site = v
 	}
+	// An unknown reason or review is refused, naming the known ones: a
+	// typo must not read as "no such failures".
 	if v := q.Get("reason"); v != "" {
-		if !reasonRE.MatchString(v) {
-			probs = append(probs, FieldProblem{Field: "reason", Detail: "expected a reason code such as sold_out or window_closed"})
+		r, err := booking.ParseReason(v)
+		if err != nil {
+			probs = append(probs, FieldProblem{Field: "reason", Detail: err.Error()})
 		}
-		f.Reason = booking.Reason(v)
+		f.Reason = r
 	}
 	if v := q.Get("review"); v != "" {
-		if !reasonRE.MatchString(v) {
-			probs = append(probs, FieldProblem{Field: "review", Detail: "expected a review code such as late_success or second_reservation"})
+		r, err := booking.ParseReview(v)
+		if err != nil {
+			probs = append(probs, FieldProblem{Field: "review", Detail: err.Error()})
 		}
-		f.Review = v
+		f.Review = r
 	}
 	if v := q.Get("attempts"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -111,8 +110,9 @@ func (s *Server) failureView(f booking.Failure) failureView {
 	clk := booking.SiteClockFor(&f.Booking, f.Last)
 	v := failureView{bookingView: s.view(&f.Booking, tenant.Principal{Role: tenant.RoleOperator}), AttemptCount: f.Attempts, Classes: f.Classes,
 		LastAttempts: make([]attemptView, 0, len(f.Last)), SiteClock: clk.String()}
+	loc := s.location(f.Booking.Site)
 	for _, a := range f.Last {
-		v.LastAttempts = append(v.LastAttempts, viewAttempt(a, f.Booking.OpensAt, clk))
+		v.LastAttempts = append(v.LastAttempts, viewAttempt(a, f.Booking.OpensAt, clk, loc))
 	}
 	return v
 }
@@ -145,6 +145,14 @@ func (s *Server) listFailures(w http.ResponseWriter, r *http.Request) {
 	out := failureList{Items: make([]failureView, 0, len(items))}
 	for _, it := range items {
 		out.Items = append(out.Items, s.failureView(it))
+	}
+	named := make([]*bookingView, len(out.Items))
+	for i := range out.Items {
+		named[i] = &out.Items[i].bookingView
+	}
+	if err := s.nameTenants(r.Context(), named...); err != nil {
+		s.internal(w, r, err)
+		return
 	}
 	if len(items) == f.Limit {
 		out.NextCursor = strconv.FormatInt(items[len(items)-1].Booking.ID, 10)

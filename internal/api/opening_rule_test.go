@@ -79,10 +79,10 @@ func TestRollingOpeningRule(t *testing.T) {
 			"2026-11-27T02:00:00Z", ""},
 		{"a given opens_at that disagrees", 6, "10:00", "11:00", "2026-11-27T10:00:00+09:00",
 			"2026-11-27T01:00:00Z",
-			"opens_at 2026-11-27T10:00:00+09:00 differs from the site's opening rule, which gives 2026-11-27T11:00:00+09:00; the given opens_at is used"},
+			"opens_at 2026-11-27 10:00:00 +09:00 KST differs from the site's opening rule, which gives 2026-11-27 11:00:00 +09:00 KST; the given opens_at is used"},
 		{"a given opens_at that disagrees by the rounding", 7, "10:00", "11:00", "2026-11-27T10:59:30+09:00",
 			"2026-11-27T01:59:30Z",
-			"opens_at 2026-11-27T10:59:30+09:00 differs from the site's opening rule, which gives 2026-11-27T11:00:00+09:00"},
+			"opens_at 2026-11-27 10:59:30 +09:00 KST differs from the site's opening rule, which gives 2026-11-27 11:00:00 +09:00 KST"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -2,7 +2,10 @@ package api
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"slices"
+	"strings"
 )
 
 // problem is an RFC 9457 problem document.
@@ -27,6 +30,12 @@ const (
 	typeAccountOwned = "/problems/account-owned"
 	typeQuota        = "/problems/quota"
 	typeRateLimited  = "/problems/rate-limited"
+	// typeSlot: the site's profile declares its courts and slot grid, and
+	// the booking's court or slot is not among them (SlotChecker).
+	typeSlot = "/problems/slot"
+	// typeMethod: the route exists, the method does not (Allow lists those
+	// that do).
+	typeMethod = "/problems/method-not-allowed"
 )
 
 func writeProblem(w http.ResponseWriter, p problem) {
@@ -37,14 +46,20 @@ func writeProblem(w http.ResponseWriter, p problem) {
 }
 
 func badRequest(w http.ResponseWriter, probs []FieldProblem) {
-	detail := "the request has problems; each is listed in errors"
+	writeProblem(w, problem{Type: typeValidation, Title: "Invalid request", Status: http.StatusBadRequest,
+		Detail: problemsDetail("the request has problems", probs), Errors: probs})
+}
+
+// problemsDetail is the detail of a problem document listing probs: the
+// one problem itself, or how many there are (each is in errors).
+func problemsDetail(what string, probs []FieldProblem) string {
 	if len(probs) == 1 {
-		detail = probs[0].Detail
 		if probs[0].Field != "" {
-			detail = probs[0].Field + ": " + detail
+			return probs[0].Field + ": " + probs[0].Detail
 		}
+		return probs[0].Detail
 	}
-	writeProblem(w, problem{Type: typeValidation, Title: "Invalid request", Status: http.StatusBadRequest, Detail: detail, Errors: probs})
+	return fmt.Sprintf("%s (%d); each is listed in errors", what, len(probs))
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -52,4 +67,31 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v)
+}
+
+// allowedMethods is each route path's methods, for a 405's Allow header
+// (HEAD with GET: the mux serves it).
+func allowedMethods() map[string]string {
+	by := map[string][]string{}
+	for _, r := range routes {
+		by[r.path] = append(by[r.path], r.method)
+		if r.method == http.MethodGet {
+			by[r.path] = append(by[r.path], http.MethodHead)
+		}
+	}
+	out := make(map[string]string, len(by))
+	for path, ms := range by {
+		slices.Sort(ms)
+		out[path] = strings.Join(slices.Compact(ms), ", ")
+	}
+	return out
+}
+
+// methodNotAllowed answers a method path does not have: 405 with Allow.
+func methodNotAllowed(path, allow string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Allow", allow)
+		writeProblem(w, problem{Type: typeMethod, Title: "Method not allowed", Status: http.StatusMethodNotAllowed,
+			Detail: r.Method + " is not a method of " + path + "; it takes " + allow})
+	}
 }

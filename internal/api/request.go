@@ -2,6 +2,7 @@ package api
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/hkdf"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -10,12 +11,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
 	"regexp"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"reserver/internal/sitetime"
 )
 
 // FieldProblem names one bad field of a request and what is expected.
@@ -51,6 +55,13 @@ type GuestSite interface {
 // lower. The site profiles implement it.
 type RateCeiling interface {
 	RatePerSecond() float64
+}
+
+// SlotChecker is implemented by a Site whose profile declares its courts
+// and slot grid: problems refuse the booking (422), warnings are returned
+// with it.
+type SlotChecker interface {
+	CheckSlot(court, date, start, end string) (problems []FieldProblem, warnings []string)
 }
 
 // Sites finds a site by name.
@@ -117,6 +128,10 @@ type validBooking struct {
 	Phone, Name              string
 	Fields                   map[string]string
 	Warnings                 []string
+	// SlotProblems are the site's refusals of a well-formed slot (a court
+	// or a time its profile does not have: SlotChecker). They are kept
+	// apart from the request's own problems: alone they answer 422, not 400.
+	SlotProblems []FieldProblem
 }
 
 var (
@@ -129,10 +144,12 @@ var (
 // input (FuzzDecodeBooking) and reports every problem it finds.
 func decodeBooking(body []byte, sites Sites, lim Limits, now time.Time) (validBooking, []FieldProblem) {
 	var req bookingRequest
-	if probs := decodeStrict(body, &req); probs != nil {
-		return validBooking{}, probs
+	unknown, ok := decodeStrict(body, &req)
+	if !ok {
+		return validBooking{}, unknown
 	}
-	return validate(req, sites, lim, now)
+	v, probs := validate(req, sites, lim, now)
+	return v, append(unknown, probs...)
 }
 
 // Booking is a POST /v1/bookings document that DecodeBooking accepted.
@@ -158,8 +175,9 @@ type Defaults struct {
 // --booking FILE`.
 func DecodeBooking(body []byte, def Defaults, sites Sites, lim Limits, now time.Time) (Booking, []FieldProblem) {
 	var req bookingRequest
-	if probs := decodeStrict(body, &req); probs != nil {
-		return Booking{}, probs
+	unknown, ok := decodeStrict(body, &req)
+	if !ok {
+		return Booking{}, unknown
 	}
 	fill := func(p **string, v string) {
 		if v != "" && (*p == nil || **p == "") {
@@ -179,42 +197,42 @@ func DecodeBooking(body []byte, def Defaults, sites Sites, lim Limits, now time.
 		Site: v.Site, Username: v.Username, Password: v.Password,
 		Court: v.Court, Date: v.Date, Start: v.Start, End: v.End, OpensAt: v.OpensAt,
 		Phone: v.Phone, Name: v.Name, Fields: v.Fields, Warnings: v.Warnings,
-	}, probs
+	}, append(append(unknown, probs...), v.SlotProblems...)
 }
 
-// decodeStrict decodes one JSON object, refusing unknown fields and
-// trailing data, and turns decoder errors into field problems.
-func decodeStrict(body []byte, v any) []FieldProblem {
+// decodeStrict decodes one JSON object, refusing trailing data, and turns
+// decoder errors into field problems. ok is false when the body could not
+// be decoded at all (then probs say why); an unknown field does not stop
+// it: probs name every unknown field, and the caller validates the rest,
+// so that one stray key does not hide the other problems.
+func decodeStrict(body []byte, v any) (probs []FieldProblem, ok bool) {
 	if !utf8.Valid(body) {
-		return []FieldProblem{{Field: "", Detail: "the body is not valid UTF-8"}}
+		return []FieldProblem{{Field: "", Detail: "the body is not valid UTF-8"}}, false
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
 	err := dec.Decode(v)
 	if err == nil {
 		if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-			return []FieldProblem{{Field: "", Detail: "expected one JSON object and nothing after it"}}
+			return []FieldProblem{{Field: "", Detail: "expected one JSON object and nothing after it"}}, false
 		}
-		return nil
+		return unknownFields(body, reflect.TypeOf(v), ""), true
 	}
 	var syn *json.SyntaxError
 	var typ *json.UnmarshalTypeError
 	switch {
 	case errors.Is(err, io.EOF):
-		return []FieldProblem{{Field: "", Detail: "the body is empty: expected a JSON object"}}
+		return []FieldProblem{{Field: "", Detail: "the body is empty: expected a JSON object"}}, false
 	case errors.As(err, &syn):
-		return []FieldProblem{{Field: "", Detail: fmt.Sprintf("malformed JSON at byte %d: %s", syn.Offset, syn.Error())}}
+		return []FieldProblem{{Field: "", Detail: fmt.Sprintf("malformed JSON at byte %d: %s", syn.Offset, syn.Error())}}, false
 	case errors.As(err, &typ):
 		field := typ.Field
 		if field == "" {
-			return []FieldProblem{{Field: "", Detail: "expected a JSON object"}}
+			return []FieldProblem{{Field: "", Detail: "expected a JSON object"}}, false
 		}
-		return []FieldProblem{{Field: field, Detail: "expected " + jsonKind(typ.Type.Kind().String()) + ", got " + typ.Value}}
-	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
-		return []FieldProblem{{Field: name, Detail: "unknown field; site-specific values go inside \"fields\""}}
+		return append(unknownFields(body, reflect.TypeOf(v), ""),
+			FieldProblem{Field: field, Detail: "expected " + jsonKind(typ.Type.Kind().String()) + ", got " + typ.Value}), false
 	case errors.Is(err, io.ErrUnexpectedEOF):
-		return []FieldProblem{{Field: "", Detail: "malformed JSON: the body ends in the middle of a value"}}
+		return []FieldProblem{{Field: "", Detail: "malformed JSON: the body ends in the middle of a value"}}, false
 	}
 	// A field's own UnmarshalJSON failed (court).
 	msg := err.Error()
@@ -222,11 +240,67 @@ func decodeStrict(body []byte, v any) []FieldProblem {
 		rest := msg[i+len("Go struct field "):]
 		if f, _, ok := strings.Cut(rest, " "); ok {
 			if _, name, ok := strings.Cut(f, "."); ok {
-				return []FieldProblem{{Field: strings.ToLower(name), Detail: "expected a string or a number"}}
+				return append(unknownFields(body, reflect.TypeOf(v), ""),
+					FieldProblem{Field: strings.ToLower(name), Detail: "expected a string or a number"}), false
 			}
 		}
 	}
-	return []FieldProblem{{Field: "", Detail: "malformed JSON: " + msg}}
+	return []FieldProblem{{Field: "", Detail: "malformed JSON: " + msg}}, false
+}
+
+// unknownFields names every key of the JSON object raw that the struct t
+// (or a pointer to it) has no field for, as encoding/json matches keys
+// (case-insensitively), and the unknown keys of the objects nested in its
+// struct fields, as "account.x". A map field (fields) takes any key.
+func unknownFields(raw []byte, t reflect.Type, prefix string) []FieldProblem {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t.Kind() != reflect.Struct {
+		return nil
+	}
+	var obj map[string]json.RawMessage
+	if json.Unmarshal(raw, &obj) != nil {
+		return nil
+	}
+	keys := make([]string, 0, len(obj))
+	for k := range obj {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var probs []FieldProblem
+	for _, k := range keys {
+		f, found := structField(t, k)
+		if !found {
+			detail := "unknown field; site-specific values go inside \"fields\""
+			if prefix != "" {
+				detail = "unknown field"
+			}
+			probs = append(probs, FieldProblem{Field: prefix + k, Detail: detail})
+			continue
+		}
+		probs = append(probs, unknownFields(obj[k], f.Type, prefix+jsonName(f)+".")...)
+	}
+	return probs
+}
+
+// structField finds the field of t that the JSON key k decodes into.
+func structField(t reflect.Type, k string) (reflect.StructField, bool) {
+	for i := range t.NumField() {
+		f := t.Field(i)
+		if !f.IsExported() {
+			continue
+		}
+		if name := jsonName(f); name != "-" && strings.EqualFold(name, k) {
+			return f, true
+		}
+	}
+	return reflect.StructField{}, false
+}
+
+func jsonName(f reflect.StructField) string {
+	name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+	return cmp.Or(name, f.Name)
 }
 
 func jsonKind(goKind string) string {
@@ -338,7 +412,7 @@ func validate(req bookingRequest, sites Sites, lim Limits, now time.Time) (valid
 		if site != nil && !playDate.IsZero() {
 			if rule, ok := site.OpensAt(playDate, v.Start, v.End); ok && !rule.Equal(t) {
 				v.Warnings = append(v.Warnings, fmt.Sprintf("opens_at %s differs from the site's opening rule, which gives %s; the given opens_at is used",
-					t.Format(time.RFC3339), rule.In(loc).Format(time.RFC3339)))
+					sitetime.Format(t, loc), sitetime.Format(rule, loc)))
 			}
 		}
 	case site != nil && !playDate.IsZero():
@@ -356,13 +430,15 @@ func validate(req bookingRequest, sites Sites, lim Limits, now time.Time) (valid
 	}
 	if !v.OpensAt.IsZero() {
 		if !v.OpensAt.After(now) {
-			bad("opens_at", fmt.Sprintf("%s is in the past: the opening instant must be in the future", v.OpensAt.Format(time.RFC3339)))
+			bad("opens_at", fmt.Sprintf("%s is in the past (now is %s): the opening instant must be in the future",
+				sitetime.Format(v.OpensAt, loc), sitetime.Format(now, loc)))
 		}
 		if okStart && !playDate.IsZero() {
 			playStart := time.Date(playDate.Year(), playDate.Month(), playDate.Day(),
 				int(start/time.Hour), int(start%time.Hour/time.Minute), 0, 0, loc)
 			if !v.OpensAt.Before(playStart) {
-				bad("opens_at", fmt.Sprintf("%s is not before the play time %s %s: a booking must open before the court is played", v.OpensAt.Format(time.RFC3339), v.Date, v.Start))
+				bad("opens_at", fmt.Sprintf("%s is not before the play time %s: a booking must open before the court is played",
+					sitetime.Format(v.OpensAt, loc), sitetime.Format(playStart, loc)))
 			}
 		}
 	}
@@ -432,6 +508,13 @@ func validate(req bookingRequest, sites Sites, lim Limits, now time.Time) (valid
 			}
 			probs = append(probs, p)
 		}
+	}
+	// The site's courts and slot grid, when its profile declares them, once
+	// the slot itself is well formed.
+	if sc, ok := site.(SlotChecker); ok && v.Court != "" && v.Date != "" && okStart && okEnd && end > start {
+		p, w := sc.CheckSlot(v.Court, v.Date, v.Start, v.End)
+		v.SlotProblems = p
+		v.Warnings = append(v.Warnings, w...)
 	}
 	return v, probs
 }

@@ -154,6 +154,11 @@ func New(o Options) (*Server, error) {
 		}
 		s.mux.HandleFunc(r.method+" "+r.path, h)
 	}
+	// A route's path with a method it does not have is a 405 naming the
+	// methods it has, not the catch-all's 404.
+	for path, allow := range allowedMethods() {
+		s.mux.HandleFunc(path, methodNotAllowed(path, allow))
+	}
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, problem{Type: typeNotFound, Title: "Not found", Status: http.StatusNotFound, Detail: "no such route; see /openapi.yaml"})
 	})
@@ -258,7 +263,12 @@ func (s *Server) createBooking(w http.ResponseWriter, r *http.Request) {
 	}
 	v, probs := decodeBooking(body, s.o.Sites, s.o.Limits, s.o.Now())
 	if len(probs) > 0 {
-		badRequest(w, probs)
+		badRequest(w, append(probs, v.SlotProblems...))
+		return
+	}
+	if len(v.SlotProblems) > 0 {
+		writeProblem(w, problem{Type: typeSlot, Title: "The site has no such slot", Status: http.StatusUnprocessableEntity,
+			Detail: problemsDetail("the site's profile says it cannot take this booking", v.SlotProblems), Errors: v.SlotProblems})
 		return
 	}
 	p := principal(r.Context())
@@ -296,7 +306,7 @@ func (s *Server) createBooking(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	b.Account = &booking.Account{Username: v.Username}
-	s.writeCreated(w, b, p, v.Warnings, created)
+	s.writeCreated(w, r, b, p, v.Warnings, created)
 }
 
 func writeIdempotencyMismatch(w http.ResponseWriter, err error) {
@@ -306,13 +316,17 @@ func writeIdempotencyMismatch(w http.ResponseWriter, err error) {
 
 // writeCreated answers a create: 201 with the booking, marked
 // Idempotent-Replayed when it was stored by an earlier request.
-func (s *Server) writeCreated(w http.ResponseWriter, b *booking.Booking, p tenant.Principal, warnings []string, created bool) {
+func (s *Server) writeCreated(w http.ResponseWriter, r *http.Request, b *booking.Booking, p tenant.Principal, warnings []string, created bool) {
+	out := s.view(b, p)
+	out.Warnings = warnings
+	if err := s.nameTenants(r.Context(), &out); err != nil {
+		s.internal(w, r, err)
+		return
+	}
 	if !created {
 		w.Header().Set("Idempotent-Replayed", "true")
 	}
 	w.Header().Set("Location", bookingPath(b.ID))
-	out := s.view(b, p)
-	out.Warnings = warnings
 	writeJSON(w, http.StatusCreated, out)
 }
 
@@ -357,7 +371,7 @@ func (s *Server) underQuota(w http.ResponseWriter, r *http.Request, tenantID int
 				s.internal(w, r, err)
 				return false
 			}
-			s.writeCreated(w, got, principal(r.Context()), nil, false)
+			s.writeCreated(w, r, got, principal(r.Context()), nil, false)
 			return false
 		}
 	}
@@ -471,6 +485,14 @@ func (s *Server) listBookings(w http.ResponseWriter, r *http.Request) {
 	for i := range items {
 		out.Items = append(out.Items, s.view(&items[i], p))
 	}
+	named := make([]*bookingView, len(out.Items))
+	for i := range out.Items {
+		named[i] = &out.Items[i]
+	}
+	if err := s.nameTenants(r.Context(), named...); err != nil {
+		s.internal(w, r, err)
+		return
+	}
 	if len(items) == f.Limit {
 		out.NextCursor = strconv.FormatInt(items[len(items)-1].ID, 10)
 	}
@@ -516,7 +538,12 @@ func (s *Server) bookingFromPath(w http.ResponseWriter, r *http.Request) (*booki
 
 func (s *Server) getBooking(w http.ResponseWriter, r *http.Request) {
 	if b, ok := s.bookingFromPath(w, r); ok {
-		writeJSON(w, http.StatusOK, s.view(b, principal(r.Context())))
+		v := s.view(b, principal(r.Context()))
+		if err := s.nameTenants(r.Context(), &v); err != nil {
+			s.internal(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, v)
 	}
 }
 
@@ -614,8 +641,9 @@ func (s *Server) listAttempts(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	out := attemptList{Items: make([]attemptView, 0, len(rows)), SiteClock: clk.String()}
+	loc := s.location(b.Site)
 	for _, a := range rows {
-		out.Items = append(out.Items, viewAttempt(a, b.OpensAt, clk))
+		out.Items = append(out.Items, viewAttempt(a, b.OpensAt, clk, loc))
 	}
 	if len(rows) == limit {
 		out.NextCursor = strconv.FormatInt(rows[len(rows)-1].ID, 10)

@@ -5,14 +5,17 @@ import (
 	"time"
 
 	"reserver/internal/booking"
+	"reserver/internal/sitetime"
 	"reserver/internal/tenant"
 )
 
 // bookingView is a booking as the API shows it. The site password is never
 // part of it.
 type bookingView struct {
-	ID            int64             `json:"id"`
-	Tenant        int64             `json:"tenant_id,omitempty"`
+	ID     int64 `json:"id"`
+	Tenant int64 `json:"tenant_id,omitempty"`
+	// TenantName is the tenant's name beside its id, for an operator.
+	TenantName    string            `json:"tenant,omitempty"`
 	Site          string            `json:"site"`
 	Account       accountView       `json:"account"`
 	Court         string            `json:"court"`
@@ -20,6 +23,9 @@ type bookingView struct {
 	Start         string            `json:"start"`
 	End           string            `json:"end"`
 	OpensAt       time.Time         `json:"opens_at"`
+	// OpensAtLocal is opens_at in the site's time zone with its offset,
+	// for a person ("2026-11-25 10:00:00 +09:00 KST").
+	OpensAtLocal  string            `json:"opens_at_local"`
 	WindowSeconds int               `json:"window_seconds"`
 	RatePerSecond float64           `json:"rate_per_second"`
 	Phone         string            `json:"phone,omitempty"`
@@ -59,6 +65,7 @@ func (s *Server) view(b *booking.Booking, p tenant.Principal) bookingView {
 		Phone: b.Phone, Name: b.BookerName, Fields: b.FieldMap(), State: b.State, Reason: b.Reason,
 		ReservationNo: b.ReservationNo, CreatedAt: b.CreatedAt, UpdatedAt: b.UpdatedAt, FinishedAt: b.FinishedAt,
 		CancelRequestedAt: b.CancelRequestedAt, Review: b.Review, ReviewNote: b.ReviewNote,
+		OpensAtLocal: sitetime.Format(b.OpensAt, s.location(b.Site)),
 	}
 	if b.Account != nil {
 		v.Account.Username = b.Account.Username
@@ -69,6 +76,37 @@ func (s *Server) view(b *booking.Booking, p tenant.Principal) bookingView {
 	return v
 }
 
+// location is the time zone of site, UTC for a site without a profile
+// (a profile removed since the booking was made).
+func (s *Server) location(site string) *time.Location {
+	if st, ok := s.o.Sites.Site(site); ok && st != nil && st.Location() != nil {
+		return st.Location()
+	}
+	return time.UTC
+}
+
+// nameTenants fills the tenant names of the operator views among vs (those
+// that carry a tenant id), with one query.
+func (s *Server) nameTenants(ctx context.Context, vs ...*bookingView) error {
+	var ids []int64
+	for _, v := range vs {
+		if v.Tenant != 0 {
+			ids = append(ids, v.Tenant)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	names, err := s.o.Tenants.Names(ctx, ids)
+	if err != nil {
+		return err
+	}
+	for _, v := range vs {
+		v.TenantName = names[v.Tenant]
+	}
+	return nil
+}
+
 // attemptView is one attempt as the API shows it.
 type attemptView struct {
 	ID       int64     `json:"id"`
@@ -76,12 +114,18 @@ type attemptView struct {
 	Instance string    `json:"instance"`
 	Step     string    `json:"step"`
 	SentAt   time.Time `json:"sent_at"`
+	// SentAtLocal is sent_at in the site's time zone, to the millisecond,
+	// on the sending instance's clock.
+	SentAtLocal string `json:"sent_at_local"`
 	// OffsetMS is sent_at from the opening instant on the site's clock
 	// (opens_at is on it), as the list's site_clock says it was estimated.
 	OffsetMS float64 `json:"offset_ms"`
 	// LocalOffsetMS is sent_at − opens_at on the sending instance's clock,
 	// which is off by as much as that clock is from the site's.
-	LocalOffsetMS float64    `json:"local_offset_ms"`
+	LocalOffsetMS float64 `json:"local_offset_ms"`
+	// Offset is offset_ms as a person reads it: "T+12.3 ms" on the site's
+	// clock.
+	Offset        string     `json:"offset"`
 	SiteDate      *time.Time `json:"site_date,omitempty"`
 	LatencyMS     float64    `json:"latency_ms"`
 	Status        int        `json:"status"`
@@ -89,6 +133,11 @@ type attemptView struct {
 	Egress        string     `json:"egress,omitempty"`
 	Excerpt       string     `json:"excerpt,omitempty"`
 	Error         string     `json:"error,omitempty"`
+	// WaitedFor says why the request waited before it went on the wire
+	// (booking_rate, host_ceiling, egress_ceiling, egress_cooling,
+	// clock_remeasure; empty when it did not), WaitedMS for how long.
+	WaitedFor string  `json:"waited_for,omitempty"`
+	WaitedMS  float64 `json:"waited_ms"`
 }
 
 type attemptList struct {
@@ -100,14 +149,18 @@ type attemptList struct {
 }
 
 // viewAttempt shows a, timed from opensAt on the site's clock as clk
-// estimates it.
-func viewAttempt(a booking.Attempt, opensAt time.Time, clk booking.SiteClock) attemptView {
+// estimates it; loc is the site's time zone.
+func viewAttempt(a booking.Attempt, opensAt time.Time, clk booking.SiteClock, loc *time.Location) attemptView {
+	off := clk.SinceOpening(a.SentAt, opensAt)
 	return attemptView{
 		ID: a.ID, Seq: a.Seq, Instance: a.Instance, Step: a.Step, SentAt: a.SentAt,
-		OffsetMS:      clk.SinceOpening(a.SentAt, opensAt),
+		SentAtLocal:   sitetime.FormatMilli(a.SentAt, loc),
+		OffsetMS:      off,
+		Offset:        sitetime.SinceOpening(time.Duration(off * float64(time.Millisecond))),
 		LocalOffsetMS: float64(a.SentAt.Sub(opensAt).Microseconds()) / 1000,
 		SiteDate:      a.SiteDate, LatencyMS: float64(a.LatencyUS) / 1000, Status: a.Status,
 		Class: a.Class, Egress: a.Egress, Excerpt: a.Excerpt, Error: a.Error,
+		WaitedFor: a.WaitedFor, WaitedMS: float64(a.WaitedUS) / 1000,
 	}
 }
 

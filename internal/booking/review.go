@@ -2,12 +2,51 @@ package booking
 
 import (
 	"context"
+	"fmt"
+	"slices"
+	"strings"
 	"time"
 )
 
 // This file holds the read-only queries of operator review: the failures
 // list, the daemon status and the counts the metrics scrape. None of them
 // change a booking.
+
+// Reasons lists every reason a booking can end with, for a filter to
+// name the allowed values.
+var Reasons = []Reason{
+	ReasonWindow, ReasonSoldOut, ReasonLogin, ReasonFatal, ReasonMissed, ReasonPanic,
+	ReasonUser, ReasonOperator, ReasonUnverified, ReasonUnrecognised, ReasonUnconfirmed,
+	ReasonProfile, ReasonRejected,
+}
+
+// Reviews lists every review flag (Booking.Review).
+var Reviews = []string{ReviewLateSuccess, ReviewSecondReservation, ReviewAfterFailed, ReviewAfterCancelled}
+
+// ParseReason checks a reason code from outside (a filter): an unknown
+// one is an error naming the known ones, not a filter matching nothing.
+func ParseReason(s string) (Reason, error) {
+	if slices.Contains(Reasons, Reason(s)) {
+		return Reason(s), nil
+	}
+	return "", fmt.Errorf("unknown reason %q: expected one of %s", s, joinAny(Reasons))
+}
+
+// ParseReview checks a review flag from outside (a filter).
+func ParseReview(s string) (string, error) {
+	if slices.Contains(Reviews, s) {
+		return s, nil
+	}
+	return "", fmt.Errorf("unknown review %q: expected one of %s", s, joinAny(Reviews))
+}
+
+func joinAny[T ~string](vs []T) string {
+	parts := make([]string, len(vs))
+	for i, v := range vs {
+		parts[i] = string(v)
+	}
+	return strings.Join(parts, ", ")
+}
 
 // FailureFilter selects failed and review-flagged bookings for Failures.
 type FailureFilter struct {

@@ -294,14 +294,15 @@ type ListFilter struct {
 	Limit int
 }
 
-// List returns bookings in id order, at most Limit (1..500, default 50).
+// List returns bookings in id order, at most Limit (1..500, default 50),
+// each with its account (as Get), so that a list shows who books.
 func (s *Store) List(ctx context.Context, f ListFilter) ([]Booking, error) {
 	limit := f.Limit
 	if limit <= 0 {
 		limit = 50
 	}
 	limit = min(limit, 500)
-	q := f.apply(s.db.WithContext(ctx)).Where("id > ?", f.After)
+	q := f.apply(s.db.WithContext(ctx).Preload("Account")).Where("id > ?", f.After)
 	if f.State != "" {
 		q = q.Where("state = ?", f.State)
 	}
@@ -578,7 +579,7 @@ func insertOutbox(tx *gorm.DB, notes []Outbox, now time.Time) error {
 // one plain multi-row INSERT per 500 rows: gorm's Create would read every
 // new id back, which costs more than the insert at a thousand bookings.
 func (s *Store) AddAttempts(ctx context.Context, rows []Attempt) error {
-	const cols = "booking_id, instance, boot, seq, step, sent_at, site_date, latency_us, status, class, egress, excerpt, error"
+	const cols = "booking_id, instance, boot, seq, step, sent_at, site_date, latency_us, status, class, egress, excerpt, error, waited_for, waited_us"
 	tail := " ON CONFLICT DO NOTHING"
 	if s.db.Dialect == database.MySQL {
 		tail = " ON DUPLICATE KEY UPDATE seq = seq"
@@ -587,19 +588,19 @@ func (s *Store) AddAttempts(ctx context.Context, rows []Attempt) error {
 		n := min(len(rows), 500)
 		var q strings.Builder
 		q.WriteString("INSERT INTO attempts (" + cols + ") VALUES ")
-		args := make([]any, 0, n*13)
+		args := make([]any, 0, n*15)
 		for i, a := range rows[:n] {
 			if i > 0 {
 				q.WriteString(", ")
 			}
-			q.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+			q.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
 			var siteDate *time.Time
 			if a.SiteDate != nil {
 				d := utc(*a.SiteDate)
 				siteDate = &d
 			}
 			args = append(args, a.BookingID, a.Instance, a.Boot, a.Seq, a.Step, utc(a.SentAt), siteDate,
-				a.LatencyUS, a.Status, a.Class, a.Egress, a.Excerpt, a.Error)
+				a.LatencyUS, a.Status, a.Class, a.Egress, a.Excerpt, a.Error, a.WaitedFor, a.WaitedUS)
 		}
 		q.WriteString(tail)
 		if err := s.db.WithContext(ctx).Exec(q.String(), args...).Error; err != nil {
