@@ -13,8 +13,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"reserver/internal/api"
-	"reserver/internal/app"
 	"reserver/internal/booking"
+	"reserver/internal/sitetime"
 )
 
 // The operator's review commands read the database directly, like
@@ -122,13 +122,24 @@ func failuresCmd(c *common) *cobra.Command {
 			"review (a reservation recorded late, a second one, or one made for a booking that had\n" +
 			"failed or been cancelled) are listed too, whatever their state, and again below the\n" +
 			"table with what a person must do. --since and --until take an RFC 3339 instant or a\n" +
-			"duration back from now (90m, 24h, 7d).\n" +
+			"duration back from now (90m, 24h, 7d). FAILED AT is in the site's time zone with its\n" +
+			"offset; an unknown --reason or --review is an error naming the known ones.\n" +
 			"See one booking's attempts with: reserver attempts ID",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			now := time.Now()
-			f := booking.FailureFilter{Site: site, Reason: booking.Reason(reason), Review: review, Limit: limit, LastAttempts: clockRows}
+			f := booking.FailureFilter{Site: site, Limit: limit, LastAttempts: clockRows}
 			var err error
+			if reason != "" {
+				if f.Reason, err = booking.ParseReason(reason); err != nil {
+					return fmt.Errorf("--reason: %w", err)
+				}
+			}
+			if review != "" {
+				if f.Review, err = booking.ParseReview(review); err != nil {
+					return fmt.Errorf("--review: %w", err)
+				}
+			}
 			if since != "" {
 				if f.Since, err = api.ParseSince(since, now); err != nil {
 					return fmt.Errorf("--since %q: %w", since, err)
@@ -148,9 +159,10 @@ func failuresCmd(c *common) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			zones := c.zones(env.Config, cmd.ErrOrStderr())
 			out := cmd.OutOrStdout()
 			if asJSON {
-				return writeFailuresJSON(out, items)
+				return writeFailuresJSON(out, items, zones)
 			}
 			if len(items) == 0 {
 				fmt.Fprintln(out, "no failed bookings match")
@@ -162,7 +174,7 @@ func failuresCmd(c *common) *cobra.Command {
 				b := it.Booking
 				finished := ""
 				if b.FinishedAt != nil {
-					finished = b.FinishedAt.Local().Format("2006-01-02 15:04:05")
+					finished = sitetime.Format(*b.FinishedAt, zones.of(b.Site))
 				}
 				user := ""
 				if b.Account != nil {
@@ -172,6 +184,9 @@ func failuresCmd(c *common) *cobra.Command {
 				if n := len(it.Last); n > 0 {
 					a := it.Last[n-1]
 					last = fmt.Sprintf("%s → %s %d", a.Step, a.Class, a.Status)
+					if a.WaitedFor != "" {
+						last += " (" + waited(a) + ")"
+					}
 					if a.Excerpt != "" {
 						last += ": " + clip(a.Excerpt, 40)
 					}
@@ -199,11 +214,29 @@ func failuresCmd(c *common) *cobra.Command {
 	cmd.Flags().StringVar(&since, "since", "24h", "failed (or flagged for review) at or after this (RFC 3339, or 90m, 24h, 7d back from now)")
 	cmd.Flags().StringVar(&until, "until", "", "failed (or flagged) before this (same forms as --since)")
 	cmd.Flags().StringVar(&site, "site", "", "only this site profile")
-	cmd.Flags().StringVar(&reason, "reason", "", "only this reason (window_closed, sold_out, login_failed, fatal, missed, internal_error, unverified)")
-	cmd.Flags().StringVar(&review, "review", "", "only bookings flagged with this review (late_success, second_reservation, reservation_after_failed, reservation_after_cancelled)")
+	cmd.Flags().StringVar(&reason, "reason", "", "only this reason ("+reasonList()+")")
+	cmd.Flags().StringVar(&review, "review", "", "only bookings flagged with this review ("+strings.Join(booking.Reviews, ", ")+")")
 	cmd.Flags().IntVar(&limit, "limit", 100, "at most this many (1-500)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON instead of a table")
 	return cmd
+}
+
+// reasonList is the reason codes a filter takes.
+func reasonList() string {
+	parts := make([]string, len(booking.Reasons))
+	for i, r := range booking.Reasons {
+		parts[i] = string(r)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// waited says why an attempt waited before it was sent and how long:
+// "waited host_ceiling 20.5 ms"; "" when it did not.
+func waited(a booking.Attempt) string {
+	if a.WaitedFor == "" {
+		return ""
+	}
+	return fmt.Sprintf("waited %s %.1f ms", a.WaitedFor, float64(a.WaitedUS)/1000)
 }
 
 // writeReviews lists, after the failures table, the bookings flagged for
@@ -237,7 +270,11 @@ type failureJSON struct {
 	Start       string         `json:"start"`
 	End         string         `json:"end"`
 	OpensAt     time.Time      `json:"opens_at"`
-	FinishedAt  *time.Time     `json:"finished_at,omitempty"`
+	// OpensAtLocal and FinishedAtLocal are the instants in the site's
+	// time zone with its offset, for a person.
+	OpensAtLocal    string     `json:"opens_at_local"`
+	FinishedAt      *time.Time `json:"finished_at,omitempty"`
+	FinishedAtLocal string     `json:"finished_at_local,omitempty"`
 	State       string         `json:"state"`
 	Reason      string         `json:"reason"`
 	Reservation string         `json:"reservation_no,omitempty"`
@@ -254,10 +291,15 @@ type failureJSON struct {
 }
 
 type attemptJSON struct {
-	Seq       int       `json:"seq"`
-	Step      string    `json:"step"`
-	SentAt    time.Time `json:"sent_at"`
-	OffsetMS  float64   `json:"offset_ms"`
+	Seq    int       `json:"seq"`
+	Step   string    `json:"step"`
+	SentAt time.Time `json:"sent_at"`
+	// SentAtLocal is sent_at in the site's time zone (the sender's clock).
+	SentAtLocal string  `json:"sent_at_local"`
+	OffsetMS    float64 `json:"offset_ms"`
+	// Offset is offset_ms as a person reads it: "T+12.3 ms" on the
+	// site's clock.
+	Offset    string    `json:"offset"`
 	Status    int       `json:"status"`
 	Class     string    `json:"class"`
 	LatencyMS float64   `json:"latency_ms"`
@@ -265,33 +307,46 @@ type attemptJSON struct {
 	Instance  string    `json:"instance,omitempty"`
 	Excerpt   string    `json:"excerpt,omitempty"`
 	Error     string    `json:"error,omitempty"`
+	// WaitedFor says why the request waited before it was sent (one of
+	// booking.Wait*; empty when it did not), WaitedMS for how long.
+	WaitedFor string  `json:"waited_for,omitempty"`
+	WaitedMS  float64 `json:"waited_ms"`
 }
 
 // toAttemptJSON writes a; offset_ms is from the opening instant on the
-// site's clock as clk estimates it.
-func toAttemptJSON(a booking.Attempt, opensAt time.Time, clk booking.SiteClock) attemptJSON {
+// site's clock as clk estimates it; loc is the site's zone.
+func toAttemptJSON(a booking.Attempt, opensAt time.Time, clk booking.SiteClock, loc *time.Location) attemptJSON {
+	off := clk.SinceOpening(a.SentAt, opensAt)
 	return attemptJSON{
-		Seq: a.Seq, Step: a.Step, SentAt: a.SentAt, OffsetMS: clk.SinceOpening(a.SentAt, opensAt), Status: a.Status,
+		Seq: a.Seq, Step: a.Step, SentAt: a.SentAt, SentAtLocal: sitetime.FormatMilli(a.SentAt, loc),
+		OffsetMS: off, Offset: sitetime.SinceOpening(msDuration(off)), Status: a.Status,
 		Class: a.Class, LatencyMS: float64(a.LatencyUS) / 1000, Egress: a.Egress, Instance: a.Instance,
-		Excerpt: a.Excerpt, Error: a.Error,
+		Excerpt: a.Excerpt, Error: a.Error, WaitedFor: a.WaitedFor, WaitedMS: float64(a.WaitedUS) / 1000,
 	}
 }
 
-func writeFailuresJSON(w io.Writer, items []booking.Failure) error {
+// msDuration is ms milliseconds as a duration.
+func msDuration(ms float64) time.Duration { return time.Duration(ms * float64(time.Millisecond)) }
+
+func writeFailuresJSON(w io.Writer, items []booking.Failure, zones siteZones) error {
 	out := make([]failureJSON, 0, len(items))
 	for _, it := range items {
 		b := it.Booking
 		f := failureJSON{
 			ID: b.ID, Tenant: b.TenantID, Site: b.Site, Court: b.Court, Date: b.PlayDate, Start: b.StartTime, End: b.EndTime,
-			OpensAt: b.OpensAt, FinishedAt: b.FinishedAt, State: string(b.State), Reason: string(b.Reason),
+			OpensAt: b.OpensAt, OpensAtLocal: sitetime.Format(b.OpensAt, zones.of(b.Site)),
+			FinishedAt: b.FinishedAt, State: string(b.State), Reason: string(b.Reason),
 			Reservation: b.ReservationNo, Review: b.Review, ReviewNote: b.ReviewNote, Attempts: it.Attempts, Classes: it.Classes, Steps: it.Steps,
+		}
+		if b.FinishedAt != nil {
+			f.FinishedAtLocal = sitetime.Format(*b.FinishedAt, zones.of(b.Site))
 		}
 		if b.Account != nil {
 			f.Account = b.Account.Username
 		}
 		if n := len(it.Last); n > 0 {
 			clk := booking.SiteClockFor(&b, it.Last)
-			a := toAttemptJSON(it.Last[n-1], b.OpensAt, clk)
+			a := toAttemptJSON(it.Last[n-1], b.OpensAt, clk, zones.of(b.Site))
 			f.LastAttempt = &a
 			f.SiteClock = clk.String()
 		}
@@ -309,9 +364,12 @@ func attemptsCmd(c *common) *cobra.Command {
 		Short: "Show one booking's attempt log, timed from its opening instant on the site's clock",
 		Long: "attempts prints every request the daemon made for a booking: when it was sent from the\n" +
 			"opening instant in milliseconds on the site's clock (negative: before it), the step,\n" +
-			"the HTTP status, the response class, the latency, the egress and a short redacted\n" +
-			"excerpt. The site's clock is estimated from the answers' Date headers; the line above\n" +
-			"the table says by how much it differs from ours and how sure that is.",
+			"the HTTP status, the response class, the latency, why it waited before it was sent and\n" +
+			"for how long in ms (WAITED: booking_rate, host_ceiling, egress_ceiling, egress_cooling,\n" +
+			"clock_remeasure; - when it did not), the egress and a short redacted excerpt. The\n" +
+			"opening instant T is shown in the site's time zone with its offset. The site's clock is\n" +
+			"estimated from the answers' Date headers; the line above the table says by how much it\n" +
+			"differs from ours and how sure that is.",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			id, err := strconv.ParseInt(args[0], 10, 64)
@@ -342,10 +400,11 @@ func attemptsCmd(c *common) *cobra.Command {
 			}
 			out := cmd.OutOrStdout()
 			clk := booking.SiteClockFor(b, rows)
+			loc := c.zones(env.Config, cmd.ErrOrStderr()).of(b.Site)
 			if asJSON {
 				items := make([]attemptJSON, 0, len(rows))
 				for _, a := range rows {
-					items = append(items, toAttemptJSON(a, b.OpensAt, clk))
+					items = append(items, toAttemptJSON(a, b.OpensAt, clk, loc))
 				}
 				enc := json.NewEncoder(out)
 				enc.SetIndent("", "  ")
@@ -359,166 +418,30 @@ func attemptsCmd(c *common) *cobra.Command {
 				state += ", reservation " + b.ReservationNo
 			}
 			fmt.Fprintf(out, "booking %d on %s, court %s, %s %s-%s: %s\n", b.ID, b.Site, b.Court, b.PlayDate, b.StartTime, b.EndTime, state)
-			fmt.Fprintf(out, "opening instant T = %s; %d attempts\n", b.OpensAt.UTC().Format("2006-01-02 15:04:05.000Z"), len(rows))
+			fmt.Fprintf(out, "opening instant T = %s on the site's clock (%s); %d attempts\n",
+				sitetime.FormatMilli(b.OpensAt, loc), sitetime.UTC(b.OpensAt), len(rows))
 			if len(rows) == 0 {
 				return nil
 			}
 			fmt.Fprintln(out, clk.String())
 			tw := newTable(out)
-			fmt.Fprintln(tw, "SEQ\tT+MS\tSTEP\tSTATUS\tCLASS\tLATENCY MS\tEGRESS\tINSTANCE\tEXCERPT")
+			fmt.Fprintln(tw, "SEQ\tT+MS\tSTEP\tSTATUS\tCLASS\tLATENCY MS\tWAITED\tEGRESS\tINSTANCE\tEXCERPT")
 			for _, a := range rows {
 				ex := a.Excerpt
 				if a.Error != "" {
 					ex = strings.TrimSpace(ex + " [" + a.Error + "]")
 				}
-				fmt.Fprintf(tw, "%d\t%+.1f\t%s\t%d\t%s\t%.1f\t%s\t%s\t%s\n",
+				wait := "-"
+				if a.WaitedFor != "" {
+					wait = fmt.Sprintf("%s %.1f", a.WaitedFor, float64(a.WaitedUS)/1000)
+				}
+				fmt.Fprintf(tw, "%d\t%+.1f\t%s\t%d\t%s\t%.1f\t%s\t%s\t%s\t%s\n",
 					a.Seq, clk.SinceOpening(a.SentAt, b.OpensAt), a.Step, a.Status, a.Class,
-					float64(a.LatencyUS)/1000, a.Egress, a.Instance, clip(ex, 60))
+					float64(a.LatencyUS)/1000, wait, a.Egress, a.Instance, clip(ex, 60))
 			}
 			return tw.Flush()
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON instead of a table")
 	return cmd
-}
-
-func statusCmd(c *common) *cobra.Command {
-	var next int
-	cmd := &cobra.Command{
-		Use:   "status",
-		Short: "Show the live daemon instances, the armed and running bookings and the next openings",
-		Args:  cobra.NoArgs,
-		RunE: c.withEnv(func(cmd *cobra.Command, _ []string, env *app.Env) error {
-			now := time.Now()
-			st, err := env.Bookings.Status(cmd.Context(), now, next)
-			if err != nil {
-				return err
-			}
-			out := cmd.OutOrStdout()
-			when := func(t time.Time) string {
-				d := t.Sub(now).Round(time.Second)
-				rel := "in " + d.String()
-				if d < 0 {
-					rel = (-d).String() + " ago"
-				}
-				return t.Local().Format("2006-01-02 15:04:05") + " (" + rel + ")"
-			}
-
-			fmt.Fprintf(out, "instances alive: %d\n", len(st.Instances))
-			if len(st.Instances) > 0 {
-				tw := newTable(out)
-				fmt.Fprintln(tw, "  INSTANCE\tBOOKINGS\tLEASE UNTIL")
-				for _, in := range st.Instances {
-					fmt.Fprintf(tw, "  %s\t%d\t%s\n", in.Name, in.Bookings, when(in.LeaseUntil))
-				}
-				if err := tw.Flush(); err != nil {
-					return err
-				}
-			}
-			fmt.Fprintf(out, "\narmed or running: %d\n", len(st.Active))
-			if len(st.Active) > 0 {
-				tw := newTable(out)
-				fmt.Fprintln(tw, "  ID\tSTATE\tSITE\tOPENS AT\tINSTANCE")
-				for _, b := range st.Active {
-					inst := b.ClaimedBy
-					if b.LeaseUntil == nil || b.LeaseUntil.Before(now) {
-						inst += " (lease expired)"
-					}
-					fmt.Fprintf(tw, "  %d\t%s\t%s\t%s\t%s\n", b.ID, b.State, b.Site, when(b.OpensAt), strings.TrimSpace(inst))
-				}
-				if err := tw.Flush(); err != nil {
-					return err
-				}
-			}
-			fmt.Fprintf(out, "\nnext openings (queued): %d shown\n", len(st.Next))
-			if len(st.Next) > 0 {
-				tw := newTable(out)
-				fmt.Fprintln(tw, "  ID\tSITE\tCOURT\tSLOT\tOPENS AT")
-				for _, b := range st.Next {
-					fmt.Fprintf(tw, "  %d\t%s\t%s\t%s %s-%s\t%s\n", b.ID, b.Site, b.Court, b.PlayDate, b.StartTime, b.EndTime, when(b.OpensAt))
-				}
-				if err := tw.Flush(); err != nil {
-					return err
-				}
-			}
-			edges, err := env.Bookings.Edges(cmd.Context(), "", statusEdgeOpenings)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintln(out)
-			return writeSiteEdges(out, edges)
-		}),
-	}
-	cmd.Flags().IntVar(&next, "next", 10, "how many queued openings to show")
-	return cmd
-}
-
-// statusEdgeOpenings is how many of each site's latest openings `status`
-// shows the edge of.
-const statusEdgeOpenings = 10
-
-// writeSiteEdges writes one line per site: the medians over its openings
-// of the latest arrival answered not_open and of the earliest answered
-// open, the number of openings, the loosest precision, then each opening's
-// pair newest first. edges is Store.Edges' answer (newest first).
-func writeSiteEdges(w io.Writer, edges []booking.OpeningEdge) error {
-	if len(edges) == 0 {
-		_, err := fmt.Fprintln(w, "site edges: none recorded yet")
-		return err
-	}
-	var sites []string
-	bySite := map[string][]booking.OpeningEdge{}
-	for _, e := range edges {
-		if _, ok := bySite[e.Site]; !ok {
-			sites = append(sites, e.Site)
-		}
-		bySite[e.Site] = append(bySite[e.Site], e)
-	}
-	slices.Sort(sites)
-	fmt.Fprintf(w, "site edges (arrival on the site's clock − T, last %d openings):\n", statusEdgeOpenings)
-	tw := newTable(w)
-	fmt.Fprintln(tw, "  SITE\tOPENINGS\tCLOSED MEDIAN ms\tOPEN MEDIAN ms\tWITHIN ms\tNEWEST FIRST closed/open ms")
-	for _, site := range sites {
-		var closed, open []time.Duration
-		var within time.Duration
-		pairs := make([]string, 0, len(bySite[site]))
-		for _, e := range bySite[site] {
-			if e.ClosedMax != nil {
-				closed = append(closed, *e.ClosedMax)
-			}
-			if e.OpenMin != nil {
-				open = append(open, *e.OpenMin)
-			}
-			within = max(within, e.Within)
-			pairs = append(pairs, signedMS(e.ClosedMax)+"/"+signedMS(e.OpenMin))
-		}
-		fmt.Fprintf(tw, "  %s\t%d\t%s\t%s\t±%.1f\t%s\n", site, len(bySite[site]),
-			signedMS(edgeMedian(closed)), signedMS(edgeMedian(open)), edgeMS(within), strings.Join(pairs, " "))
-	}
-	return tw.Flush()
-}
-
-// signedMS is d in milliseconds with its sign ("+0.8", "-1.2"), "?" for nil.
-func signedMS(d *time.Duration) string {
-	if d == nil {
-		return "?"
-	}
-	return fmt.Sprintf("%+.1f", edgeMS(*d))
-}
-
-func edgeMS(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
-
-// edgeMedian is the median of ds (the mean of the middle two for an even
-// count), nil for none.
-func edgeMedian(ds []time.Duration) *time.Duration {
-	if len(ds) == 0 {
-		return nil
-	}
-	s := slices.Clone(ds)
-	slices.Sort(s)
-	m := s[len(s)/2]
-	if len(s)%2 == 0 {
-		m = s[len(s)/2-1] + (s[len(s)/2]-s[len(s)/2-1])/2
-	}
-	return &m
 }

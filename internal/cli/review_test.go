@@ -18,8 +18,17 @@ import (
 	"reserver/internal/database"
 	"reserver/internal/database/dbtest"
 	"reserver/internal/secret"
+	"reserver/internal/sitetime"
 	"reserver/internal/tenant"
 )
+
+var seoul = func() *time.Location {
+	loc, err := time.LoadLocation("Asia/Seoul")
+	if err != nil {
+		panic(err)
+	}
+	return loc
+}()
 
 var testKey = bytes.Repeat([]byte{7}, secret.KeySize)
 
@@ -53,6 +62,9 @@ func (e reviewEnv) run(t *testing.T, args ...string) (string, string, int) {
 		"RESERVER_DB_DSN":     e.dsn,
 		"RESERVER_SECRET_KEY": base64.StdEncoding.EncodeToString(testKey),
 		"RESERVER_LOG_LEVEL":  "error",
+		// The profiles give the sites' zones: courtsim is Asia/Seoul; "other"
+		// has none and is shown in UTC.
+		"RESERVER_SITES_DIR": "../../configs/sites",
 	}
 	var out, errOut bytes.Buffer
 	code := Reserver(context.Background(), args, IO{Out: &out, Err: &errOut, Getenv: func(k string) string { return env[k] }})
@@ -98,6 +110,7 @@ func TestFailuresCommand(t *testing.T) {
 
 	out, errOut, code := e.run(t, "failures")
 	require.Equal(t, 0, code, errOut)
+	out0 := out
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	require.Len(t, lines, 3, out)
 	require.Regexp(t, `^ID\s+FAILED AT\s+SITE\s+ACCOUNT\s+COURT\s+SLOT\s+REASON\s+ATTEMPTS\s+BY CLASS\s+LAST ANSWER$`, lines[0])
@@ -116,6 +129,11 @@ func TestFailuresCommand(t *testing.T) {
 	require.Equal(t, map[string]any{"login": map[string]any{"success": 1.0}, "submit": map[string]any{"not_open": 2.0, "sold_out": 1.0}}, items[0]["steps"])
 	require.Equal(t, "sold_out", items[0]["last_attempt"].(map[string]any)["class"])
 	require.Equal(t, 1001.5, items[0]["last_attempt"].(map[string]any)["offset_ms"])
+	require.Equal(t, "T+1001.5 ms", items[0]["last_attempt"].(map[string]any)["offset"])
+	require.Equal(t, sitetime.Format(opens, seoul), items[0]["opens_at_local"])
+	require.Regexp(t, `\+09:00 KST$`, items[0]["finished_at_local"])
+	require.Regexp(t, fmt.Sprintf(`(?m)^%d\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \+09:00 KST\s+courtsim\s`, sold), out0, "FAILED AT in the site's zone")
+	require.Regexp(t, fmt.Sprintf(`(?m)^%d\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \+00:00 UTC\s+other\s`, win), out0, "a site without a profile: UTC, said so")
 
 	tests := []struct {
 		args []string
@@ -133,6 +151,18 @@ func TestFailuresCommand(t *testing.T) {
 	_, errOut, code = e.run(t, "failures", "--since", "last week")
 	require.Equal(t, 1, code)
 	require.Contains(t, errOut, `--since "last week": expected an RFC 3339 instant`)
+	// An unknown reason is an error naming the known ones, not "no match".
+	out, errOut, code = e.run(t, "failures", "--reason", "nope")
+	require.Equal(t, 1, code, out)
+	require.Empty(t, out)
+	require.Contains(t, errOut, `--reason: unknown reason "nope": expected one of window_closed, sold_out,`)
+	require.Contains(t, errOut, "site_rejected")
+	_, errOut, code = e.run(t, "failures", "--review", "nope")
+	require.Equal(t, 1, code)
+	require.Contains(t, errOut, `--review: unknown review "nope": expected one of late_success,`)
+	out, errOut, code = e.run(t, "failures", "--reason", "site_rejected")
+	require.Equal(t, 0, code, errOut)
+	require.Equal(t, "no failed bookings match\n", out)
 }
 
 func TestAttemptsCommand(t *testing.T) {
@@ -146,11 +176,11 @@ func TestAttemptsCommand(t *testing.T) {
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	require.Len(t, lines, 7, out)
 	require.Equal(t, fmt.Sprintf("booking %d on courtsim, court 1, 2026-12-01 10:00-11:00: failed (sold_out)", id), lines[0])
-	require.Equal(t, "opening instant T = 2026-11-25 01:00:00.000Z; 3 attempts", lines[1])
+	require.Equal(t, "opening instant T = 2026-11-25 10:00:00.000 +09:00 KST on the site's clock (2026-11-25T01:00:00.000Z); 3 attempts", lines[1])
 	require.Equal(t, "site clock unknown (no Date headers): times are on the local clock", lines[2])
-	require.Regexp(t, `^SEQ\s+T\+MS\s+STEP\s+STATUS\s+CLASS\s+LATENCY MS\s+EGRESS\s+INSTANCE\s+EXCERPT$`, lines[3])
-	require.Regexp(t, `^1\s+-60000\.0\s+login\s+302\s+success\s+40\.5\s+direct\s+inst-a\s*$`, lines[4])
-	require.Regexp(t, `^2\s+\+1\.5\s+submit\s+200\s+not_open\s+35\.2\s+direct\s+inst-a\s+page says not_open$`, lines[5])
+	require.Regexp(t, `^SEQ\s+T\+MS\s+STEP\s+STATUS\s+CLASS\s+LATENCY MS\s+WAITED\s+EGRESS\s+INSTANCE\s+EXCERPT$`, lines[3])
+	require.Regexp(t, `^1\s+-60000\.0\s+login\s+302\s+success\s+40\.5\s+-\s+direct\s+inst-a\s*$`, lines[4])
+	require.Regexp(t, `^2\s+\+1\.5\s+submit\s+200\s+not_open\s+35\.2\s+-\s+direct\s+inst-a\s+page says not_open$`, lines[5])
 	require.Regexp(t, `^3\s+\+501\.5\s+submit\s+200\s+sold_out\s`, lines[6])
 
 	out, _, code = e.run(t, "attempts", "--json", fmt.Sprint(id))
@@ -159,6 +189,9 @@ func TestAttemptsCommand(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(out), &rows))
 	require.Len(t, rows, 3)
 	require.Equal(t, -60000.0, rows[0]["offset_ms"])
+	require.Equal(t, "T−60.00 s", rows[0]["offset"])
+	require.Equal(t, "2026-11-25 09:59:00.000 +09:00 KST", rows[0]["sent_at_local"])
+	require.Equal(t, 0.0, rows[0]["waited_ms"])
 
 	for _, bad := range []struct{ arg, want string }{{"x", "expected a positive integer"}, {"999", "booking not found"}} {
 		_, errOut, code := e.run(t, "attempts", bad.arg)
@@ -236,9 +269,12 @@ func TestStatusCommand(t *testing.T) {
 	out, errOut, code := e.run(t, "status")
 	require.Equal(t, 0, code, errOut)
 	require.Contains(t, out, "instances alive: 1\n")
-	require.Regexp(t, `(?m)^  inst-a\s+1\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \(in (59m5\ds|1h0m0s)\)$`, out)
+	// inst-a has no heartbeat row (the seed only claimed): alive by its lease.
+	require.Regexp(t, `(?m)^  inst-a\s+1\s+-\s+-\s+no heartbeat row \(alive by its lease\)\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \+09:00 KST \(in 1 h\)$`, out)
 	require.Contains(t, out, "armed or running: 1\n")
-	require.Regexp(t, fmt.Sprintf(`(?m)^  %d\s+armed\s+courtsim\s+.*\(in (9m5\ds|10m0s)\)\s+inst-a$`, armed), out)
+	require.Regexp(t, fmt.Sprintf(`(?m)^  %d\s+armed\s+courtsim\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \+09:00 KST \(in 10 min\)\s+inst-a$`, armed), out)
+	require.Regexp(t, fmt.Sprintf(`(?m)^  %d\s+other\s+3\s+.*\+00:00 UTC \(in 1 h 10 min\)$`, q2), out)
+	require.NotRegexp(t, `\d+h\d+m`, out, "no Go durations")
 	require.Contains(t, out, "next openings (queued): 2 shown\n")
 	i1 := strings.Index(out, fmt.Sprintf("  %d  ", q2))
 	i2 := strings.Index(out, fmt.Sprintf("  %d  ", q1))
@@ -303,4 +339,24 @@ func TestStatusSiteEdges(t *testing.T) {
 			require.Regexp(t, `^  other\s+10\s+-5\.5\s+\+5\.5\s+±1\.0\s+`+strings.Join(pairs, " ")+`$`, lines[3])
 		})
 	}
+}
+
+// An idle daemon (holding nothing) beats every heartbeat: status counts it
+// alive with 0 bookings; one that stopped beating is listed as gone.
+func TestStatusCountsIdleInstances(t *testing.T) {
+	t.Parallel()
+	e := newReviewEnv(t, database.SQLite)
+	ctx := context.Background()
+	now := time.Now()
+	require.NoError(t, e.store.Beat(ctx, booking.Beat{Name: "idle-1", Boot: "b1", Host: "host-a", Every: 2 * time.Second, Now: now.Add(-10 * time.Minute)}))
+	require.NoError(t, e.store.Beat(ctx, booking.Beat{Name: "idle-1", Boot: "b1", Host: "host-a", Every: 2 * time.Second, Now: now}))
+	require.NoError(t, e.store.Beat(ctx, booking.Beat{Name: "old-1", Boot: "b9", Host: "host-b", Every: 2 * time.Second, Now: now.Add(-time.Minute)}))
+
+	out, errOut, code := e.run(t, "status")
+	require.Equal(t, 0, code, errOut)
+	require.Contains(t, out, "instances alive: 1\n")
+	require.Regexp(t, `(?m)^  INSTANCE\s+BOOKINGS\s+HOST\s+STARTED\s+LAST BEAT\s+LEASE UNTIL$`, out)
+	require.Regexp(t, `(?m)^  idle-1\s+0\s+host-a\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \+09:00 KST \(10 min ago\)\s+\d s ago\s+-$`, out)
+	require.Contains(t, out, "instances gone (no heartbeat for 3 beats; last day): 1\n")
+	require.Regexp(t, `(?m)^  old-1\s+host-b\s+.*\(1 min ago\)$`, out)
 }
