@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"strings"
 	"text/template"
+	"time"
 	"unicode/utf8"
 
 	"reserver/internal/notify/smstext"
+	"reserver/internal/sitetime"
 )
 
 // Data is what a template sees (smstext.Data: the fields, the message's
@@ -116,7 +118,9 @@ func (t texts) render(kind string, d Data) (string, error) {
 }
 
 // payloadData decodes an outbox payload (JSON object: site, court, date,
-// start, end, reservation_no, name, language, noun and optionally reason).
+// start, end, reservation_no, name, language, noun and optionally reason,
+// opens_at (RFC 3339) and time_zone (the site's IANA zone, in which
+// opens_at is shown; UTC without it)).
 // A payload without a language (written before languages existed) or
 // with one this version has no texts for is Korean; one without a noun
 // gets its language's default noun (코트, court).
@@ -144,6 +148,13 @@ func payloadData(payload string) (Data, error) {
 	}
 	if !smstext.Known(d.Language) {
 		d.Language = smstext.DefaultLanguage
+	}
+	if at, err := time.Parse(time.RFC3339Nano, str("opens_at")); err == nil {
+		loc, err := time.LoadLocation(str("time_zone"))
+		if err != nil || str("time_zone") == "" {
+			loc = time.UTC
+		}
+		d.OpensAt = sitetime.Format(at, loc)
 	}
 	if strings.TrimSpace(d.Noun) == "" {
 		d.Noun = smstext.DefaultNoun(d.Language)

@@ -65,16 +65,21 @@ type Data struct {
 	Noun string
 	// Language is the message's language (ko or en).
 	Language string
+	// OpensAt is the booking's opening instant in the site's time zone
+	// with its offset ("2026-12-02 09:00:00 +09:00 KST", as every part of
+	// reserver shows instants); empty when the outbox row does not carry
+	// it.
+	OpensAt string
 }
 
 // Built-in templates (Go text/template over Data), by language and kind.
 const (
 	BookedKorean      = `[reserver] {{.Date}} {{.Start}}-{{.End}} {{.Court}}번 {{.Noun}} 예약 완료.{{if .ReservationNo}} 예약번호 {{.ReservationNo}}{{else}} 예약번호는 사이트의 예약 내역에서 확인하세요.{{end}}`
-	LoginFailedKorean = `[reserver] {{.Site}} 로그인 실패: 비밀번호가 거부되었습니다. {{.Date}} {{.Start}} {{.Court}}번 {{.Noun}} 예약이 열리기 전에 지금 확인하세요.`
+	LoginFailedKorean = `[reserver] {{.Site}} 로그인 실패: 비밀번호가 거부되었습니다. {{.Date}} {{.Start}} {{.Court}}번 {{.Noun}} 예약이 열리기{{if .OpensAt}}({{.OpensAt}}){{end}} 전에 지금 확인하세요.`
 	FailedKorean      = `[reserver] {{.Date}} {{.Start}}-{{.End}} {{.Court}}번 {{.Noun}} 예약 실패: {{.ReasonText}}`
 
 	BookedEnglish      = `[reserver] {{.Date}} {{.Start}}-{{.End}} {{.Noun}} {{.Court}} booked.{{if .ReservationNo}} Reservation no. {{.ReservationNo}}{{else}} See the site's reservation list for the number.{{end}}`
-	LoginFailedEnglish = `[reserver] {{.Site}} login failed: the password was refused. Check it now, before booking {{.Noun}} {{.Court}} on {{.Date}} {{.Start}} opens.`
+	LoginFailedEnglish = `[reserver] {{.Site}} login failed: the password was refused. Check it now, before booking {{.Noun}} {{.Court}} on {{.Date}} {{.Start}} opens{{if .OpensAt}} at {{.OpensAt}}{{end}}.`
 	FailedEnglish      = `[reserver] {{.Date}} {{.Start}}-{{.End}} {{.Noun}} {{.Court}} not booked: {{.ReasonText}}`
 )
 
@@ -118,6 +123,7 @@ var reasonTexts = map[string]map[string]string{
 		"unrecognised_answer": "사이트의 응답을 알아볼 수 없습니다. 사이트에서 예약 여부를 확인하세요",
 		"mine_unconfirmed":    "이미 예약되었다는 응답을 확인하지 못했습니다. 사이트에서 확인하세요",
 		"profile_error":       "예약 요청을 만들 수 없습니다(사이트 설정 오류)",
+		"site_rejected":       "사이트가 요청을 거부했습니다(없는 코트나 시간일 수 있습니다)",
 		"":                    "알 수 없는 이유",
 	},
 	English: {
@@ -133,6 +139,7 @@ var reasonTexts = map[string]map[string]string{
 		"unrecognised_answer": "the site's answer was not recognised; check on the site whether it is booked",
 		"mine_unconfirmed":    "the site's \"already yours\" could not be confirmed; check on the site",
 		"profile_error":       "the booking request could not be made (site configuration error)",
+		"site_rejected":       "the site refused the request as invalid (a court or time it does not have?)",
 		"":                    "unknown reason",
 	},
 }
@@ -157,7 +164,7 @@ func Sample(lang string) Data {
 	return Data{
 		BookingID: 1, Kind: KindBooked, Site: "courtsim", Court: "3", Date: "2025-01-01", Start: "10:00",
 		End: "11:00", ReservationNo: "R-1", Name: "홍길동", Reason: "sold_out", ReasonText: ReasonText(lang, "sold_out"),
-		Noun: DefaultNoun(lang), Language: lang,
+		Noun: DefaultNoun(lang), Language: lang, OpensAt: "2024-12-25 10:00:00 +09:00 KST",
 	}
 }
 
