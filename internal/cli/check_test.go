@@ -143,6 +143,10 @@ func TestCheckReadsTheAPIDocument(t *testing.T) {
 			doc:  `{"site": "courtsim", "account": {"username": "user001"}, "court": "3", "date": "2026-12-01", "start": "09:00", "end": "08:00", "people": 2}`,
 			args: []string{"--password-env", "SITE_PW"}, code: 1,
 			want: `people: unknown field; site-specific values go inside "fields"`},
+		{name: "an unknown field does not hide the other problems",
+			doc:  `{"site": "courtsim", "account": {"username": "user001"}, "court": "3", "date": "2026-12-01", "start": "09:00", "end": "08:00", "people": 2}`,
+			args: []string{"--password-env", "SITE_PW"}, code: 1,
+			want: `end: must be after start`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
