@@ -15,14 +15,14 @@ type bookingView struct {
 	ID     int64 `json:"id"`
 	Tenant int64 `json:"tenant_id,omitempty"`
 	// TenantName is the tenant's name beside its id, for an operator.
-	TenantName    string            `json:"tenant,omitempty"`
-	Site          string            `json:"site"`
-	Account       accountView       `json:"account"`
-	Court         string            `json:"court"`
-	Date          string            `json:"date"`
-	Start         string            `json:"start"`
-	End           string            `json:"end"`
-	OpensAt       time.Time         `json:"opens_at"`
+	TenantName string      `json:"tenant,omitempty"`
+	Site       string      `json:"site"`
+	Account    accountView `json:"account"`
+	Court      string      `json:"court"`
+	Date       string      `json:"date"`
+	Start      string      `json:"start"`
+	End        string      `json:"end"`
+	OpensAt    time.Time   `json:"opens_at"`
 	// OpensAtLocal is opens_at in the site's time zone with its offset,
 	// for a person ("2026-11-25 10:00:00 +09:00 KST").
 	OpensAtLocal  string            `json:"opens_at_local"`
@@ -125,14 +125,14 @@ type attemptView struct {
 	LocalOffsetMS float64 `json:"local_offset_ms"`
 	// Offset is offset_ms as a person reads it: "T+12.3 ms" on the site's
 	// clock.
-	Offset        string     `json:"offset"`
-	SiteDate      *time.Time `json:"site_date,omitempty"`
-	LatencyMS     float64    `json:"latency_ms"`
-	Status        int        `json:"status"`
-	Class         string     `json:"class"`
-	Egress        string     `json:"egress,omitempty"`
-	Excerpt       string     `json:"excerpt,omitempty"`
-	Error         string     `json:"error,omitempty"`
+	Offset    string     `json:"offset"`
+	SiteDate  *time.Time `json:"site_date,omitempty"`
+	LatencyMS float64    `json:"latency_ms"`
+	Status    int        `json:"status"`
+	Class     string     `json:"class"`
+	Egress    string     `json:"egress,omitempty"`
+	Excerpt   string     `json:"excerpt,omitempty"`
+	Error     string     `json:"error,omitempty"`
 	// WaitedFor says why the request waited before it went on the wire
 	// (booking_rate, host_ceiling, egress_ceiling, egress_cooling,
 	// clock_remeasure; empty when it did not), WaitedMS for how long.

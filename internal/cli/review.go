@@ -261,27 +261,27 @@ func writeReviews(w io.Writer, items []booking.Failure) error {
 
 // failureJSON is one failure as `failures --json` prints it.
 type failureJSON struct {
-	ID          int64          `json:"id"`
-	Tenant      int64          `json:"tenant_id"`
-	Site        string         `json:"site"`
-	Account     string         `json:"account"`
-	Court       string         `json:"court"`
-	Date        string         `json:"date"`
-	Start       string         `json:"start"`
-	End         string         `json:"end"`
-	OpensAt     time.Time      `json:"opens_at"`
+	ID      int64     `json:"id"`
+	Tenant  int64     `json:"tenant_id"`
+	Site    string    `json:"site"`
+	Account string    `json:"account"`
+	Court   string    `json:"court"`
+	Date    string    `json:"date"`
+	Start   string    `json:"start"`
+	End     string    `json:"end"`
+	OpensAt time.Time `json:"opens_at"`
 	// OpensAtLocal and FinishedAtLocal are the instants in the site's
 	// time zone with its offset, for a person.
-	OpensAtLocal    string     `json:"opens_at_local"`
-	FinishedAt      *time.Time `json:"finished_at,omitempty"`
-	FinishedAtLocal string     `json:"finished_at_local,omitempty"`
-	State       string         `json:"state"`
-	Reason      string         `json:"reason"`
-	Reservation string         `json:"reservation_no,omitempty"`
-	Review      string         `json:"review,omitempty"`
-	ReviewNote  string         `json:"review_note,omitempty"`
-	Attempts    int            `json:"attempt_count"`
-	Classes     map[string]int `json:"classes"`
+	OpensAtLocal    string         `json:"opens_at_local"`
+	FinishedAt      *time.Time     `json:"finished_at,omitempty"`
+	FinishedAtLocal string         `json:"finished_at_local,omitempty"`
+	State           string         `json:"state"`
+	Reason          string         `json:"reason"`
+	Reservation     string         `json:"reservation_no,omitempty"`
+	Review          string         `json:"review,omitempty"`
+	ReviewNote      string         `json:"review_note,omitempty"`
+	Attempts        int            `json:"attempt_count"`
+	Classes         map[string]int `json:"classes"`
 	// Steps counts the attempts by step, then class.
 	Steps       map[string]map[string]int `json:"steps"`
 	LastAttempt *attemptJSON              `json:"last_attempt,omitempty"`
@@ -299,14 +299,14 @@ type attemptJSON struct {
 	OffsetMS    float64 `json:"offset_ms"`
 	// Offset is offset_ms as a person reads it: "T+12.3 ms" on the
 	// site's clock.
-	Offset    string    `json:"offset"`
-	Status    int       `json:"status"`
-	Class     string    `json:"class"`
-	LatencyMS float64   `json:"latency_ms"`
-	Egress    string    `json:"egress,omitempty"`
-	Instance  string    `json:"instance,omitempty"`
-	Excerpt   string    `json:"excerpt,omitempty"`
-	Error     string    `json:"error,omitempty"`
+	Offset    string  `json:"offset"`
+	Status    int     `json:"status"`
+	Class     string  `json:"class"`
+	LatencyMS float64 `json:"latency_ms"`
+	Egress    string  `json:"egress,omitempty"`
+	Instance  string  `json:"instance,omitempty"`
+	Excerpt   string  `json:"excerpt,omitempty"`
+	Error     string  `json:"error,omitempty"`
 	// WaitedFor says why the request waited before it was sent (one of
 	// booking.Wait*; empty when it did not), WaitedMS for how long.
 	WaitedFor string  `json:"waited_for,omitempty"`
