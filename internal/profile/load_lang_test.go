@@ -136,9 +136,10 @@ const (
 
 // The lists of classes each role may give, as the load errors name them.
 const (
-	pageClasses   = "success, not_open, sold_out, already_mine, session_expired, blocked, retry, fatal"
-	verifyClasses = pageClasses + ", held"
-	submitClasses = pageClasses + ", conflict, held"
+	baseClasses   = "success, not_open, sold_out, already_mine, session_expired, blocked, retry, fatal"
+	pageClasses   = baseClasses + ", invalid"
+	verifyClasses = baseClasses + ", held"
+	submitClasses = baseClasses + ", conflict, held, invalid"
 )
 
 func TestLangBase(t *testing.T) {
@@ -339,11 +340,11 @@ func TestLoadLangErrors(t *testing.T) {
 		{"conflict in a page", []string{"list_id: {json: list.id}\n", "list_id: {json: list.id}\n      classify:\n        - {status: 200, class: conflict}\n"},
 			[]string{`23: list.classify[0]: class "conflict" does not belong to a page step (` + pageClasses + ")"}},
 		{"held in the login", []string{"      pw: \"{{ .Account.Password }}\"\n", "      pw: \"{{ .Account.Password }}\"\n    classify: [{status: 200, class: held}]\n"},
-			[]string{`17: login.classify[0]: class "held" does not belong to a login step (` + pageClasses + ")"}},
+			[]string{`17: login.classify[0]: class "held" does not belong to a login step (` + baseClasses + ")"}},
 		{"held in the prelogin", []string{"    extract:\n      login_token:", "    classify: [{class: held}]\n    extract:\n      login_token:"},
 			[]string{`8: prelogin.classify[0]: class "held" does not belong to a prelogin step`}},
 		{"held in a checkout step", []string{"        - {status: 410, class: retry}", "        - {status: 410, class: held}"},
-			[]string{`47: confirm.classify[1]: class "held" does not belong to a checkout step (` + pageClasses + ")"}},
+			[]string{`47: confirm.classify[1]: class "held" does not belong to a checkout step (` + baseClasses + ")"}},
 		{"conflict in verify", []string{"      - {status: 200, class: retry}", "      - {status: 200, class: conflict}"},
 			[]string{`52: verify.classify[1]: class "conflict" does not belong to a verify step (` + verifyClasses + ")"}},
 		{"reservation on a retry rule", []string{"        - {status: 410, class: retry}", "        - {status: 410, class: retry, reservation: {json: a}}"},

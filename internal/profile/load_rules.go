@@ -45,8 +45,10 @@ func classesFor(role Role) []Class {
 	out := []Class{ClassSuccess, ClassNotOpen, ClassSoldOut, ClassAlreadyMine, ClassSessionExpired,
 		ClassBlocked, ClassRetry, ClassFatal}
 	switch role {
+	case RolePage:
+		out = append(out, ClassInvalid)
 	case RoleSubmit:
-		out = append(out, ClassConflict, ClassHeld)
+		out = append(out, ClassConflict, ClassHeld, ClassInvalid)
 	case RoleVerify:
 		out = append(out, ClassHeld)
 	}

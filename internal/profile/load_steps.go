@@ -209,7 +209,7 @@ func hasClass(rules []Rule, c Class) bool {
 }
 
 var stepKeys = []string{"name", "description", "method", "path", "headers", "form", "multipart", "json", "body",
-	"content_type", "charset", "follow_redirects", "extract", "classify", "every_submit"}
+	"content_type", "charset", "follow_redirects", "extract", "message", "classify", "every_submit"}
 
 var sensitiveRe = regexp.MustCompile(`(?i)pass|pw|token|secret|csrf`)
 
@@ -291,6 +291,9 @@ func (l *loader) step(n *yaml.Node, name string, role Role) *stepBuild {
 				s.Extract = append(s.Extract, *x)
 			}
 		}
+	}
+	if v := m["message"]; v != nil {
+		s.MessageAt = l.message(v, name+".message", sb)
 	}
 	if v := m["classify"]; v != nil {
 		s.Rules = l.rules(v, sb)

@@ -15,7 +15,7 @@ import (
 )
 
 var topKeys = []string{"name", "description", "base_url", "charset", "time_zone", "timeout",
-	"rate_per_second", "user_agent", "headers", "redirect_hosts", "fields", "opening", "steps", "sms"}
+	"rate_per_second", "user_agent", "headers", "redirect_hosts", "fields", "opening", "courts", "slots", "message", "steps", "sms"}
 
 var nameRe = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]*$`)
 
@@ -137,10 +137,24 @@ func (l *loader) profile(data []byte) *Profile {
 	if n := top["opening"]; n != nil {
 		p.Opening = l.opening(n)
 	}
+	if n := top["courts"]; n != nil {
+		p.Courts = l.courts(n)
+	}
+	if n := top["slots"]; n != nil {
+		p.Slots = l.slots(n)
+	}
+	if n := top["message"]; n != nil {
+		p.Message = l.message(n, "message", &stepBuild{s: &Step{Name: "message"}, classNodes: map[Class][]*yaml.Node{}})
+	}
 	if n := top["steps"]; n == nil {
 		l.add(doc.Content[0], "steps is required (login, trace and submit)")
 	} else {
 		l.steps(keyNode(root, "steps"), n, p)
+	}
+	for _, s := range p.Steps() {
+		if len(s.MessageAt) == 0 {
+			s.MessageAt = p.Message
+		}
 	}
 	l.checkReferences(p)
 	l.warnUnusedRedirectHosts(keyNode(root, "redirect_hosts"), p)

@@ -81,14 +81,18 @@ const (
 	ClassConflict Class = "conflict"
 	// ClassHeld is a submit (or verify) answer of a cart-style site: the slot
 	// is held for this account, and the checkout steps make the booking.
-	ClassHeld    Class = "held"
+	ClassHeld Class = "held"
+	// ClassInvalid is the site refusing the request itself: a court, slot
+	// or date it does not have, a malformed request. Sending it again
+	// cannot succeed, so the booking fails at once (site_rejected).
+	ClassInvalid Class = "invalid"
 	ClassUnknown Class = "unknown" // no rule matched
 )
 
 // Classes lists every class, in documentation order.
 var Classes = []Class{
 	ClassSuccess, ClassNotOpen, ClassSoldOut, ClassAlreadyMine,
-	ClassSessionExpired, ClassBlocked, ClassRetry, ClassFatal, ClassConflict, ClassHeld, ClassUnknown,
+	ClassSessionExpired, ClassBlocked, ClassRetry, ClassFatal, ClassConflict, ClassHeld, ClassInvalid, ClassUnknown,
 }
 
 // Valid reports whether c is one of the defined classes.
@@ -174,6 +178,13 @@ type Profile struct {
 	RedirectHosts []RedirectHost
 	Fields        []Field
 	Opening       *Opening // nil when the site has no fixed opening rule
+	// Courts and Slots are the courts the site has and its slot grid, when
+	// the profile declares them (CheckSlot); nil: not checked.
+	Courts *Courts
+	Slots  *Slots
+	// Message is where the site's message is on its pages (the top-level
+	// `message` key); every step without its own has it as its MessageAt.
+	Message []Extraction
 
 	// Prelogin and Login are nil for a site without them (a guest site
 	// has no login: its first page visit sets the cookies).

@@ -44,7 +44,10 @@ type Step struct {
 	Encoding        encoding.Encoding
 	FollowRedirects bool
 	Extract         []Extraction
-	Rules           []Rule
+	// MessageAt says where the page's message is (the `message` key, or
+	// the profile's): extractions tried in order; see Step.Message.
+	MessageAt []Extraction
+	Rules     []Rule
 	// EverySubmit (pages only): the page hands out a single-use token, so
 	// it is visited again before every submit. Other pages' values are
 	// valid for the login session: they are visited again after a login.
