@@ -63,8 +63,12 @@ func (c Catalog) Site(name string) (api.Site, bool) {
 
 type profileSite struct{ p *profile.Profile }
 
-// A profile's rate_per_second is a ceiling the API enforces.
-var _ api.RateCeiling = profileSite{}
+// A profile's rate_per_second is a ceiling the API enforces, and its
+// courts and slots bound what a booking may name.
+var (
+	_ api.RateCeiling = profileSite{}
+	_ api.SlotChecker = profileSite{}
+)
 
 func (s profileSite) Location() *time.Location { return s.p.Location }
 
@@ -86,4 +90,16 @@ func (s profileSite) CheckFields(f map[string]string) []api.FieldProblem {
 		out = append(out, api.FieldProblem{Field: e.Field, Detail: e.Problem})
 	}
 	return out
+}
+
+// CheckSlot refuses a booking the site cannot take by its profile's courts
+// and slot grid (a court it does not have, a start or end off the grid);
+// a profile that declares neither is not checked. The date is not
+// checked: a profile's grid is the same every day. There are no warnings
+// yet: what the profile declares is certain.
+func (s profileSite) CheckSlot(court, date, start, end string) (problems []api.FieldProblem, warnings []string) {
+	for _, e := range s.p.CheckSlot(court, start, end) {
+		problems = append(problems, api.FieldProblem{Field: e.Field, Detail: e.Problem})
+	}
+	return problems, nil
 }

@@ -58,6 +58,38 @@ func redact(s string, forms []string) string {
 	return s
 }
 
+// messageSep stands between a page's message and the rest of its text in
+// an excerpt.
+const messageSep = " · "
+
+// excerptWith is the excerpt of a page that leads with its message (the
+// site's own words, found by the profile or in an alert): the message,
+// then the page text as excerpt gives it, within ExcerptMax runes, the
+// secrets masked in both. Without a message it is excerpt.
+func excerptWith(msg, body string, forms []string) string {
+	msg = strings.Join(strings.Fields(msg), " ")
+	if msg == "" {
+		return excerpt(body, forms)
+	}
+	msg = redact(msg, forms)
+	if utf8.RuneCountInString(msg) >= ExcerptMax-utf8.RuneCountInString(messageSep) {
+		return clipRunes(msg, ExcerptMax)
+	}
+	return clipRunes(msg+messageSep+excerpt(body, forms), ExcerptMax)
+}
+
+// clipRunes cuts s to at most n runes.
+func clipRunes(s string, n int) string {
+	k := 0
+	for i := range s {
+		if k == n {
+			return s[:i]
+		}
+		k++
+	}
+	return s
+}
+
 // excerpt returns at most ExcerptMax runes of the page text: tags removed,
 // whitespace collapsed, secrets masked. It scans only as much of body as it
 // needs, so a large page costs no more than a small one.
@@ -97,16 +129,5 @@ func excerpt(body string, forms []string) string {
 		b.WriteRune(r)
 		n++
 	}
-	text := redact(b.String(), forms)
-	if utf8.RuneCountInString(text) <= ExcerptMax {
-		return text
-	}
-	i, k := 0, 0
-	for i = range text {
-		if k == ExcerptMax {
-			break
-		}
-		k++
-	}
-	return text[:i]
+	return clipRunes(redact(b.String(), forms), ExcerptMax)
 }

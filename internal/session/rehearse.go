@@ -112,7 +112,7 @@ func Rehearse(ctx context.Context, p *profile.Profile, acct profile.AccountData,
 		case st.Role == profile.RoleSubmit && res.Class == profile.ClassHeld:
 			// A cart: the checkout steps make the booking.
 			steps = append(steps, p.Checkout...)
-		case st.Role == profile.RoleSubmit && (res.Class == profile.ClassUnknown || res.Class == profile.ClassFatal):
+		case st.Role == profile.RoleSubmit && (res.Class == profile.ClassUnknown || res.Class == profile.ClassFatal || res.Class == profile.ClassInvalid):
 			fmt.Fprintf(out, "unhealthy: submit answered %s\n", res.Class)
 			return false, ctx.Err()
 		case st.Role == profile.RoleSubmit && res.Class != profile.ClassSuccess:

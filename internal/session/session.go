@@ -482,7 +482,7 @@ func (s *Session) Send(ctx context.Context, p *Prepared) (*Result, error) {
 			secrets = append(secrets, v)
 		}
 	}
-	res.Excerpt = excerpt(text, secretForms(s.prof, secrets))
+	res.Excerpt = excerptWith(st.Message(presp), text, secretForms(s.prof, secrets))
 	if readErr != nil {
 		res.Err = readErr
 	}
