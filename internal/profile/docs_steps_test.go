@@ -76,6 +76,9 @@ func TestDocsStepsExamples(t *testing.T) {
 					seen[c.Key] = true
 				}
 			}
+			if len(s.MessageAt) > 0 {
+				seen["message"] = true
+			}
 			for _, x := range s.Extract {
 				if x.JSON != nil {
 					seen["extract json"] = true
@@ -88,7 +91,7 @@ func TestDocsStepsExamples(t *testing.T) {
 	}
 	for _, want := range []string{"prelogin", "login", "page", "submit", "checkout", "verify", "json", "multipart",
 		"charset", "not", "status", "location", "location_regex", "header", "cookie", "body_contains", "body_regex",
-		"json_has", "held", "conflict", "extract json", "guest"} {
+		"json_has", "held", "conflict", "invalid", "message", "extract json", "guest"} {
 		require.True(t, seen[want], "no docs example shows %s", want)
 	}
 }
