@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"reserver/internal/booking"
+	"reserver/internal/sitetime"
 )
 
 // The timeline of a booking is drawn as inline SVG: one lane per step,
@@ -18,13 +19,18 @@ import (
 // minute earlier and the window minutes long, so the x axis is a symmetric
 // log scale of milliseconds: ±10 ms, ±1 s and ±1 min each get room.
 
+// The drawing is sized in viewBox units and scales to the width it is
+// given (CSS: width 100%), so T and the outcome stay on screen at phone
+// width; its text is large enough in those units to stay legible when a
+// phone scales it down by half.
 const (
-	tlWidth     = 960
-	tlLeft      = 70.0 // room for lane names
-	tlRight     = 940.0
-	tlTop       = 34.0 // room for the outcome label
+	tlWidth     = 720
+	tlLeft      = 62.0 // room for lane names
+	tlRight     = 704.0
+	tlTop       = 40.0 // room for the outcome label
 	tlLaneH     = 30.0
-	tlAxisRoom  = 36.0
+	tlAxisRoom  = 52.0 // tick labels, then T's clock time and the window end
+	tlLegendH   = 18.0
 	tlMinSpanMS = 1000.0 // the axis always shows at least ±1 s around T
 )
 
@@ -104,7 +110,7 @@ type tlLegend struct {
 	Class string
 	Color string
 	Count int
-	X     float64
+	X, Y  float64
 }
 
 // timeline is everything the template needs to draw one booking.
@@ -126,6 +132,16 @@ type timeline struct {
 	OutcomeAnchor       string
 	// SiteClock says how local send times were put on the site's clock.
 	SiteClock string
+	// TClock is T on the site's clock in the site's zone ("09:00:00.000
+	// +09:00"), TUTC the raw instant.
+	TClock, TUTC string
+	// Fire marks the planned instant of the first submit (HasFire): its
+	// send time less the wait it recorded, since the daemon's aim itself
+	// is not stored. FireText says so in words.
+	HasFire      bool
+	FireX, FireY float64
+	FireText     string
+	LegendRows   int
 }
 
 // symlog maps milliseconds to the axis' unit.
@@ -156,8 +172,9 @@ func offsetLabel(ms float64) string {
 // tickValues are the candidate ticks in ms; those inside the axis are drawn.
 var tickValues = []float64{-3600000, -600000, -60000, -10000, -1000, -100, -10, 0, 10, 100, 1000, 10000, 60000, 600000, 3600000}
 
-// buildTimeline lays out b's attempts.
-func buildTimeline(b *booking.Booking, attempts []booking.Attempt) timeline {
+// buildTimeline lays out b's attempts; loc is the site's zone, now the
+// page's clock.
+func buildTimeline(b *booking.Booking, attempts []booking.Attempt, loc *time.Location, now time.Time) timeline {
 	clk := booking.SiteClockFor(b, attempts)
 	offset := func(t time.Time) float64 { return clk.SinceOpening(t, b.OpensAt) }
 	windowMS := float64(b.WindowSeconds) * 1000
@@ -174,6 +191,14 @@ func buildTimeline(b *booking.Booking, attempts []booking.Attempt) timeline {
 		steps[a.Step] = true
 		classes[a.Class]++
 	}
+	// The axis ends on a tick (or the window's end), so that the first
+	// and the last attempt are read against a labelled instant: a login at
+	// −9.96 s sits beside a −10s tick.
+	candidates := tickValues
+	if windowMS > 0 {
+		candidates = append(slices.Clone(tickValues), windowMS)
+	}
+	lo, hi = outTo(lo, candidates, -1), outTo(hi, candidates, 1)
 	ulo, uhi := symlog(lo), symlog(hi)
 	// A little room on both ends so that dots at the extremes are whole.
 	pad := (uhi - ulo) * 0.02
@@ -182,7 +207,8 @@ func buildTimeline(b *booking.Booking, attempts []booking.Attempt) timeline {
 		return tlLeft + (symlog(ms)-ulo)/(uhi-ulo)*(tlRight-tlLeft)
 	}
 
-	tl := timeline{Width: tlWidth, Left: tlLeft, Right: tlRight, Top: tlTop, OutcomeAnchor: "middle", SiteClock: clk.String()}
+	tl := timeline{Width: tlWidth, Left: tlLeft, Right: tlRight, Top: tlTop, OutcomeAnchor: "middle", SiteClock: clk.String(),
+		TClock: sitetime.Clock(b.OpensAt, loc), TUTC: sitetime.UTC(b.OpensAt)}
 	laneY := map[string]float64{}
 	for i, s := range ordered(stepOrder, steps) {
 		y := tlTop + tlLaneH/2 + float64(i)*tlLaneH
@@ -191,7 +217,6 @@ func buildTimeline(b *booking.Booking, attempts []booking.Attempt) timeline {
 	}
 	tl.AxisY = tlTop + float64(len(tl.Lanes))*tlLaneH
 	tl.LegendY = tl.AxisY + tlAxisRoom
-	tl.Height = tl.LegendY + 16
 	for _, v := range tickValues {
 		if v >= lo && v <= hi {
 			tl.Ticks = append(tl.Ticks, tlTick{X: round1(x(v)), Label: offsetLabel(v)})
@@ -202,15 +227,20 @@ func buildTimeline(b *booking.Booking, attempts []booking.Attempt) timeline {
 		tl.WindowX, tl.HasWindow = round1(x(windowMS)), true
 	}
 	var last, success *tlDot
+	fired := false
 	for _, a := range attempts {
 		o := offset(a.SentAt)
-		title := fmt.Sprintf("#%d %s → %s, HTTP %d, %s from T, %.1f ms", a.Seq, a.Step, a.Class, a.Status, offsetText(o), float64(a.LatencyUS)/1000)
+		title := fmt.Sprintf("#%d %s → %s, HTTP %d, %s on the site's clock, %.1f ms", a.Seq, a.Step, a.Class, a.Status, sinceOpening(o), float64(a.LatencyUS)/1000)
+		if w := waitText(a); w != "" {
+			title += ", " + w
+		}
 		if a.Egress != "" {
 			title += ", via " + a.Egress
 		}
 		if a.Error != "" {
 			title += ", " + a.Error
 		}
+		title += "; sent " + sitetime.UTC(a.SentAt) + " on " + nonEmpty(a.Instance, "the instance") + "'s clock"
 		tl.Dots = append(tl.Dots, tlDot{X: round1(x(o)), Y: laneY[a.Step], Class: a.Class, Color: classColor(a.Class), Title: title, Failed: a.Status == 0})
 		d := &tl.Dots[len(tl.Dots)-1]
 		last = d
@@ -219,12 +249,29 @@ func buildTimeline(b *booking.Booking, attempts []booking.Attempt) timeline {
 		if a.Class == "success" && (a.Step == "submit" || a.Step == "verify") && success == nil {
 			success = d
 		}
+		if a.Step == "submit" && !fired {
+			fired = true
+			planned := a.SentAt.Add(-time.Duration(max(a.WaitedUS, 0)) * time.Microsecond)
+			po := offset(planned)
+			tl.HasFire, tl.FireX, tl.FireY = true, round1(x(po)), laneY["submit"]
+			tl.FireText = fmt.Sprintf("Planned fire %s on the site's clock: the first submit's send time (%s)", sinceOpening(po), sinceOpening(o))
+			if w := waitText(a); w != "" {
+				tl.FireText += " less its wait (" + w + ")"
+			}
+			tl.FireText += "; the daemon's aim itself is not stored."
+		}
 	}
-	legendX := tlLeft
+	legendX, row := tlLeft, 0
 	for _, c := range sortedClasses(classes) {
-		tl.Legend = append(tl.Legend, tlLegend{Class: c, Color: classColor(c), Count: classes[c], X: legendX})
-		legendX += float64(len(c))*7 + 60
+		w := float64(len(c)+6)*7.5 + 24
+		if legendX+w > tlRight && legendX > tlLeft {
+			legendX, row = tlLeft, row+1
+		}
+		tl.Legend = append(tl.Legend, tlLegend{Class: c, Color: classColor(c), Count: classes[c], X: legendX, Y: tl.LegendY + float64(row)*tlLegendH})
+		legendX += w
 	}
+	tl.LegendRows = row + 1
+	tl.Height = tl.LegendY + float64(tl.LegendRows)*tlLegendH
 
 	// The outcome is marked where it happened: at the success, at the last
 	// attempt of a failure, or at the window's end when it closed empty.
@@ -258,8 +305,15 @@ func buildTimeline(b *booking.Booking, attempts []booking.Attempt) timeline {
 			tl.OutcomeX = tl.ZeroX
 		}
 	default:
-		tl.Outcome = string(b.State) + " (not finished)"
+		// Not a failure: in progress, drawn amber, where it stands now.
+		tl.Outcome = stateLabel(b.State)
+		if b.State == booking.Running && now.Before(b.WindowEnd()) {
+			tl.Outcome += ", window open"
+		}
 		tl.OutcomeX = tl.ZeroX
+		if last != nil {
+			tl.OutcomeX = last.X
+		}
 	}
 	tl.OutcomeY = tlTop - 16
 	if tl.OutcomeX < tlLeft+120 {
@@ -270,31 +324,72 @@ func buildTimeline(b *booking.Booking, attempts []booking.Attempt) timeline {
 	return tl
 }
 
-// offsetText writes an offset from T for people: "+12.3 ms", "−59.98 s".
-func offsetText(ms float64) string {
-	sign := "+"
-	if ms < 0 {
-		sign = "−"
+// outTo moves v outwards (dir −1: down, +1: up) to the nearest of
+// candidates at or beyond it; v itself when none is.
+func outTo(v float64, candidates []float64, dir float64) float64 {
+	best, found := v, false
+	for _, c := range candidates {
+		if (c-v)*dir < 0 {
+			continue
+		}
+		if !found || math.Abs(c-v) < math.Abs(best-v) {
+			best, found = c, true
+		}
 	}
-	a := math.Abs(ms)
-	if a < 1000 {
-		return fmt.Sprintf("%s%.1f ms", sign, a)
+	return best
+}
+
+func nonEmpty(s, def string) string {
+	if s == "" {
+		return def
 	}
-	return fmt.Sprintf("%s%.2f s", sign, a/1000)
+	return s
+}
+
+// OutcomeClass is the outcome marker's class: success, failure or, for a
+// booking not finished, pending.
+func (t timeline) OutcomeClass() string {
+	switch {
+	case t.OutcomeOK:
+		return "success"
+	case t.Finished:
+		return "failure"
+	}
+	return "pending"
+}
+
+// OutcomeColor is the outcome's colour: green, red, or amber in progress.
+func (t timeline) OutcomeColor() string {
+	switch t.OutcomeClass() {
+	case "success":
+		return "#1a7f37"
+	case "failure":
+		return "#cf222e"
+	}
+	return "#bf8700"
 }
 
 func round1(v float64) float64 { return math.Round(v*10) / 10 }
 
-// outcomePath is the marker of the outcome: a diamond for a success, a
-// cross for anything else. It is a path, not a circle, so circles stay one
-// per attempt.
+// OutcomePath is the marker of the outcome: a diamond for a success, a
+// cross for a failure, a hollow square for a booking in progress. It is a
+// path, not a circle, so circles stay one per attempt.
 func (t timeline) OutcomePath() string {
 	x, y := t.OutcomeX, t.AxisY-4
 	top := t.Top - 4
-	if t.OutcomeOK {
+	switch t.OutcomeClass() {
+	case "success":
 		return fmt.Sprintf("M%.1f %.1f l7 7 l-7 7 l-7 -7 z M%.1f %.1f V%.1f", x, top-14, x, top, y)
+	case "failure":
+		return fmt.Sprintf("M%.1f %.1f l12 12 m0 -12 l-12 12 M%.1f %.1f V%.1f", x-6, top-13, x, top, y)
 	}
-	return fmt.Sprintf("M%.1f %.1f l12 12 m0 -12 l-12 12 M%.1f %.1f V%.1f", x-6, top-13, x, top, y)
+	return fmt.Sprintf("M%.1f %.1f h12 v12 h-12 z M%.1f %.1f V%.1f", x-6, top-13, x, top-1, y)
+}
+
+// FirePath is the planned fire's marker: a triangle pointing down at the
+// submit lane.
+func (t timeline) FirePath() string {
+	return fmt.Sprintf("M%.1f %.1f l-6 -10 h12 z", t.FireX, t.FireY-7)
 }
 
 // Description is the SVG's accessible label.

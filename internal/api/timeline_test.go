@@ -20,8 +20,8 @@ func TestOffsetLabel(t *testing.T) {
 	for _, tt := range tests {
 		require.Equal(t, tt.want, offsetLabel(tt.ms))
 	}
-	require.Equal(t, "+12.3 ms", offsetText(12.34))
-	require.Equal(t, "−59.98 s", offsetText(-59980))
+	require.Equal(t, "T+12.3 ms", sinceOpening(12.34))
+	require.Equal(t, "T−59.98 s", sinceOpening(-59980))
 }
 
 func TestSymlogIsMonotonic(t *testing.T) {
@@ -62,12 +62,13 @@ func TestBuildTimeline(t *testing.T) {
 		{"sold out", booking.Booking{State: booking.Failed, Reason: booking.ReasonSoldOut}, run[:3], "failed: sold_out", false, 2},
 		{"window closed", booking.Booking{State: booking.Failed, Reason: booking.ReasonWindow}, run[:3], "failed: window_closed", false, -1},
 		{"missed, no attempt", booking.Booking{State: booking.Failed, Reason: booking.ReasonMissed}, nil, "failed: missed", false, -2},
-		{"queued", booking.Booking{State: booking.Queued}, nil, "queued (not finished)", false, -2},
+		{"queued", booking.Booking{State: booking.Queued}, nil, "queued", false, -2},
+		{"running, in progress at its last attempt", booking.Booking{State: booking.Running}, run[:3], "running, window open", false, 2},
 	}
 	for _, tt := range tests {
 		b := tt.b
 		b.OpensAt, b.WindowSeconds = opens, 300
-		tl := buildTimeline(&b, tt.rows)
+		tl := buildTimeline(&b, tt.rows, seoul, opens)
 		require.Len(t, tl.Dots, len(tt.rows), tt.name)
 		require.Equal(t, tt.outcome, tl.Outcome, tt.name)
 		require.Equal(t, tt.ok, tl.OutcomeOK, tt.name)
@@ -89,7 +90,7 @@ func TestBuildTimeline(t *testing.T) {
 	}
 
 	b := booking.Booking{State: booking.Succeeded, OpensAt: opens, WindowSeconds: 300}
-	tl := buildTimeline(&b, run)
+	tl := buildTimeline(&b, run, seoul, opens)
 	var lanes []string
 	for _, l := range tl.Lanes {
 		lanes = append(lanes, l.Name)
@@ -108,6 +109,50 @@ func TestBuildTimeline(t *testing.T) {
 		labels = append(labels, tk.Label)
 	}
 	require.Equal(t, []string{"−1m", "−10s", "−1s", "−100ms", "−10ms", "T", "+10ms", "+100ms", "+1s", "+10s", "+1m"}, labels)
+	require.Equal(t, "10:00:00.000 +09:00", tl.TClock, "T on the site's clock, in its zone")
+	require.Equal(t, "2026-11-25T01:00:00.000Z", tl.TUTC)
+}
+
+// TestTimelineSpan: the axis reaches a labelled tick beyond the first and
+// the last attempt (a login at −9.96 s gets its −10s tick), and the planned
+// fire is marked at the first submit's send time less its wait.
+func TestTimelineSpan(t *testing.T) {
+	t.Parallel()
+	opens := time.Date(2026, 11, 25, 1, 0, 0, 0, time.UTC)
+	rows := []booking.Attempt{
+		{Seq: 1, Step: "login", Class: "success", SentAt: opens.Add(-9960 * time.Millisecond), Status: 302},
+		{Seq: 2, Step: "submit", Class: "not_open", SentAt: opens.Add(23 * time.Millisecond), Status: 200,
+			WaitedFor: booking.WaitHostCeiling, WaitedUS: 20000},
+		{Seq: 3, Step: "submit", Class: "sold_out", SentAt: opens.Add(44 * time.Millisecond), Status: 200,
+			WaitedFor: booking.WaitBookingRate, WaitedUS: 21000},
+	}
+	b := booking.Booking{State: booking.Failed, Reason: booking.ReasonSoldOut, OpensAt: opens, WindowSeconds: 300}
+	tl := buildTimeline(&b, rows, seoul, opens.Add(time.Hour))
+	labels := map[string]float64{}
+	for _, tk := range tl.Ticks {
+		labels[tk.Label] = tk.X
+	}
+	require.Contains(t, labels, "−10s", "the login at −9.96 s has a −10s tick left of it")
+	require.Less(t, labels["−10s"], tl.Dots[0].X)
+	require.True(t, tl.HasFire)
+	require.Contains(t, tl.FireText, "T+3.0 ms", "the first submit was sent at +23 ms after waiting 20 ms: planned at +3 ms")
+	require.Contains(t, tl.FireText, "waited 20.0 ms for the host ceiling")
+	require.Less(t, tl.FireX, tl.Dots[1].X)
+	require.Greater(t, tl.FireX, tl.ZeroX)
+	require.Contains(t, tl.Dots[1].Title, "waited 20.0 ms for the host ceiling")
+	require.Contains(t, tl.Dots[2].Title, "waited 21.0 ms for the booking's rate")
+	require.Contains(t, tl.Dots[2].Title, "T+44.0 ms")
+	require.Equal(t, "failure", tl.OutcomeClass())
+	require.LessOrEqual(t, tl.Right, tl.Width)
+	for _, l := range tl.Legend {
+		require.LessOrEqual(t, l.X, tl.Right, "the legend wraps inside the drawing")
+	}
+
+	running := booking.Booking{State: booking.Running, OpensAt: opens, WindowSeconds: 300}
+	tl = buildTimeline(&running, rows[:2], seoul, opens.Add(time.Second))
+	require.Equal(t, "pending", tl.OutcomeClass(), "a running booking is in progress, not failed")
+	require.Equal(t, "#bf8700", tl.OutcomeColor())
+	require.Equal(t, "running, window open", tl.Outcome)
 }
 
 // TestTimelineOnTheSiteClock: the site's clock is 0.3 s ahead of ours, so
@@ -124,8 +169,8 @@ func TestTimelineOnTheSiteClock(t *testing.T) {
 		rows = append(rows, booking.Attempt{Seq: i + 1, Step: "submit", Class: "not_open", SentAt: sent, SiteDate: &date, LatencyUS: 2000, Status: 200})
 	}
 	b := booking.Booking{State: booking.Failed, Reason: booking.ReasonWindow, OpensAt: opens, WindowSeconds: 300}
-	tl := buildTimeline(&b, rows)
+	tl := buildTimeline(&b, rows, time.UTC, opens)
 	require.Greater(t, tl.Dots[0].X, tl.ZeroX, "the first submit is after T on the site's clock")
-	require.Contains(t, tl.Dots[0].Title, "#1 submit → not_open, HTTP 200, +")
+	require.Contains(t, tl.Dots[0].Title, "#1 submit → not_open, HTTP 200, T+")
 	require.Regexp(t, `^200 attempts; failed: window_closed; site clock ≈ local \+0\.(29|30)\d s ±0\.00\d s \(from 200 Date headers\)$`, tl.Description())
 }

@@ -24,12 +24,14 @@ type browser struct {
 	t    *testing.T
 	base string
 	c    *http.Client
+	// accept is the Accept header sent, a browser's by default.
+	accept string
 }
 
 func newBrowser(t *testing.T, base string) *browser {
 	jar, err := cookiejar.New(nil)
 	require.NoError(t, err)
-	return &browser{t: t, base: base, c: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+	return &browser{t: t, base: base, accept: "text/html,application/xhtml+xml,*/*;q=0.8", c: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 }
 
 type page struct {
@@ -49,6 +51,9 @@ func (b *browser) do(method, path string, form url.Values) page {
 	require.NoError(b.t, err)
 	if form != nil {
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	if b.accept != "" {
+		req.Header.Set("Accept", b.accept)
 	}
 	resp, err := b.c.Do(req)
 	require.NoError(b.t, err)
@@ -245,7 +250,7 @@ func TestUIPages(t *testing.T) {
 			{"sold out", sold.id, sold.attempts, "failed: sold_out", false, false},
 			{"window closed", win.id, win.attempts, "failed: window_closed", false, false},
 			{"booked", won.id, won.attempts, "booked: R-3", true, false},
-			{"running", live.id, live.attempts, "running (not finished)", false, true},
+			{"running", live.id, live.attempts, "running, window open", false, true},
 		}
 		for _, tt := range tests {
 			p := br.get(fmt.Sprintf("/ui/bookings/%d", tt.id))
@@ -262,7 +267,7 @@ func TestUIPages(t *testing.T) {
 		}
 		p = br.get(fmt.Sprintf("/ui/bookings/%d", sold.id))
 		require.Equal(t, "#cf222e", p.doc.Find("circle.attempt.sold_out").AttrOr("fill", ""))
-		require.Equal(t, "−60.00 s", strings.TrimSpace(p.doc.Find("table.attempts tr.attempt").First().Find("td").Eq(1).Text()))
+		require.Equal(t, "T−60.00 s", strings.TrimSpace(p.doc.Find("table.attempts tr.attempt").First().Find("td.from-t").Text()))
 		require.Contains(t, p.doc.Find("p.site-clock").Text(), "site clock unknown (no Date headers)", "says which clock From T is on")
 		require.Equal(t, 404, br.get("/ui/bookings/999999").status)
 		require.Equal(t, 404, br.get("/ui/bookings/x").status)
