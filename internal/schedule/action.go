@@ -70,6 +70,10 @@ func submitDecision(class profile.Class, ambiguous, hasVerify bool) decision {
 		return decision{act: actFail, reason: booking.ReasonUnconfirmed}
 	case profile.ClassFatal:
 		return decision{act: actFail, reason: booking.ReasonFatal}
+	case profile.ClassInvalid:
+		// The site refused the request itself (a court or slot it does not
+		// have): nothing was booked, and asking again cannot help.
+		return decision{act: actFail, reason: booking.ReasonRejected}
 	case profile.ClassSessionExpired:
 		return decision{act: actRelogin}
 	case profile.ClassBlocked:

@@ -38,6 +38,9 @@ func TestSubmitDecision(t *testing.T) {
 		{profile.ClassHeld, false, false, decision{act: actCheckout}},
 		{profile.ClassHeld, true, true, decision{act: actVerify}}, // a 5xx page that looks like a hold
 		{profile.ClassFatal, false, true, decision{act: actFail, reason: booking.ReasonFatal}},
+		{profile.ClassInvalid, false, true, decision{act: actFail, reason: booking.ReasonRejected}},
+		{profile.ClassInvalid, false, false, decision{act: actFail, reason: booking.ReasonRejected}},
+		{profile.ClassInvalid, true, true, decision{act: actVerify}}, // a 5xx page that says "invalid"
 		{profile.ClassSessionExpired, false, true, decision{act: actRelogin}},
 		{profile.ClassBlocked, false, true, decision{act: actMove}},
 		{profile.ClassNotOpen, false, true, decision{act: actAgain}},

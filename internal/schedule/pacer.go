@@ -9,6 +9,7 @@ import (
 
 	"golang.org/x/time/rate"
 
+	"reserver/internal/booking"
 	"reserver/internal/session"
 )
 
@@ -103,15 +104,20 @@ func (r *run) pace(ctx context.Context, o sendOpts) error {
 	}
 	// The deadline of notAfter passed with the run still going: no turn.
 	noTurn := func() bool { return !o.notAfter.IsZero() && ctx.Err() == nil && !r.cancelRequested() }
+	// Each wait is measured around the call that blocks (one clock read
+	// after each), and kept for the request's attempt row only if it goes.
+	var w waits
+	prev := time.Now()
 	// The opening's first submit is charged ahead to the shared ceilings
 	// up to their opening burst (0: the booking's own rate, never ahead).
 	for _, c := range []struct {
 		l            *rate.Limiter
 		openingBurst float64
+		why          string
 	}{
-		{r.lim, 0},
-		{r.d.cfg.Egress.Limiter(r.eg.Name(), r.siteHost), r.d.cfg.Egress.OpeningBurst()},
-		{r.host, math.Inf(1)},
+		{r.lim, 0, booking.WaitBookingRate},
+		{r.d.cfg.Egress.Limiter(r.eg.Name(), r.siteHost), r.d.cfg.Egress.OpeningBurst(), booking.WaitEgressCeiling},
+		{r.host, math.Inf(1), booking.WaitHostCeiling},
 	} {
 		if o.opening && c.openingBurst > 0 && chargeAhead(c.l, c.openingBurst) {
 			continue
@@ -127,9 +133,14 @@ func (r *run) pace(ctx context.Context, o sendOpts) error {
 			}
 			return r.why(ctx.Err())
 		}
+		now := time.Now()
+		if d := now.Sub(prev); d >= waitNoticeable {
+			w.add(r.ceilingWhy(c.why, c.l), d)
+		}
+		prev = now
 	}
 	if !r.lastSent.IsZero() {
-		if d := time.Until(r.lastSent.Add(r.interval())); d > 0 {
+		if d := r.lastSent.Add(r.interval()).Sub(prev); d > 0 {
 			t := time.NewTimer(d)
 			defer t.Stop()
 			select {
@@ -140,9 +151,22 @@ func (r *run) pace(ctx context.Context, o sendOpts) error {
 				return r.why(ctx.Err())
 			case <-t.C:
 			}
+			w.add(booking.WaitBookingRate, time.Since(prev))
 		}
 	}
+	r.pending.merge(w)
 	return nil
+}
+
+// ceilingWhy names what a wait in limiter l was for. An egress whose
+// ceiling for the host is no lower than the host's own (one direct egress,
+// by default) waits only while the host's ceiling would have made it wait
+// as long: the host ceiling is the reason an operator can act on.
+func (r *run) ceilingWhy(why string, l *rate.Limiter) string {
+	if why == booking.WaitEgressCeiling && l.Limit() >= r.host.Limit() {
+		return booking.WaitHostCeiling
+	}
+	return why
 }
 
 // chargeAhead takes a token of l for a request that goes now, without
@@ -190,6 +214,7 @@ func (r *run) request(ctx context.Context, step string, o sendOpts) (*session.Re
 		return nil, err
 	}
 	if err := r.fence(o); err != nil {
+		r.pending = waits{} // nothing went out
 		return nil, err
 	}
 	now := time.Now()
@@ -227,10 +252,15 @@ func (r *run) login(ctx context.Context, seen uint64, o sendOpts) error {
 		return err
 	}
 	if err := r.fence(o); err != nil {
+		r.pending = waits{} // nothing went out
 		return err
 	}
 	start := time.Now()
 	_, res, err := r.sess.Login(ctx, seen)
+	if res == nil || res == r.lastLogin || res.SentAt.Before(start) {
+		// Another booking's login served: nothing of this run's went out.
+		r.pending = waits{}
+	}
 	if res != nil && res != r.lastLogin && !res.SentAt.Before(start) {
 		for _, b := range res.Before { // the visit before the login (prelogin)
 			r.sent(b)

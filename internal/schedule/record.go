@@ -27,6 +27,7 @@ func (r *run) attempt(step string, sentAt time.Time, class, errText string) book
 func (r *run) record(res *session.Result) {
 	a := r.attempt(res.Step, res.SentAt, string(res.Class), "")
 	a.LatencyUS, a.Status, a.Excerpt = res.Latency.Microseconds(), res.Status, truncate(res.Excerpt, 500)
+	a.WaitedFor, a.WaitedUS = r.take()
 	if !res.SiteDate.IsZero() {
 		d := res.SiteDate
 		a.SiteDate = &d
@@ -44,6 +45,9 @@ func (r *run) record(res *session.Result) {
 	}
 	if r.d.cfg.Events != nil {
 		what := fmt.Sprintf("%-6s → %-15s HTTP %d in %v", a.Step, a.Class, a.Status, res.Latency.Round(10*time.Microsecond))
+		if a.WaitedFor != "" {
+			what += fmt.Sprintf(" after waiting %v for the %s", (time.Duration(a.WaitedUS) * time.Microsecond).Round(time.Millisecond), waitNames[a.WaitedFor])
+		}
 		if a.Error != "" {
 			what += " (" + a.Error + ")"
 		}
@@ -58,6 +62,7 @@ func (r *run) record(res *session.Result) {
 // secret's value).
 func (r *run) recordRenderError(step string, at time.Time, err error) {
 	a := r.attempt(step, at, classProfileError, truncate(err.Error(), 500))
+	a.WaitedFor, a.WaitedUS = r.take()
 	r.d.attempts.Add(a)
 	metrics.Attempt(a.Class, step)
 	r.log.Warn("step could not be rendered", zap.String("step", step), zap.Error(err))

@@ -115,6 +115,9 @@ type run struct {
 	// one between its limiter token and the wire.
 	lastSent  time.Time
 	lastLogin *session.Result
+	// pending is what the run's next request has waited for so far (the
+	// ceilings, cooling egresses, a clock measurement); its row takes it.
+	pending waits
 	// password is what this booking logs in with (never logged);
 	// releaseSession gives its session back to the pool; proven is set
 	// once a login with password succeeded.
@@ -270,20 +273,26 @@ func (r *run) execute() error {
 	if err := r.prewarm(); err != nil {
 		return err
 	}
+	measured := time.Now()
 	if err := r.measureClock(clockMaxAge); err != nil {
 		return err
 	}
 	fire := r.aim()
+	// A measurement (its probes wait their turn under the ceilings) that
+	// ran past the fire instant held up the first submit.
+	r.measuredPast(fire, measured, time.Now())
 	// An estimate must be fresh when it is used: with a long lead,
 	// measure again shortly before the opening.
 	if time.Until(fire) > clockRemeasureAt+5*time.Second {
 		if err := r.sleepUntil(r.ctx, fire.Add(-clockRemeasureAt)); err != nil {
 			return err
 		}
+		measured = time.Now()
 		if err := r.measureClock(clockFreshAtFire); err != nil {
 			return err
 		}
 		fire = r.aim()
+		r.measuredPast(fire, measured, time.Now())
 	}
 	// Visit the booking page again shortly before the opening: a fresh
 	// token, and a connection the site has not closed as idle.
@@ -423,6 +432,10 @@ func (r *run) prewarm() error {
 			if err == nil && (res.Class == profile.ClassBlocked || egressRefused(res)) {
 				r.onBlocked(res)
 				continue
+			}
+			if err == nil && res.Class == profile.ClassInvalid {
+				r.rejected(res)
+				return errStop
 			}
 			if err == nil && res.Class == profile.ClassSessionExpired {
 				err = r.login(r.ctx, r.sess.Generation(), sendOpts{})

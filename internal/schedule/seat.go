@@ -7,6 +7,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"reserver/internal/booking"
 	"reserver/internal/ippool"
 	"reserver/internal/profile"
 	"reserver/internal/session"
@@ -41,7 +42,10 @@ func (r *run) coolDown(err error) error {
 		fmt.Sprintf("every egress to %s is cooling down; waiting %v", r.siteHost, wait.Round(time.Millisecond)))
 	r.d.attempts.Add(a)
 	r.d.event(r.b.ID, fmt.Sprintf("every egress is cooling down: waiting %v", wait.Round(time.Millisecond)))
-	return r.sleepFor(r.ctx, wait)
+	start := time.Now()
+	err = r.sleepFor(r.ctx, wait)
+	r.pending.add(booking.WaitEgressCooling, time.Since(start))
+	return err
 }
 
 // onBlocked reports a block (or a breaker that would not let the request

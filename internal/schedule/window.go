@@ -77,6 +77,9 @@ func (r *run) window(end time.Time) error {
 					return err
 				}
 				pages = pagesAll
+			case res.Class == profile.ClassInvalid:
+				r.rejected(res)
+				return nil
 			}
 			continue
 		}
@@ -128,6 +131,10 @@ func (r *run) window(end time.Time) error {
 			r.succeed(res.Reservation)
 			return nil
 		case actFail:
+			if dec.reason == booking.ReasonRejected {
+				r.rejected(res)
+				return nil
+			}
 			r.d.event(r.b.ID, "failed: "+string(dec.reason))
 			r.fail(dec.reason, r.failedKinds()...)
 			return nil
@@ -170,6 +177,16 @@ func (r *run) window(end time.Time) error {
 		case actAgain:
 		}
 	}
+}
+
+// rejected fails the booking because the site refused its request itself
+// (class invalid: a court or slot it does not have): at once, before the
+// opening when a page visit said so, since no retry can make it valid.
+func (r *run) rejected(res *session.Result) {
+	why := res.Step + " answered invalid: the site refused the request (check the court, date and slot)"
+	r.log.Warn("the site rejected the request", zap.String("step", res.Step), zap.Int("status", res.Status))
+	r.d.event(r.b.ID, "failed: "+string(booking.ReasonRejected)+": "+why)
+	r.fail(booking.ReasonRejected, r.failedKinds()...)
 }
 
 // openingSlack: a first submit still counts as the opening's (exempt
