@@ -360,3 +360,33 @@ func TestStatusCountsIdleInstances(t *testing.T) {
 	require.Contains(t, out, "instances gone (no heartbeat for 3 beats; last day): 1\n")
 	require.Regexp(t, `(?m)^  old-1\s+host-b\s+.*\(1 min ago\)$`, out)
 }
+
+// Why a request waited before it was sent is a column of `attempts`, in
+// the last answer of `failures` and in their JSON.
+func TestAttemptsShowWhyTheyWaited(t *testing.T) {
+	t.Parallel()
+	e := newReviewEnv(t, database.SQLite)
+	ctx := context.Background()
+	opens := time.Now().Add(-time.Hour).UTC().Truncate(time.Second)
+	id := e.seed(t, "courtsim", "1", opens, booking.Armed, "", "not_open")
+	require.NoError(t, e.store.AddAttempts(ctx, []booking.Attempt{{BookingID: id, Instance: "inst-a", Boot: "b2", Seq: 1, Step: "submit",
+		SentAt: opens.Add(44 * time.Millisecond), Status: 200, Class: "sold_out", LatencyUS: 30000, Egress: "direct",
+		WaitedFor: booking.WaitHostCeiling, WaitedUS: 20500, Excerpt: "taken"}}))
+	require.NoError(t, e.store.Fail(ctx, id, booking.Armed, "inst-a", booking.ReasonSoldOut, nil, time.Now()))
+
+	out, errOut, code := e.run(t, "attempts", fmt.Sprint(id))
+	require.Equal(t, 0, code, errOut)
+	require.Regexp(t, `(?m)^2\s+\+1\.5\s+submit\s+200\s+not_open\s+35\.2\s+-\s+direct\s`, out, "did not wait")
+	require.Regexp(t, `(?m)^1\s+\+44\.0\s+submit\s+200\s+sold_out\s+30\.0\s+host_ceiling 20\.5\s+direct\s+inst-a\s+taken$`, out)
+
+	out, errOut, code = e.run(t, "failures")
+	require.Equal(t, 0, code, errOut)
+	require.Contains(t, out, "submit → sold_out 200 (waited host_ceiling 20.5 ms): taken")
+
+	out, _, code = e.run(t, "attempts", "--json", fmt.Sprint(id))
+	require.Equal(t, 0, code)
+	var rows []map[string]any
+	require.NoError(t, json.Unmarshal([]byte(out), &rows))
+	require.Equal(t, "host_ceiling", rows[len(rows)-1]["waited_for"])
+	require.Equal(t, 20.5, rows[len(rows)-1]["waited_ms"])
+}
