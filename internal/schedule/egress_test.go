@@ -3,6 +3,7 @@ package schedule
 import (
 	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -165,20 +166,33 @@ func TestEgressAllCooling(t *testing.T) {
 		pool := egressPool(t, site, 1, 100)
 		got := runWithEgress(t, b, pool, 3, 20*time.Second)
 
-		cooling := 0
+		cooling, saidCooling := 0, 0
 		for _, f := range got.finals {
 			require.True(t, f.State.Terminal())
 		}
 		for _, rows := range got.attempts {
-			for _, a := range rows {
+			for i, a := range rows {
 				if a.Step == "egress" {
 					cooling++
 					require.Contains(t, a.Error, "cooling down")
+					// The request after the wait counts it in its own.
+					_, w, ok := strings.Cut(a.Error, "waiting ")
+					require.True(t, ok, a.Error)
+					wait, err := time.ParseDuration(w)
+					require.NoError(t, err)
+					if i+1 < len(rows) && rows[i+1].Step != "egress" {
+						next := rows[i+1]
+						require.GreaterOrEqual(t, time.Duration(next.WaitedUS)*time.Microsecond, wait-time.Millisecond, "%s after %s", next.Step, a.Error)
+						if next.WaitedFor == booking.WaitEgressCooling {
+							saidCooling++
+						}
+					}
 				}
 			}
 			requireWithinRate(t, rows)
 		}
 		require.Positive(t, cooling, "the attempt log says why the bookings waited")
+		require.Positive(t, saidCooling, "and the requests after the waits say egress_cooling")
 		// Whatever was booked was booked once.
 		seen := map[string]int{}
 		for _, r := range got.ledger.Reservations {

@@ -105,7 +105,9 @@ func (r *run) pace(ctx context.Context, o sendOpts) error {
 	// The deadline of notAfter passed with the run still going: no turn.
 	noTurn := func() bool { return !o.notAfter.IsZero() && ctx.Err() == nil && !r.cancelRequested() }
 	// Each wait is measured around the call that blocks (one clock read
-	// after each), and kept for the request's attempt row only if it goes.
+	// after each); once the request has its turn they are kept for the
+	// next attempt row (a request that gets none waited for nothing that
+	// followed: its deadline let the next one go).
 	var w waits
 	prev := time.Now()
 	// The opening's first submit is charged ahead to the shared ceilings
@@ -214,7 +216,6 @@ func (r *run) request(ctx context.Context, step string, o sendOpts) (*session.Re
 		return nil, err
 	}
 	if err := r.fence(o); err != nil {
-		r.pending = waits{} // nothing went out
 		return nil, err
 	}
 	now := time.Now()
@@ -252,15 +253,10 @@ func (r *run) login(ctx context.Context, seen uint64, o sendOpts) error {
 		return err
 	}
 	if err := r.fence(o); err != nil {
-		r.pending = waits{} // nothing went out
 		return err
 	}
 	start := time.Now()
 	_, res, err := r.sess.Login(ctx, seen)
-	if res == nil || res == r.lastLogin || res.SentAt.Before(start) {
-		// Another booking's login served: nothing of this run's went out.
-		r.pending = waits{}
-	}
 	if res != nil && res != r.lastLogin && !res.SentAt.Before(start) {
 		for _, b := range res.Before { // the visit before the login (prelogin)
 			r.sent(b)

@@ -110,3 +110,26 @@ func cmpOrF(v, d float64) float64 {
 	}
 	return v
 }
+
+// A booking armed so late that measuring the site's clock runs past its
+// opening: the first submit waited for the measurement, and says so.
+func TestAttemptSaysClockWait(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := setup(t, setupOpts{})
+		opensAt := b.site.Now().Add(1500 * time.Millisecond)
+		b.site.SetOpenAt(opensAt)
+		bk := b.book(t, opensAt, bookingOpts{})
+		d := b.daemon(t, "i1", nil)
+		require.NoError(t, d.Start(t.Context()))
+		got := b.waitTerminal(t, bk.ID, 3*time.Minute)
+		d.Stop()
+		require.Equal(t, booking.Succeeded, got.State, "reason %s", got.Reason)
+		rows := b.attempts(t, bk.ID)
+		sub := rows[len(rows)-1]
+		require.Equal(t, "submit", sub.Step)
+		require.Positive(t, sub.SentAt.Sub(opensAt), "the submit went late")
+		require.Equal(t, booking.WaitClockRemeasure, sub.WaitedFor)
+		require.InDelta(t, float64(sub.SentAt.Sub(opensAt)), float64(time.Duration(sub.WaitedUS)*time.Microsecond), float64(10*time.Millisecond),
+			"it waited from the opening until the measurement ended")
+	})
+}
