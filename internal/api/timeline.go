@@ -20,18 +20,29 @@ import (
 // log scale of milliseconds: ±10 ms, ±1 s and ±1 min each get room.
 
 // The drawing is sized in viewBox units and scales to the width it is
-// given (CSS: width 100%), so T and the outcome stay on screen at phone
-// width; its text is large enough in those units to stay legible when a
-// phone scales it down by half.
+// given (CSS: width 100%), so T and the outcome stay on screen at any
+// width. It is drawn twice, in a wide layout and a compact one that a
+// phone shows instead (a media query), so that its text stays legible
+// when scaled to 360 px: the compact one is narrower in units and labels
+// only the ticks from a second outwards.
 const (
-	tlWidth     = 720
-	tlLeft      = 62.0 // room for lane names
-	tlRight     = 704.0
 	tlTop       = 40.0 // room for the outcome label
 	tlLaneH     = 30.0
 	tlAxisRoom  = 52.0 // tick labels, then T's clock time and the window end
 	tlLegendH   = 18.0
 	tlMinSpanMS = 1000.0 // the axis always shows at least ±1 s around T
+)
+
+// tlLayout is the horizontal layout of a drawing.
+type tlLayout struct {
+	Width, Left, Right float64 // viewBox width, the plot's edges
+	// Compact labels only the ticks a second or more from T (and T).
+	Compact bool
+}
+
+var (
+	tlWide    = tlLayout{Width: 720, Left: 62, Right: 704}
+	tlCompact = tlLayout{Width: 400, Left: 54, Right: 392, Compact: true}
 )
 
 // stepOrder is the lane order; other steps follow by name.
@@ -116,6 +127,8 @@ type tlLegend struct {
 // timeline is everything the template needs to draw one booking.
 type timeline struct {
 	Width, Height       float64
+	Compact             bool
+	TickFont            float64 // the tick labels' font size
 	Left, Right         float64
 	AxisY, Top          float64
 	Lanes               []tlLane
@@ -175,6 +188,12 @@ var tickValues = []float64{-3600000, -600000, -60000, -10000, -1000, -100, -10, 
 // buildTimeline lays out b's attempts; loc is the site's zone, now the
 // page's clock.
 func buildTimeline(b *booking.Booking, attempts []booking.Attempt, loc *time.Location, now time.Time) timeline {
+	return buildTimelineIn(tlWide, b, attempts, loc, now)
+}
+
+// buildTimelineIn lays out b's attempts in the layout l.
+func buildTimelineIn(l tlLayout, b *booking.Booking, attempts []booking.Attempt, loc *time.Location, now time.Time) timeline {
+	tlLeft, tlRight := l.Left, l.Right
 	clk := booking.SiteClockFor(b, attempts)
 	offset := func(t time.Time) float64 { return clk.SinceOpening(t, b.OpensAt) }
 	windowMS := float64(b.WindowSeconds) * 1000
@@ -207,8 +226,11 @@ func buildTimeline(b *booking.Booking, attempts []booking.Attempt, loc *time.Loc
 		return tlLeft + (symlog(ms)-ulo)/(uhi-ulo)*(tlRight-tlLeft)
 	}
 
-	tl := timeline{Width: tlWidth, Left: tlLeft, Right: tlRight, Top: tlTop, OutcomeAnchor: "middle", SiteClock: clk.String(),
+	tl := timeline{Width: l.Width, Compact: l.Compact, TickFont: 13, Left: tlLeft, Right: tlRight, Top: tlTop, OutcomeAnchor: "middle", SiteClock: clk.String(),
 		TClock: sitetime.Clock(b.OpensAt, loc), TUTC: sitetime.UTC(b.OpensAt)}
+	if l.Compact {
+		tl.TickFont = 11
+	}
 	laneY := map[string]float64{}
 	for i, s := range ordered(stepOrder, steps) {
 		y := tlTop + tlLaneH/2 + float64(i)*tlLaneH
@@ -219,8 +241,15 @@ func buildTimeline(b *booking.Booking, attempts []booking.Attempt, loc *time.Loc
 	tl.LegendY = tl.AxisY + tlAxisRoom
 	for _, v := range tickValues {
 		if v >= lo && v <= hi {
-			tl.Ticks = append(tl.Ticks, tlTick{X: round1(x(v)), Label: offsetLabel(v)})
+			label := offsetLabel(v)
+			if l.Compact && v != 0 && math.Abs(v) < 1000 {
+				label = ""
+			}
+			tl.Ticks = append(tl.Ticks, tlTick{X: round1(x(v)), Label: label})
 		}
+	}
+	if l.Compact {
+		spaceLabels(tl.Ticks, 30)
 	}
 	tl.ZeroX = round1(x(0))
 	if b.WindowSeconds > 0 {
@@ -322,6 +351,31 @@ func buildTimeline(b *booking.Booking, attempts []booking.Attempt, loc *time.Loc
 		tl.OutcomeAnchor = "end"
 	}
 	return tl
+}
+
+// spaceLabels blanks the tick labels that would crowd their neighbours
+// (closer than gap units), walking from each end of the axis towards T so
+// that the outermost labels, which say how far the drawing reaches, stay.
+func spaceLabels(ticks []tlTick, gap float64) {
+	zero := slices.IndexFunc(ticks, func(t tlTick) bool { return t.Label == "T" })
+	if zero < 0 {
+		return
+	}
+	walk := func(from, to, step int) {
+		last := math.NaN()
+		for i := from; i != to; i += step {
+			if ticks[i].Label == "" {
+				continue
+			}
+			if !math.IsNaN(last) && math.Abs(ticks[i].X-last) < gap {
+				ticks[i].Label = ""
+				continue
+			}
+			last = ticks[i].X
+		}
+	}
+	walk(0, zero, 1)
+	walk(len(ticks)-1, zero, -1)
 }
 
 // outTo moves v outwards (dir −1: down, +1: up) to the nearest of

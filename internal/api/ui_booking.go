@@ -21,7 +21,8 @@ type bookingBody struct {
 	Attempts []booking.Attempt
 	// Steps counts the attempts by step, then class.
 	Steps    map[string]map[string]int
-	Timeline timeline
+	// Timeline is drawn wide; Compact is the same for a phone.
+	Timeline, Compact timeline
 	// Opens, Finished and CancelRequested are the booking's instants in
 	// the site's zone.
 	Opens, Finished, CancelRequested stamp
@@ -75,6 +76,7 @@ func (s *Server) uiBooking(w http.ResponseWriter, r *http.Request, sess session)
 		Opens: s.stamp(b.OpensAt, b.Site, true), Finished: s.stamp(deref(b.FinishedAt), b.Site, false),
 		CancelRequested: s.stamp(deref(b.CancelRequestedAt), b.Site, false)}
 	body.Timeline = buildTimeline(b, all, s.location(b.Site), now)
+	body.Compact = buildTimelineIn(tlCompact, b, all, s.location(b.Site), now)
 	body.Clock = booking.SiteClockFor(b, all)
 	s.render(w, r, http.StatusOK, "booking", pageData{Title: fmt.Sprintf("Booking %d", id), CSRF: sess.CSRF, Who: sess.Tenant,
 		Nav: "bookings", Refresh: body.Refresh, Body: body})

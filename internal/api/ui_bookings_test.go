@@ -218,7 +218,7 @@ func TestUIBookingPage(t *testing.T) {
 
 	// The timeline: T with its clock time, the planned fire, a viewBox and
 	// no fixed width.
-	svg := p.doc.Find("figure.timeline svg")
+	svg := p.doc.Find("figure.timeline svg.wide")
 	require.Equal(t, "", svg.AttrOr("width", ""), "no fixed width: the drawing scales to the screen")
 	require.True(t, strings.HasPrefix(svg.AttrOr("viewBox", ""), "0 0 720 "))
 	require.Contains(t, svg.Find("text.t-clock").Text(), "T 10:00:00.000 +09:00")

@@ -255,10 +255,11 @@ func TestUIPages(t *testing.T) {
 		for _, tt := range tests {
 			p := br.get(fmt.Sprintf("/ui/bookings/%d", tt.id))
 			require.Equal(t, 200, p.status, tt.name)
-			svg := p.doc.Find("figure.timeline svg")
+			svg := p.doc.Find("figure.timeline svg.wide")
 			require.Equal(t, 1, svg.Length(), tt.name)
 			require.Equal(t, tt.circles, svg.Find("circle.attempt").Length(), "%s: one circle per attempt", tt.name)
 			require.Equal(t, tt.circles, svg.Find("circle").Length(), "%s: no other circles", tt.name)
+			require.Equal(t, tt.circles, p.doc.Find("figure.timeline svg.compact circle.attempt").Length(), "%s: the phone's drawing too", tt.name)
 			require.Equal(t, tt.circles, p.doc.Find("table.attempts tr.attempt").Length(), tt.name)
 			require.Equal(t, tt.outcome, svg.Find("text.outcome-label").Text(), tt.name)
 			require.Equal(t, tt.ok, svg.Find("path.outcome.success").Length() == 1, tt.name)
@@ -297,7 +298,7 @@ func TestUIPages(t *testing.T) {
 		require.Equal(t, "operator_cancel", got.Reason)
 		p = br.get(r.header.Get("Location"))
 		require.Equal(t, fmt.Sprintf("Booking %d cancelled.", live.id), p.doc.Find("p.notice").Text())
-		require.Equal(t, "cancelled: operator_cancel", p.doc.Find("text.outcome-label").Text())
+		require.Equal(t, "cancelled: operator_cancel", p.doc.Find("text.outcome-label").First().Text())
 		require.Equal(t, 0, p.doc.Find("form.cancel").Length())
 
 		css := br.get("/ui/style.css")
