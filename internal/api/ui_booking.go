@@ -20,7 +20,7 @@ type bookingBody struct {
 	Tenant   string
 	Attempts []booking.Attempt
 	// Steps counts the attempts by step, then class.
-	Steps    map[string]map[string]int
+	Steps map[string]map[string]int
 	// Timeline is drawn wide; Compact is the same for a phone.
 	Timeline, Compact timeline
 	// Opens, Finished and CancelRequested are the booking's instants in
