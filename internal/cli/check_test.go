@@ -147,6 +147,10 @@ func TestCheckReadsTheAPIDocument(t *testing.T) {
 			doc:  `{"site": "courtsim", "account": {"username": "user001"}, "court": "3", "date": "2026-12-01", "start": "09:00", "end": "08:00", "people": 2}`,
 			args: []string{"--password-env", "SITE_PW"}, code: 1,
 			want: `end: must be after start`},
+		{name: "a court the site's profile does not declare is refused (SlotChecker)",
+			doc:  `{"site": "courtsim", "account": {"username": "user001"}, "court": "99", "date": "2026-12-01", "start": "09:00", "end": "10:00", "fields": {"people": "2"}}`,
+			args: []string{"--password-env", "SITE_PW"}, code: 1,
+			want: `court: the site has no court "99" (its courts: 1-10)`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
