@@ -78,8 +78,9 @@ type Result struct {
 	// Reservation is the reservation number of a success, if the profile
 	// says where it is.
 	Reservation string
-	// Excerpt is at most ExcerptMax runes of the decoded page text, with
-	// passwords, secret fields and tokens masked.
+	// Excerpt is at most ExcerptMax runes of the decoded page text,
+	// leading with the page's message (profile.Step.Message) when it has
+	// one, with passwords, secret fields and tokens masked.
 	Excerpt   string
 	Truncated bool  // the body was longer than MaxBody; only MaxBody bytes were read
 	Err       error // transport or read error, if any
