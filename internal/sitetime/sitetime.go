@@ -61,20 +61,29 @@ func Until(now, t time.Time) string {
 }
 
 func span(d time.Duration) string {
+	// Round to the unit first, so that 59 min 50 s reads "1 h", not "60 min".
+	switch {
+	case d < time.Minute-time.Second/2:
+		d = d.Round(time.Second)
+	case d < time.Hour-30*time.Second:
+		d = d.Round(time.Minute)
+	case d < 24*time.Hour-30*time.Second:
+		d = d.Round(time.Minute)
+	default:
+		d = d.Round(time.Hour)
+	}
 	switch {
 	case d < time.Minute:
 		return fmt.Sprintf("%d s", int(d.Round(time.Second)/time.Second))
 	case d < time.Hour:
 		return fmt.Sprintf("%d min", int(d.Round(time.Minute)/time.Minute))
 	case d < 24*time.Hour:
-		d = d.Round(time.Minute)
 		h, m := int(d/time.Hour), int(d%time.Hour/time.Minute)
 		if m == 0 {
 			return fmt.Sprintf("%d h", h)
 		}
 		return fmt.Sprintf("%d h %d min", h, m)
 	default:
-		d = d.Round(time.Hour)
 		days, h := int(d/(24*time.Hour)), int(d%(24*time.Hour)/time.Hour)
 		unit := "days"
 		if days == 1 {

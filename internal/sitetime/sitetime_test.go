@@ -33,6 +33,9 @@ func TestUntilReadsAtAGlance(t *testing.T) {
 		{265*time.Hour + 50*time.Minute, "in 11 days 2 h"},
 		{24 * time.Hour, "in 1 day"},
 		{-90 * time.Minute, "1 h 30 min ago"},
+		{59*time.Minute + 50*time.Second, "in 1 h"},
+		{59*time.Second + 600*time.Millisecond, "in 1 min"},
+		{23*time.Hour + 59*time.Minute + 45*time.Second, "in 1 day"},
 	} {
 		require.Equal(t, tt.want, Until(now, now.Add(tt.d)), "%v", tt.d)
 	}
