@@ -241,7 +241,7 @@ func TestBrowserOperatorPage(t *testing.T) {
 			chromedp.Navigate(fmt.Sprintf("%s/ui/bookings/%d", b.url, live.id)),
 			chromedp.WaitVisible(chromedp.CSS(svg)),
 		))
-		require.Equal(t, "running, window open", text(svg+" text.outcome-label"))
+		require.Equal(t, "running, before T", text(svg+" text.outcome-label"))
 		require.True(t, eval(fmt.Sprintf(`document.querySelector('%s path.outcome').classList.contains('pending')`, svg)), "%d px: running is not drawn as a failure", w)
 		require.True(t, eval(`!!document.querySelector('meta[http-equiv=refresh]')`))
 		onScreen(w, svg+" text.outcome-label")

@@ -336,8 +336,15 @@ func buildTimelineIn(l tlLayout, b *booking.Booking, attempts []booking.Attempt,
 	default:
 		// Not a failure: in progress, drawn amber, where it stands now.
 		tl.Outcome = stateLabel(b.State)
-		if b.State == booking.Running && now.Before(b.WindowEnd()) {
-			tl.Outcome += ", window open"
+		if b.State == booking.Running {
+			switch {
+			case now.Before(b.OpensAt):
+				tl.Outcome += ", before T"
+			case now.Before(b.WindowEnd()):
+				tl.Outcome += ", window open"
+			default:
+				tl.Outcome += ", past its window"
+			}
 		}
 		tl.OutcomeX = tl.ZeroX
 		if last != nil {

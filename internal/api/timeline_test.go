@@ -153,6 +153,10 @@ func TestTimelineSpan(t *testing.T) {
 	require.Equal(t, "pending", tl.OutcomeClass(), "a running booking is in progress, not failed")
 	require.Equal(t, "#bf8700", tl.OutcomeColor())
 	require.Equal(t, "running, window open", tl.Outcome)
+	tl = buildTimeline(&running, rows[:1], seoul, opens.Add(-time.Minute))
+	require.Equal(t, "running, before T", tl.Outcome, "the pre-warm")
+	tl = buildTimeline(&running, rows[:2], seoul, opens.Add(10*time.Minute))
+	require.Equal(t, "running, past its window", tl.Outcome, "a booking no instance finished")
 }
 
 // TestTimelineOnTheSiteClock: the site's clock is 0.3 s ahead of ours, so

@@ -250,7 +250,7 @@ func TestUIPages(t *testing.T) {
 			{"sold out", sold.id, sold.attempts, "failed: sold_out", false, false},
 			{"window closed", win.id, win.attempts, "failed: window_closed", false, false},
 			{"booked", won.id, won.attempts, "booked: R-3", true, false},
-			{"running", live.id, live.attempts, "running, window open", false, true},
+			{"running", live.id, live.attempts, "running, before T", false, true},
 		}
 		for _, tt := range tests {
 			p := br.get(fmt.Sprintf("/ui/bookings/%d", tt.id))
