@@ -1,0 +1,289 @@
+package series
+
+import (
+	"bytes"
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"reserver/internal/booking"
+	"reserver/internal/database"
+	"reserver/internal/database/dbtest"
+	"reserver/internal/secret"
+	"reserver/internal/tenant"
+)
+
+// weekSite opens a slot seven days before its date at 09:00 in Seoul.
+type weekSite struct{ noRule bool }
+
+func (weekSite) Location() *time.Location { return seoul }
+func (s weekSite) OpensAt(d time.Time, _, _ string) (time.Time, bool) {
+	if s.noRule {
+		return time.Time{}, false
+	}
+	return time.Date(d.Year(), d.Month(), d.Day()-7, 9, 0, 0, 0, seoul), true
+}
+
+type siteMap map[string]weekSite
+
+func (m siteMap) Site(name string) (Site, bool) {
+	s, ok := m[name]
+	return s, ok
+}
+
+var testSites = siteMap{"courtsim": {}}
+
+type bundle struct {
+	db       *database.DB
+	series   *Store
+	bookings *booking.Store
+	tenant   int64
+}
+
+var testKey = bytes.Repeat([]byte{7}, secret.KeySize)
+
+func open(t *testing.T, db *database.DB) bundle {
+	t.Helper()
+	box, err := secret.NewBox(testKey)
+	require.NoError(t, err)
+	ts := tenant.NewStore(db)
+	ctx := context.Background()
+	tok, err := ts.CreateToken(ctx, "acme", tenant.RoleUser)
+	require.NoError(t, err)
+	p, err := ts.Authenticate(ctx, tok)
+	require.NoError(t, err)
+	return bundle{db: db, series: NewStore(db, box), bookings: booking.NewStore(db, box), tenant: p.TenantID}
+}
+
+func (b bundle) materialiser(t *testing.T) *Materialiser {
+	t.Helper()
+	m, err := New(Config{Series: b.series, Bookings: b.bookings, Sites: testSites, Horizon: 30 * 24 * time.Hour})
+	require.NoError(t, err)
+	return m
+}
+
+// saturdays is a season of Saturdays (2027-03-06 … 04-24) less 03-20.
+func saturdays(tenantID int64) NewSeries {
+	return NewSeries{
+		TenantID: tenantID, Site: "courtsim", Username: "user001", Password: "S3cr3t!", Court: "3",
+		Rule: Rule{Weekdays: []time.Weekday{time.Saturday}, Start: "10:00", End: "12:00"},
+		From: "2027-03-01", Until: "2027-04-30", Skip: []string{"2027-03-20"},
+		WindowSeconds: 300, RatePerSecond: 2, Phone: "+821012345678", BookerName: "Kim",
+		Fields: map[string]string{"people": "4"},
+	}
+}
+
+// kst is a site-local instant.
+func kst(date string, hour int) time.Time {
+	d := day(date)
+	return time.Date(d.Year(), d.Month(), d.Day(), hour, 0, 0, 0, seoul)
+}
+
+func playDates(t *testing.T, db *database.DB) []string {
+	t.Helper()
+	var out []string
+	require.NoError(t, db.Table("bookings").Order("play_date").Pluck("play_date", &out).Error)
+	return out
+}
+
+// Two materialisers on one database race through the same passes: every
+// occurrence is booked once, the skipped date never, and each pass
+// creates only what its horizon reaches.
+func TestTwoMaterialisersCreateOnce(t *testing.T) {
+	t.Parallel()
+	for _, dialect := range []database.Dialect{database.SQLite, database.MySQL} {
+		t.Run(string(dialect), func(t *testing.T) {
+			t.Parallel()
+			dsn := dbtest.DSN(t, dialect)
+			var bs [2]bundle
+			for i := range bs {
+				db, err := database.Open(dsn)
+				require.NoError(t, err)
+				t.Cleanup(func() { db.Close() })
+				if i == 0 {
+					bs[i] = open(t, db)
+					continue
+				}
+				box, err := secret.NewBox(testKey)
+				require.NoError(t, err)
+				bs[i] = bundle{db: db, series: NewStore(db, box), bookings: booking.NewStore(db, box), tenant: bs[0].tenant}
+			}
+			ctx := context.Background()
+			sr, created, err := bs[0].series.Create(ctx, saturdays(bs[0].tenant))
+			require.NoError(t, err)
+			require.True(t, created)
+			ms := [2]*Materialiser{bs[0].materialiser(t), bs[1].materialiser(t)}
+
+			race := func(now time.Time) int {
+				var wg sync.WaitGroup
+				var mu sync.Mutex
+				total := 0
+				for _, m := range ms {
+					for range 3 {
+						wg.Go(func() {
+							res, err := m.RunOnce(ctx, now)
+							require.NoError(t, err)
+							mu.Lock()
+							total += res.Created
+							mu.Unlock()
+						})
+					}
+				}
+				wg.Wait()
+				return total
+			}
+			// On 02-25 a 30-day horizon reaches the openings up to 03-27
+			// 09:00, i.e. the play dates up to 04-03.
+			require.Equal(t, 4, race(kst("2027-02-25", 12)))
+			require.Equal(t, []string{"2027-03-06", "2027-03-13", "2027-03-27", "2027-04-03"}, playDates(t, bs[0].db))
+			require.Equal(t, 0, race(kst("2027-02-25", 12)), "a second pass creates nothing")
+			require.Equal(t, 3, race(kst("2027-03-28", 12)))
+			require.Equal(t, []string{"2027-03-06", "2027-03-13", "2027-03-27", "2027-04-03", "2027-04-10", "2027-04-17", "2027-04-24"},
+				playDates(t, bs[0].db))
+
+			occ, err := bs[1].series.Occurrences(ctx, sr.ID)
+			require.NoError(t, err)
+			require.Len(t, occ[sr.ID], 7)
+			for _, o := range occ[sr.ID] {
+				require.NotNil(t, o.BookingID, o.PlayDate)
+				b, err := bs[0].bookings.Get(ctx, booking.Scope{TenantID: bs[0].tenant}, *o.BookingID)
+				require.NoError(t, err)
+				require.Equal(t, o.PlayDate, b.PlayDate)
+				require.Equal(t, booking.Queued, b.State)
+				require.Equal(t, "3", b.Court)
+				require.Equal(t, "10:00", b.StartTime)
+				require.Equal(t, "12:00", b.EndTime)
+				require.Equal(t, "+821012345678", b.Phone)
+				require.Equal(t, map[string]string{"people": "4"}, b.FieldMap())
+				require.True(t, kst(o.PlayDate, 9).AddDate(0, 0, -7).Equal(b.OpensAt), o.PlayDate)
+				pw, err := bs[0].bookings.LoginPassword(b)
+				require.NoError(t, err)
+				require.Equal(t, "S3cr3t!", pw)
+			}
+		})
+	}
+}
+
+func TestPauseResumeEnd(t *testing.T) {
+	t.Parallel()
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
+		b := open(t, db)
+		ctx := context.Background()
+		m := b.materialiser(t)
+		sr, _, err := b.series.Create(ctx, saturdays(b.tenant))
+		require.NoError(t, err)
+		sc := booking.Scope{TenantID: b.tenant}
+
+		got, err := b.series.SetState(ctx, sc, sr.ID, Paused)
+		require.NoError(t, err)
+		require.Equal(t, Paused, got.State)
+		res, err := m.RunOnce(ctx, kst("2027-02-25", 12))
+		require.NoError(t, err)
+		require.Zero(t, res.Created, "a paused series creates nothing")
+		require.Empty(t, playDates(t, db))
+
+		// Resumed on 03-08: the openings of 03-06 and 03-13 have passed
+		// (missed while paused), the next four are within the horizon.
+		_, err = b.series.SetState(ctx, sc, sr.ID, Active)
+		require.NoError(t, err)
+		res, err = m.RunOnce(ctx, kst("2027-03-08", 12))
+		require.NoError(t, err)
+		require.Equal(t, 3, res.Created)
+		require.Equal(t, []string{"2027-03-27", "2027-04-03", "2027-04-10"}, playDates(t, db))
+
+		ended, err := b.series.SetState(ctx, sc, sr.ID, Ended)
+		require.NoError(t, err)
+		require.Equal(t, Ended, ended.State)
+		require.NotNil(t, ended.EndedAt)
+		res, err = m.RunOnce(ctx, kst("2027-04-01", 12))
+		require.NoError(t, err)
+		require.Zero(t, res.Created, "an ended series creates nothing more")
+		_, err = b.series.SetState(ctx, sc, sr.ID, Active)
+		require.ErrorIs(t, err, ErrEnded)
+
+		_, err = b.series.SetState(ctx, booking.Scope{TenantID: b.tenant + 1000}, sr.ID, Paused)
+		require.ErrorIs(t, err, ErrNotFound, "another tenant's series is not found")
+	})
+}
+
+// A cancelled or refused occurrence does not stop the series, and a
+// cancelled one is not booked again.
+func TestFailedOccurrenceDoesNotStopSeries(t *testing.T) {
+	t.Parallel()
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
+		b := open(t, db)
+		ctx := context.Background()
+		m := b.materialiser(t)
+		// The tenant booked 03-13 by hand already.
+		own := booking.NewBooking{TenantID: b.tenant, Site: "courtsim", Username: "user001", Password: "S3cr3t!", Court: "3",
+			PlayDate: "2027-03-13", StartTime: "10:00", EndTime: "12:00", OpensAt: kst("2027-03-06", 9), WindowSeconds: 300, RatePerSecond: 2}
+		_, _, err := b.bookings.Create(ctx, own)
+		require.NoError(t, err)
+		sr, _, err := b.series.Create(ctx, saturdays(b.tenant))
+		require.NoError(t, err)
+
+		res, err := m.RunOnce(ctx, kst("2027-02-25", 12))
+		require.NoError(t, err)
+		require.Equal(t, Result{Created: 3, Recorded: 4, Refused: 1}, res)
+		occ, err := b.series.Occurrences(ctx, sr.ID)
+		require.NoError(t, err)
+		require.Nil(t, occ[sr.ID][1].BookingID)
+		require.Contains(t, occ[sr.ID][1].Note, "already has an active booking of this court and slot")
+
+		first := *occ[sr.ID][0].BookingID
+		_, err = b.bookings.Cancel(ctx, booking.Scope{TenantID: b.tenant}, first, booking.ReasonUser)
+		require.NoError(t, err)
+		res, err = m.RunOnce(ctx, kst("2027-03-28", 12))
+		require.NoError(t, err)
+		require.Equal(t, 3, res.Created, "the series goes on")
+		var n int64
+		require.NoError(t, db.Table("bookings").Where("play_date = ?", "2027-03-06").Count(&n).Error)
+		require.Equal(t, int64(1), n, "a cancelled occurrence is not booked again")
+	})
+}
+
+// A pass that stopped between an occurrence's booking and its record
+// finds the booking again (its Idempotency-Key) and records it.
+func TestLostRecordIsFoundAgain(t *testing.T) {
+	t.Parallel()
+	b := open(t, dbtest.SQLite(t))
+	ctx := context.Background()
+	sr, _, err := b.series.Create(ctx, saturdays(b.tenant))
+	require.NoError(t, err)
+	m := b.materialiser(t)
+	res, err := m.RunOnce(ctx, kst("2027-02-25", 12))
+	require.NoError(t, err)
+	require.Equal(t, 4, res.Created)
+	require.NoError(t, b.db.Exec("DELETE FROM series_occurrences WHERE play_date = ?", "2027-03-13").Error)
+	res, err = m.RunOnce(ctx, kst("2027-02-25", 12))
+	require.NoError(t, err)
+	require.Equal(t, Result{Recorded: 1}, res)
+	require.Len(t, playDates(t, b.db), 4)
+	occ, err := b.series.Occurrences(ctx, sr.ID)
+	require.NoError(t, err)
+	require.Len(t, occ[sr.ID], 4)
+}
+
+func TestStartStop(t *testing.T) {
+	t.Parallel()
+	b := open(t, dbtest.SQLite(t))
+	ctx := context.Background()
+	_, _, err := b.series.Create(ctx, saturdays(b.tenant))
+	require.NoError(t, err)
+	m, err := New(Config{Series: b.series, Bookings: b.bookings, Sites: testSites, Horizon: 30 * 24 * time.Hour,
+		Every: "@every 1h", Now: func() time.Time { return kst("2027-02-25", 12) }})
+	require.NoError(t, err)
+	m.Stop() // before Start: nothing to stop
+	require.NoError(t, m.Start(ctx))
+	require.Error(t, m.Start(ctx), "starting twice")
+	require.Eventually(t, func() bool { return len(playDates(t, b.db)) == 4 }, 10*time.Second, 10*time.Millisecond,
+		"the pass at start creates the occurrences within the horizon")
+	m.Stop()
+	m.Stop()
+
+	_, err = New(Config{Series: b.series, Bookings: b.bookings, Sites: testSites, Every: "every minute"})
+	require.ErrorContains(t, err, `every "every minute"`)
+}
