@@ -108,6 +108,12 @@ var routes = []route{
 	{"DELETE", "/v1/bookings/{id}", false, (*Server).cancelBooking},
 	{"GET", "/v1/bookings/{id}/attempts", false, (*Server).listAttempts},
 	{"GET", "/v1/failures", false, (*Server).listFailures},
+	{"POST", "/v1/series", false, (*Server).createSeries},
+	{"GET", "/v1/series", false, (*Server).listSeries},
+	{"GET", "/v1/series/{id}", false, (*Server).getSeries},
+	{"DELETE", "/v1/series/{id}", false, (*Server).endSeries},
+	{"POST", "/v1/series/{id}/pause", false, (*Server).pauseSeries},
+	{"POST", "/v1/series/{id}/resume", false, (*Server).resumeSeries},
 	{"GET", "/metrics", false, (*Server).metrics},
 }
 

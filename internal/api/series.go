@@ -1,0 +1,543 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"reserver/internal/booking"
+	"reserver/internal/series"
+	"reserver/internal/sitetime"
+)
+
+// seriesStores holds each Server's series store (EnableSeries). It lives
+// here rather than in Options while the series are new; a Server without
+// one answers the series routes 503.
+var seriesStores sync.Map // *Server → *series.Store
+
+// EnableSeries serves the /v1/series routes from st.
+func (s *Server) EnableSeries(st *series.Store) { seriesStores.Store(s, st) }
+
+func (s *Server) seriesStore(w http.ResponseWriter) (*series.Store, bool) {
+	st, ok := seriesStores.Load(s)
+	if !ok {
+		writeProblem(w, problem{Type: typeUnavailable, Title: "Series not enabled", Status: http.StatusServiceUnavailable,
+			Detail: "this API server was started without recurring bookings"})
+		return nil, false
+	}
+	return st.(*series.Store), true
+}
+
+// typeNoOpeningRule: a series was asked of a site whose profile has no
+// opening rule, so nothing tells when each occurrence's booking opens.
+const typeNoOpeningRule = "/problems/no-opening-rule"
+
+// seriesRequest is the JSON body of POST /v1/series: a booking's fields
+// without a date, and the rule and season that give the dates. (Choices,
+// an ordered list of alternatives per occurrence, will sit beside court,
+// start and end; they do not exist yet.)
+type seriesRequest struct {
+	Site          *string                    `json:"site"`
+	Account       *accountRequest            `json:"account"`
+	Court         *flexString                `json:"court"`
+	Rule          *ruleRequest               `json:"rule"`
+	Start         *string                    `json:"start"`
+	End           *string                    `json:"end"`
+	From          *string                    `json:"from"`
+	Until         *string                    `json:"until"`
+	Skip          []string                   `json:"skip"`
+	WindowSeconds *int                       `json:"window_seconds"`
+	RatePerSecond *float64                   `json:"rate_per_second"`
+	Phone         *string                    `json:"phone"`
+	Name          *string                    `json:"name"`
+	Fields        map[string]json.RawMessage `json:"fields"`
+}
+
+type ruleRequest struct {
+	Weekdays    []string `json:"weekdays"`
+	Cron        *string  `json:"cron"`
+	SlotMinutes *int     `json:"slot_minutes"`
+}
+
+// Series is a POST /v1/series document that DecodeSeries accepted.
+type Series struct {
+	Booking     validBooking // the first occurrence's booking, as validated
+	Rule        series.Rule
+	From, Until string
+	Skip        []string
+	Warnings    []string
+}
+
+// DecodeSeries decodes and validates a POST /v1/series body as the API
+// does (for `reserver series create`). Problems of the slot that the
+// site's profile refuses are returned with the others.
+func DecodeSeries(body []byte, sites Sites, lim Limits, now time.Time) (Series, []FieldProblem) {
+	v, probs, _ := decodeSeries(body, sites, lim, now)
+	return v, append(probs, v.Booking.SlotProblems...)
+}
+
+// decodeSeries validates a series: its rule, season and skipped dates
+// here, and everything a booking carries by validate, on the first
+// occurrence whose opening is after now. status is 422 when the only
+// problem is the site's (no opening rule), 400 otherwise.
+func decodeSeries(body []byte, sites Sites, lim Limits, now time.Time) (Series, []FieldProblem, int) {
+	var req seriesRequest
+	probs, ok := decodeStrict(body, &req)
+	if !ok {
+		return Series{}, probs, http.StatusBadRequest
+	}
+	bad := func(field, detail string) { probs = append(probs, FieldProblem{Field: field, Detail: detail}) }
+	var out Series
+
+	var site Site
+	if req.Site != nil {
+		site, _ = sites.Site(*req.Site)
+	}
+	loc := time.UTC
+	if site != nil {
+		loc = site.Location()
+	}
+
+	ruleOK := true
+	switch {
+	case req.Rule == nil:
+		bad("rule", `required: {"weekdays": ["sat"]} with start and end, or {"cron": "0 7 * * sat", "slot_minutes": 60}`)
+		ruleOK = false
+	case len(req.Rule.Weekdays) > 0 && req.Rule.Cron != nil:
+		bad("rule", "give weekdays or cron, not both")
+		ruleOK = false
+	case len(req.Rule.Weekdays) > 0:
+		days, err := series.ParseWeekdays(req.Rule.Weekdays)
+		if err != nil {
+			bad("rule.weekdays", err.Error())
+			ruleOK = false
+		}
+		if req.Rule.SlotMinutes != nil {
+			bad("rule.slot_minutes", "only with a cron rule: a weekday rule's slot is start to end")
+		}
+		out.Rule = series.Rule{Weekdays: days}
+		if req.Start != nil && req.End != nil {
+			out.Rule.Start, out.Rule.End = *req.Start, *req.End
+		} else {
+			ruleOK = false // validate names the missing start or end
+		}
+	case req.Rule.Cron != nil:
+		if _, err := series.ParseCron(*req.Rule.Cron); err != nil {
+			bad("rule.cron", err.Error())
+			ruleOK = false
+		}
+		if req.Rule.SlotMinutes == nil || *req.Rule.SlotMinutes < 1 || *req.Rule.SlotMinutes > 1440 {
+			bad("rule.slot_minutes", "required with a cron rule: the length of each slot in minutes, from 1 to 1440")
+			ruleOK = false
+		} else {
+			out.Rule = series.Rule{Cron: *req.Rule.Cron, SlotMinutes: *req.Rule.SlotMinutes}
+		}
+		if req.Start != nil || req.End != nil {
+			bad("start", "leave start and end out with a cron rule: its matches are the slot starts, and rule.slot_minutes their length")
+		}
+	default:
+		bad("rule", `give weekdays (such as ["sat"]) or a cron expression (such as "0 7 * * sat")`)
+		ruleOK = false
+	}
+
+	date := func(field string, p *string) (time.Time, bool) {
+		if p == nil || *p == "" {
+			bad(field, "required: a site-local date as YYYY-MM-DD")
+			return time.Time{}, false
+		}
+		d, err := time.ParseInLocation("2006-01-02", *p, loc)
+		if err != nil {
+			bad(field, fmt.Sprintf("%q is not a date that exists: expected YYYY-MM-DD", *p))
+			return time.Time{}, false
+		}
+		return d, true
+	}
+	from, okFrom := date("from", req.From)
+	until, okUntil := date("until", req.Until)
+	if okFrom && okUntil {
+		out.From, out.Until = *req.From, *req.Until
+		if until.Before(from) {
+			bad("until", fmt.Sprintf("%s is before from (%s): the season's last date must be on or after its first", *req.Until, *req.From))
+			okUntil = false
+		} else if days := int(until.Sub(from).Hours()/24) + 1; days > series.MaxSeasonDays {
+			bad("until", fmt.Sprintf("the season is %d days long; at most %d", days, series.MaxSeasonDays))
+			okUntil = false
+		}
+	}
+	for i, d := range req.Skip {
+		if _, err := time.ParseInLocation("2006-01-02", d, loc); err != nil {
+			bad(fmt.Sprintf("skip[%d]", i), fmt.Sprintf("%q is not a date that exists: expected YYYY-MM-DD", d))
+		}
+	}
+	out.Skip = req.Skip
+
+	// The booking's own fields are validated as a booking's, on the first
+	// occurrence that opens after now (or on the season's first day while
+	// the rule or season is wrong, so that those problems show too).
+	breq := bookingRequest{Site: req.Site, Account: req.Account, Court: req.Court, Start: req.Start, End: req.End,
+		WindowSeconds: req.WindowSeconds, RatePerSecond: req.RatePerSecond, Phone: req.Phone, Name: req.Name, Fields: req.Fields}
+	status := http.StatusBadRequest
+	probe := out.From
+	if site != nil && okFrom {
+		if _, has := site.OpensAt(from, "10:00", "11:00"); !has {
+			bad("site", fmt.Sprintf("site %q has no opening rule in its profile, so nothing tells when each occurrence's booking opens: "+
+				"a series needs a site with one; book this site's dates one at a time with opens_at", *req.Site))
+			if len(probs) == 1 {
+				status = http.StatusUnprocessableEntity
+			}
+			ruleOK = false
+		}
+	}
+	if ruleOK && okFrom && okUntil && site != nil {
+		sr := &series.Series{Site: *req.Site, Weekdays: series.WeekdayNames(out.Rule.Weekdays), Cron: out.Rule.Cron,
+			SlotMinutes: out.Rule.SlotMinutes, StartTime: out.Rule.Start, EndTime: out.Rule.End, SeasonFrom: out.From, SeasonUntil: out.Until}
+		sr.Skip = skipJSON(out.Skip)
+		due, err := series.Due(sr, site, nil, now, -1)
+		switch {
+		case err != nil:
+			bad("rule", err.Error())
+		case len(due) == 0:
+			bad("until", fmt.Sprintf("no occurrence of this series from %s to %s opens after now (%s): give a season with dates still to open",
+				out.From, out.Until, sitetime.Format(now, loc)))
+		default:
+			probe = due[0].Date
+			if out.Rule.Cron != "" {
+				breq.Start, breq.End = &due[0].Start, &due[0].End
+			}
+		}
+	}
+	if probe == "" {
+		probe = "2000-01-01"
+	}
+	breq.Date = &probe
+	if out.Rule.Cron != "" && breq.Start == nil {
+		// A cron rule with a bad season: its slot times are not known,
+		// and start/end are not the caller's to give.
+		at, to := "00:00", "00:01"
+		breq.Start, breq.End = &at, &to
+	}
+	v, bprobs := validate(breq, sites, lim, now)
+	for _, p := range bprobs {
+		if p.Field == "date" || p.Field == "opens_at" {
+			continue // the series' dates and the site's rule give them, checked above
+		}
+		probs = append(probs, p)
+	}
+	out.Booking = v
+	out.Warnings = v.Warnings
+	return out, probs, status
+}
+
+func skipJSON(dates []string) string {
+	if len(dates) == 0 {
+		return "[]"
+	}
+	quoted := make([]string, len(dates))
+	for i, d := range dates {
+		quoted[i] = strconv.Quote(d)
+	}
+	return "[" + strings.Join(quoted, ",") + "]"
+}
+
+func (s *Server) createSeries(w http.ResponseWriter, r *http.Request) {
+	st, ok := s.seriesStore(w)
+	if !ok {
+		return
+	}
+	body, ok := s.readJSON(w, r, "series")
+	if !ok {
+		return
+	}
+	key := r.Header.Get("Idempotency-Key")
+	if len(key) > 255 {
+		badRequest(w, []FieldProblem{{Field: "Idempotency-Key", Detail: "at most 255 characters"}})
+		return
+	}
+	v, probs, status := decodeSeries(body, s.o.Sites, s.o.Limits, s.o.Now())
+	switch {
+	case len(probs) > 0 && status == http.StatusUnprocessableEntity:
+		writeProblem(w, problem{Type: typeNoOpeningRule, Title: "The site has no opening rule", Status: status,
+			Detail: problemsDetail("the site cannot take a series", probs), Errors: probs})
+		return
+	case len(probs) > 0:
+		badRequest(w, append(probs, v.Booking.SlotProblems...))
+		return
+	case len(v.Booking.SlotProblems) > 0:
+		writeProblem(w, problem{Type: typeSlot, Title: "The site has no such slot", Status: http.StatusUnprocessableEntity,
+			Detail: problemsDetail("the site's profile says it cannot take this series", v.Booking.SlotProblems), Errors: v.Booking.SlotProblems})
+		return
+	}
+	hash, err := requestHash(s.hashKey, body)
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	p := principal(r.Context())
+	b := v.Booking
+	sr, created, err := st.Create(r.Context(), series.NewSeries{
+		TenantID: p.TenantID, Site: b.Site, Username: b.Username, Password: b.Password, Court: b.Court,
+		Rule: v.Rule, From: v.From, Until: v.Until, Skip: v.Skip,
+		WindowSeconds: b.Window, RatePerSecond: b.Rate, Phone: b.Phone, BookerName: b.Name, Fields: b.Fields,
+		IdempotencyKey: key, RequestHash: hash,
+	})
+	switch {
+	case errors.Is(err, booking.ErrAccountOwned):
+		writeProblem(w, problem{Type: typeAccountOwned, Title: "Site account registered by another tenant", Status: http.StatusConflict,
+			Detail: "the account " + strconv.Quote(b.Username) + " on site " + strconv.Quote(b.Site) +
+				" is registered here by another tenant, and a site account serves one tenant only: use a site account of your own"})
+		return
+	case errors.Is(err, booking.ErrIdempotencyMismatch):
+		writeIdempotencyMismatch(w, err)
+		return
+	case err != nil:
+		s.internal(w, r, err)
+		return
+	}
+	out, err := s.seriesView(r, st, sr, true)
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	out.Warnings = v.Warnings
+	if !created {
+		w.Header().Set("Idempotent-Replayed", "true")
+	}
+	w.Header().Set("Location", "/v1/series/"+strconv.FormatInt(sr.ID, 10))
+	writeJSON(w, http.StatusCreated, out)
+}
+
+// readJSON reads a JSON request body of at most MaxBodyBytes, answering
+// the problem itself when it cannot.
+func (s *Server) readJSON(w http.ResponseWriter, r *http.Request, what string) ([]byte, bool) {
+	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
+		writeProblem(w, problem{Type: typeUnsupported, Title: "Unsupported media type", Status: http.StatusUnsupportedMediaType, Detail: "send the " + what + " as application/json"})
+		return nil, false
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.o.MaxBodyBytes))
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		writeProblem(w, problem{Type: typeTooLarge, Title: "Request too large", Status: http.StatusRequestEntityTooLarge,
+			Detail: "the body is larger than " + strconv.FormatInt(s.o.MaxBodyBytes, 10) + " bytes"})
+		return nil, false
+	}
+	if err != nil {
+		badRequest(w, []FieldProblem{{Detail: "the body could not be read"}})
+		return nil, false
+	}
+	return body, true
+}
+
+func (s *Server) listSeries(w http.ResponseWriter, r *http.Request) {
+	st, ok := s.seriesStore(w)
+	if !ok {
+		return
+	}
+	q := r.URL.Query()
+	f := series.ListFilter{Scope: s.scope(r)}
+	var probs []FieldProblem
+	if v := q.Get("state"); v != "" {
+		state, err := series.ParseState(v)
+		if err != nil {
+			probs = append(probs, FieldProblem{Field: "state", Detail: err.Error()})
+		}
+		f.States = []series.State{state}
+	}
+	f.Before, f.Limit, probs = paging(q.Get("cursor"), q.Get("limit"), probs)
+	if len(probs) > 0 {
+		badRequest(w, probs)
+		return
+	}
+	items, err := st.List(r.Context(), f)
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	out := struct {
+		Items      []seriesView `json:"items"`
+		NextCursor string       `json:"next_cursor,omitempty"`
+	}{Items: make([]seriesView, 0, len(items))}
+	for i := range items {
+		v, err := s.seriesView(r, st, &items[i], false)
+		if err != nil {
+			s.internal(w, r, err)
+			return
+		}
+		out.Items = append(out.Items, v)
+	}
+	if len(items) == f.Limit {
+		out.NextCursor = strconv.FormatInt(items[len(items)-1].ID, 10)
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) seriesFromPath(w http.ResponseWriter, r *http.Request) (*series.Store, int64, bool) {
+	st, ok := s.seriesStore(w)
+	if !ok {
+		return nil, 0, false
+	}
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id <= 0 {
+		writeProblem(w, problem{Type: typeNotFound, Title: "Not found", Status: http.StatusNotFound, Detail: "no series with this id"})
+		return nil, 0, false
+	}
+	return st, id, true
+}
+
+func (s *Server) getSeries(w http.ResponseWriter, r *http.Request) {
+	st, id, ok := s.seriesFromPath(w, r)
+	if !ok {
+		return
+	}
+	sr, err := st.Get(r.Context(), s.scope(r), id)
+	s.answerSeries(w, r, st, sr, err)
+}
+
+func (s *Server) pauseSeries(w http.ResponseWriter, r *http.Request)  { s.setSeriesState(w, r, series.Paused) }
+func (s *Server) resumeSeries(w http.ResponseWriter, r *http.Request) { s.setSeriesState(w, r, series.Active) }
+func (s *Server) endSeries(w http.ResponseWriter, r *http.Request)    { s.setSeriesState(w, r, series.Ended) }
+
+func (s *Server) setSeriesState(w http.ResponseWriter, r *http.Request, to series.State) {
+	st, id, ok := s.seriesFromPath(w, r)
+	if !ok {
+		return
+	}
+	sr, err := st.SetState(r.Context(), s.scope(r), id, to)
+	if errors.Is(err, series.ErrEnded) {
+		writeProblem(w, problem{Type: typeConflict, Title: "Series ended", Status: http.StatusConflict,
+			Detail: "series " + strconv.FormatInt(id, 10) + " has ended and cannot be paused or resumed: create a new series"})
+		return
+	}
+	s.answerSeries(w, r, st, sr, err)
+}
+
+func (s *Server) answerSeries(w http.ResponseWriter, r *http.Request, st *series.Store, sr *series.Series, err error) {
+	if errors.Is(err, series.ErrNotFound) {
+		writeProblem(w, problem{Type: typeNotFound, Title: "Not found", Status: http.StatusNotFound, Detail: "no series with this id"})
+		return
+	}
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	out, err := s.seriesView(r, st, sr, true)
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// seriesView is a series as the API shows it.
+type seriesView struct {
+	ID            int64             `json:"id"`
+	TenantID      int64             `json:"tenant_id,omitempty"` // operators only
+	Site          string            `json:"site"`
+	Account       map[string]string `json:"account"`
+	Court         string            `json:"court"`
+	Rule          ruleView          `json:"rule"`
+	Start         string            `json:"start,omitempty"`
+	End           string            `json:"end,omitempty"`
+	From          string            `json:"from"`
+	Until         string            `json:"until"`
+	Skip          []string          `json:"skip"`
+	WindowSeconds int               `json:"window_seconds"`
+	RatePerSecond float64           `json:"rate_per_second"`
+	Phone         string            `json:"phone,omitempty"`
+	Name          string            `json:"name,omitempty"`
+	Fields        map[string]string `json:"fields"`
+	State         series.State      `json:"state"`
+	CreatedAt     time.Time         `json:"created_at"`
+	UpdatedAt     time.Time         `json:"updated_at"`
+	EndedAt       *time.Time        `json:"ended_at,omitempty"`
+	// Occurrences are those created so far (with their booking), Upcoming
+	// the next ones still to be created, soonest first.
+	Occurrences []occurrenceView `json:"occurrences,omitempty"`
+	Upcoming    []occurrenceView `json:"upcoming"`
+	Warnings    []string         `json:"warnings,omitempty"`
+}
+
+type ruleView struct {
+	Weekdays    []string `json:"weekdays,omitempty"`
+	Cron        string   `json:"cron,omitempty"`
+	SlotMinutes int      `json:"slot_minutes,omitempty"`
+}
+
+type occurrenceView struct {
+	Date         string        `json:"date"`
+	Start        string        `json:"start"`
+	End          string        `json:"end"`
+	OpensAt      time.Time     `json:"opens_at"`
+	OpensAtLocal string        `json:"opens_at_local"`
+	BookingID    *int64        `json:"booking_id,omitempty"`
+	State        booking.State `json:"state,omitempty"`
+	Note         string        `json:"note,omitempty"`
+}
+
+// upcomingShown is how many upcoming occurrences a series view lists.
+const upcomingShown = 5
+
+// seriesView shows sr; full adds the occurrences created so far and
+// their bookings' states.
+func (s *Server) seriesView(r *http.Request, st *series.Store, sr *series.Series, full bool) (seriesView, error) {
+	v := seriesView{
+		ID: sr.ID, Site: sr.Site, Account: map[string]string{"username": sr.Username}, Court: sr.Court,
+		Rule:  ruleView{Cron: sr.Cron, SlotMinutes: sr.SlotMinutes},
+		Start: sr.StartTime, End: sr.EndTime, From: sr.SeasonFrom, Until: sr.SeasonUntil, Skip: sr.SkipDates(),
+		WindowSeconds: sr.WindowSeconds, RatePerSecond: sr.RatePerSecond, Phone: sr.Phone, Name: sr.BookerName,
+		Fields: sr.FieldMap(), State: sr.State, CreatedAt: sr.CreatedAt.UTC(), UpdatedAt: sr.UpdatedAt.UTC(),
+		Upcoming: []occurrenceView{},
+	}
+	if v.Skip == nil {
+		v.Skip = []string{}
+	}
+	if sr.Weekdays != "" {
+		v.Rule.Weekdays = strings.Split(sr.Weekdays, ",")
+	}
+	if sr.EndedAt != nil {
+		t := sr.EndedAt.UTC()
+		v.EndedAt = &t
+	}
+	if principal(r.Context()).IsOperator() {
+		v.TenantID = sr.TenantID
+	}
+	loc := s.location(sr.Site)
+	occ, err := st.Occurrences(r.Context(), sr.ID)
+	if err != nil {
+		return v, err
+	}
+	if full {
+		for _, o := range occ[sr.ID] {
+			ov := occurrenceView{Date: o.PlayDate, Start: o.StartTime, End: o.EndTime, OpensAt: o.OpensAt.UTC(),
+				OpensAtLocal: sitetime.Format(o.OpensAt, loc), BookingID: o.BookingID, Note: o.Note}
+			if o.BookingID != nil {
+				b, err := s.o.Bookings.Get(r.Context(), booking.Scope{All: true}, *o.BookingID)
+				if err != nil && !errors.Is(err, booking.ErrNotFound) {
+					return v, err
+				}
+				if b != nil {
+					ov.State = b.State
+				}
+			}
+			v.Occurrences = append(v.Occurrences, ov)
+		}
+	}
+	site, ok := s.o.Sites.Site(sr.Site)
+	if !ok || sr.State == series.Ended {
+		return v, nil
+	}
+	due, err := series.Due(sr, site, occ[sr.ID], s.o.Now(), -1)
+	if err != nil {
+		return v, nil // the site's profile changed under the series: nothing to foretell
+	}
+	for _, p := range due[:min(len(due), upcomingShown)] {
+		v.Upcoming = append(v.Upcoming, occurrenceView{Date: p.Date, Start: p.Start, End: p.End,
+			OpensAt: p.OpensAt.UTC(), OpensAtLocal: sitetime.Format(p.OpensAt, loc)})
+	}
+	return v, nil
+}
