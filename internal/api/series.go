@@ -398,9 +398,15 @@ func (s *Server) getSeries(w http.ResponseWriter, r *http.Request) {
 	s.answerSeries(w, r, st, sr, err)
 }
 
-func (s *Server) pauseSeries(w http.ResponseWriter, r *http.Request)  { s.setSeriesState(w, r, series.Paused) }
-func (s *Server) resumeSeries(w http.ResponseWriter, r *http.Request) { s.setSeriesState(w, r, series.Active) }
-func (s *Server) endSeries(w http.ResponseWriter, r *http.Request)    { s.setSeriesState(w, r, series.Ended) }
+func (s *Server) pauseSeries(w http.ResponseWriter, r *http.Request) {
+	s.setSeriesState(w, r, series.Paused)
+}
+func (s *Server) resumeSeries(w http.ResponseWriter, r *http.Request) {
+	s.setSeriesState(w, r, series.Active)
+}
+func (s *Server) endSeries(w http.ResponseWriter, r *http.Request) {
+	s.setSeriesState(w, r, series.Ended)
+}
 
 func (s *Server) setSeriesState(w http.ResponseWriter, r *http.Request, to series.State) {
 	st, id, ok := s.seriesFromPath(w, r)
