@@ -51,6 +51,12 @@ func RunDaemon(ctx context.Context, e *Env, cfg schedule.Config) error {
 	if err != nil {
 		return err
 	}
+	recurring, err := e.StartSeries(ctx, cfg.Profiles)
+	if err != nil {
+		d.Stop()
+		relay.Stop()
+		return err
+	}
 	if e.Config.Notify.SendsNothing() {
 		e.Log.Warn(notify.LogProviderWarning, zap.String("provider", notify.ProviderLog))
 	}
@@ -67,6 +73,7 @@ func RunDaemon(ctx context.Context, e *Env, cfg schedule.Config) error {
 		e.Log.Error("metrics server failed; the daemon goes on without it", zap.Error(err))
 	}
 	<-ctx.Done()
+	recurring.Stop()
 	d.Stop()
 	relay.Stop()
 	stopMetrics()

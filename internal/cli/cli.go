@@ -144,7 +144,7 @@ func reserverCmd(io IO) *cobra.Command {
 			"With no configuration it uses var/reserver.db (SQLite) and var/secret.key.",
 	}
 	root.PersistentFlags().StringVar(&c.configPath, "config", "", "YAML configuration file (default: $RESERVER_CONFIG, or built-in defaults)")
-	root.AddCommand(migrateCmd(c), tokenCmd(c), runCmd(c), demoCmd(c), checkCmd(c), profileCmd(c), failuresCmd(c), attemptsCmd(c), statusCmd(c), cancelCmd(c), auditCmd(c))
+	root.AddCommand(migrateCmd(c), tokenCmd(c), runCmd(c), demoCmd(c), checkCmd(c), profileCmd(c), failuresCmd(c), attemptsCmd(c), statusCmd(c), cancelCmd(c), auditCmd(c), seriesCmd(c))
 	return root
 }
 
