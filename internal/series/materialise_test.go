@@ -5,6 +5,7 @@ import (
 	"context"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/require"
@@ -267,23 +268,57 @@ func TestLostRecordIsFoundAgain(t *testing.T) {
 	require.Len(t, occ[sr.ID], 4)
 }
 
+// The daemon's materialiser passes once at start and then at every tick
+// of its cron spec, until Stop: in a bubble where each minute of the
+// fake clock is a day of the site's calendar, the season's occurrences
+// appear as their openings come within the horizon, and none after Stop.
 func TestStartStop(t *testing.T) {
 	t.Parallel()
-	b := open(t, dbtest.SQLite(t))
-	ctx := context.Background()
-	_, _, err := b.series.Create(ctx, saturdays(b.tenant))
-	require.NoError(t, err)
-	m, err := New(Config{Series: b.series, Bookings: b.bookings, Sites: testSites, Horizon: 30 * 24 * time.Hour,
-		Every: "@every 1h", Now: func() time.Time { return kst("2027-02-25", 12) }})
-	require.NoError(t, err)
-	m.Stop() // before Start: nothing to stop
-	require.NoError(t, m.Start(ctx))
-	require.Error(t, m.Start(ctx), "starting twice")
-	require.Eventually(t, func() bool { return len(playDates(t, b.db)) == 4 }, 10*time.Second, 10*time.Millisecond,
-		"the pass at start creates the occurrences within the horizon")
-	m.Stop()
-	m.Stop()
+	synctest.Test(t, func(t *testing.T) {
+		b := open(t, dbtest.SQLite(t))
+		ctx := context.Background()
+		_, _, err := b.series.Create(ctx, saturdays(b.tenant))
+		require.NoError(t, err)
+		start := time.Now()
+		var mu sync.Mutex
+		passes := 0
+		siteNow := func() time.Time {
+			mu.Lock()
+			defer mu.Unlock()
+			passes++
+			return kst("2027-02-25", 12).Add(time.Since(start) * 24 * 60) // a minute is a day
+		}
+		m, err := New(Config{Series: b.series, Bookings: b.bookings, Sites: testSites, Horizon: 7 * 24 * time.Hour,
+			Every: "@every 1m", Now: siteNow})
+		require.NoError(t, err)
+		m.Stop() // before Start: nothing to stop
+		require.NoError(t, m.Start(ctx))
+		require.Error(t, m.Start(ctx), "starting twice")
+		synctest.Wait()
+		// 02-25 12:00 + 7 days reaches the opening of 03-06 (02-27 09:00)
+		// only.
+		require.Equal(t, []string{"2027-03-06"}, playDates(t, b.db), "the pass at start")
 
-	_, err = New(Config{Series: b.series, Bookings: b.bookings, Sites: testSites, Every: "every minute"})
+		time.Sleep(7*time.Minute + time.Second) // to 03-04 12:00: openings up to 03-11
+		synctest.Wait()
+		require.Equal(t, []string{"2027-03-06", "2027-03-13"}, playDates(t, b.db))
+		time.Sleep(30 * time.Minute) // to 04-03: every opening up to 04-10
+		synctest.Wait()
+		require.Equal(t, []string{"2027-03-06", "2027-03-13", "2027-03-27", "2027-04-03", "2027-04-10", "2027-04-17"}, playDates(t, b.db))
+		m.Stop()
+		m.Stop()
+		mu.Lock()
+		before := passes
+		mu.Unlock()
+		time.Sleep(time.Hour)
+		synctest.Wait()
+		mu.Lock()
+		require.Equal(t, before, passes, "no pass after Stop")
+		mu.Unlock()
+		require.Len(t, playDates(t, b.db), 6)
+	})
+
+	b := open(t, dbtest.SQLite(t))
+	_, err := New(Config{Series: b.series, Bookings: b.bookings, Sites: testSites, Every: "every minute"})
 	require.ErrorContains(t, err, `every "every minute"`)
 }
