@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"reserver/internal/booking"
@@ -16,22 +15,15 @@ import (
 	"reserver/internal/sitetime"
 )
 
-// seriesStores holds each Server's series store (EnableSeries). It lives
-// here rather than in Options while the series are new; a Server without
-// one answers the series routes 503.
-var seriesStores sync.Map // *Server → *series.Store
-
-// EnableSeries serves the /v1/series routes from st.
-func (s *Server) EnableSeries(st *series.Store) { seriesStores.Store(s, st) }
-
+// seriesStore is the server's series store (Options.Series); a Server
+// without one answers the series routes 503.
 func (s *Server) seriesStore(w http.ResponseWriter) (*series.Store, bool) {
-	st, ok := seriesStores.Load(s)
-	if !ok {
+	if s.o.Series == nil {
 		writeProblem(w, problem{Type: typeUnavailable, Title: "Series not enabled", Status: http.StatusServiceUnavailable,
 			Detail: "this API server was started without recurring bookings"})
 		return nil, false
 	}
-	return st.(*series.Store), true
+	return s.o.Series, true
 }
 
 // typeNoOpeningRule: a series was asked of a site whose profile has no

@@ -46,14 +46,13 @@ func setupSeries(t *testing.T, db *database.DB) seriesBundle {
 	b.op, err = ts.CreateToken(ctx, "ops", tenant.RoleOperator)
 	require.NoError(t, err)
 	b.store = booking.NewStore(db, box)
-	srv, err := New(Options{
+	st := series.NewStore(db, box)
+	srv, err := New(Options{Series: st,
 		DB: db, Bookings: b.store, Tenants: ts, Sites: sites,
 		Limits:       Limits{DefaultRate: 2, MaxRate: 2, DefaultWindow: 300, MinWindow: 10, MaxWindow: 3600},
 		MaxBodyBytes: 4096, Logger: zap.NewNop(), Now: func() time.Time { return fixedNow },
 	})
 	require.NoError(t, err)
-	st := series.NewStore(db, box)
-	srv.EnableSeries(st)
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(hs.Close)
 	b.url = hs.URL

@@ -25,6 +25,7 @@ import (
 	"reserver/internal/booking"
 	"reserver/internal/database"
 	"reserver/internal/metrics"
+	"reserver/internal/series"
 	"reserver/internal/tenant"
 )
 
@@ -58,6 +59,9 @@ type Options struct {
 	// instance of one deployment needs the same. Empty means a random key,
 	// so replays are recognised within the process only.
 	RequestHashKey []byte
+	// Series serves the /v1/series routes (recurring bookings); nil
+	// answers them 503.
+	Series *series.Store
 	// Quotas bound what one tenant and one API token may take.
 	Quotas Quotas
 }

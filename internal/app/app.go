@@ -138,6 +138,7 @@ func (e *Env) APIServer(sites api.Sites) (*api.Server, error) {
 	return api.New(api.Options{
 		DB: e.DB, Bookings: e.Bookings, Tenants: e.Tenants, Sites: sites, SessionKey: key, RequestHashKey: hashKey,
 		Limits: e.Limits(), Quotas: e.Quotas(), MaxBodyBytes: e.Config.API.MaxBodyBytes, Logger: e.Log.Named("api"),
+		Series: e.Series(),
 	})
 }
 

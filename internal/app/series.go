@@ -3,16 +3,12 @@ package app
 import (
 	"context"
 
-	"reserver/internal/api"
 	"reserver/internal/profile"
 	"reserver/internal/series"
 )
 
 // Series is the store of recurring bookings on env's database and key.
 func (e *Env) Series() *series.Store { return series.NewStore(e.DB, e.Box) }
-
-// EnableSeries serves the /v1/series routes of srv from env's store.
-func (e *Env) EnableSeries(srv *api.Server) { srv.EnableSeries(e.Series()) }
 
 // SeriesSites is the materialiser's view of the site profiles: each
 // one's zone and opening rule.
