@@ -68,6 +68,9 @@ func TestSeriesCommands(t *testing.T) {
 			require.Contains(t, out, sats[0]+" 10:00-11:00")
 			require.NotContains(t, out, sats[1]+" 10:00-11:00", "the skipped date")
 			require.Contains(t, out, "to be created")
+			out = run("status")
+			require.Regexp(t, `next series occurrences: \d+\n`, out)
+			require.Regexp(t, id[1]+` +courtsim +3 +`+sats[0]+` 10:00-11:00 .* to be created\n`, out, "status shows the series' next occurrence")
 
 			out = run("series", "list")
 			require.Regexp(t, id[1]+` +acme +active +user001 +courtsim court 3`, out)

@@ -24,8 +24,9 @@ func statusCmd(c *common) *cobra.Command {
 			"(daemon.heartbeat, default 2s), holding bookings or not, and counts as alive while its\n" +
 			"latest beat is at most three of its heartbeats old (or while it holds an unexpired\n" +
 			"lease). Instances that stopped beating in the last day are listed as gone. Then the armed\n" +
-			"and running bookings, the next queued openings and each site's opening edge. Instants\n" +
-			"are in the site's time zone with its offset (an instance's in the sites' one zone, or UTC).",
+			"and running bookings, the next queued openings, the next occurrences of recurring\n" +
+			"bookings (series) and each site's opening edge. Instants are in the site's time zone\n" +
+			"with its offset (an instance's in the sites' one zone, or UTC).",
 		Args: cobra.NoArgs,
 		RunE: c.withEnv(func(cmd *cobra.Command, _ []string, env *app.Env) error {
 			zones := c.zones(env.Config, cmd.ErrOrStderr())
@@ -61,6 +62,13 @@ func statusCmd(c *common) *cobra.Command {
 					fmt.Fprintf(tw, "  %d\t%s\t%s\t%s %s-%s\t%s\n", b.ID, b.Site, b.Court, b.PlayDate, b.StartTime, b.EndTime, when(now, b.OpensAt, zones.of(b.Site)))
 				}
 				if err := tw.Flush(); err != nil {
+					return err
+				}
+			}
+			// Recurring bookings: what their series will create next.
+			if profiles, perr := c.profiles(env.Config); perr == nil {
+				fmt.Fprintln(out)
+				if err := writeNext(cmd.Context(), out, env, profiles, 0, 2); err != nil {
 					return err
 				}
 			}
