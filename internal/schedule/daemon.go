@@ -272,6 +272,8 @@ func (d *Daemon) Start(ctx context.Context) error {
 	d.periodic.Start()
 	d.log.Info("daemon started", zap.Duration("lead", d.cfg.Lead), zap.Duration("lease_ttl", d.cfg.LeaseTTL), zap.String("boot", d.boot))
 	go func() {
+		// Alive at once in `reserver status`, not a heartbeat later.
+		d.beat(d.runCtx, time.Now())
 		// The journal first: a booking whose outcome it holds is not
 		// claimed again before that outcome is written.
 		d.replayJournal(d.runCtx)

@@ -238,6 +238,17 @@ func (r *run) notes(kind, reservation string) []booking.Outbox {
 		"site": r.b.Site, "court": r.b.Court, "date": r.b.PlayDate, "start": r.b.StartTime,
 		"end": r.b.EndTime, "reservation_no": reservation, "name": r.b.BookerName,
 		"language": lang, "noun": noun,
+		// The opening, shown in the site's zone (notify: time_zone).
+		"opens_at": r.b.OpensAt.UTC().Format(time.RFC3339Nano), "time_zone": r.zone(),
 	})
 	return []booking.Outbox{{BookingID: r.b.ID, Kind: kind, Phone: r.b.Phone, Payload: string(payload)}}
+}
+
+// zone is the site's IANA time zone name, or "" when its profile is not
+// loaded (the text then says UTC).
+func (r *run) zone() string {
+	if r.prof == nil || r.prof.Location == nil {
+		return ""
+	}
+	return r.prof.Location.String()
 }

@@ -2,6 +2,7 @@ package schedule
 
 import (
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/require"
@@ -83,4 +84,20 @@ func TestHeartbeatOfAnIdleDaemon(t *testing.T) {
 	require.Len(t, st.Instances, 1)
 	require.Equal(t, d2.boot, st.Instances[0].Boot)
 	require.True(t, st.Instances[0].StartedAt.Equal(later.UTC().Truncate(time.Microsecond)), "the restart's start: %v", st.Instances[0].StartedAt)
+}
+
+// A daemon is alive in `reserver status` as soon as it has started, not
+// one heartbeat later (synctest: no time passes before the check).
+func TestStartedDaemonIsAliveAtOnce(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := setup(t, setupOpts{})
+		d := b.daemon(t, "fresh-1", nil)
+		require.NoError(t, d.Start(t.Context()))
+		defer d.Stop()
+		synctest.Wait()
+		st, err := b.store.Status(t.Context(), time.Now(), 10)
+		require.NoError(t, err)
+		require.Len(t, st.Instances, 1, "alive before its first heartbeat")
+		require.Equal(t, "fresh-1", st.Instances[0].Name)
+	})
 }

@@ -3,6 +3,7 @@ package schedule
 import (
 	"encoding/json"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -45,4 +46,23 @@ func TestNotesCarryLanguageAndNoun(t *testing.T) {
 			require.Equal(t, "R-1", p["reservation_no"])
 		})
 	}
+}
+
+// The payload carries the opening and the site's zone, so that the SMS
+// says when the booking opened in the site's time (notify shows them).
+func TestNotesCarryTheOpeningInTheSitesZone(t *testing.T) {
+	t.Parallel()
+	seoul, err := time.LoadLocation("Asia/Seoul")
+	require.NoError(t, err)
+	opens := time.Date(2030, 4, 24, 0, 0, 0, 0, time.UTC)
+	r := &run{
+		prof: &profile.Profile{Name: "courtsim", Location: seoul},
+		b:    &booking.Booking{ID: 7, Site: "courtsim", Court: "3", PlayDate: "2030-05-01", OpensAt: opens, Phone: "+821012345678"},
+	}
+	notes := r.notes(KindBooked, "R-1")
+	require.Len(t, notes, 1)
+	var p map[string]any
+	require.NoError(t, json.Unmarshal([]byte(notes[0].Payload), &p))
+	require.Equal(t, "2030-04-24T00:00:00Z", p["opens_at"])
+	require.Equal(t, "Asia/Seoul", p["time_zone"])
 }

@@ -12,6 +12,7 @@ import (
 
 	"reserver/internal/clocksync"
 	"reserver/internal/profile"
+	"reserver/internal/sitetime"
 )
 
 // RehearseOptions configure Rehearse.
@@ -53,7 +54,8 @@ func Rehearse(ctx context.Context, p *profile.Profile, acct profile.AccountData,
 		p.Name, p.BaseURL, p.Charset, p.Location, p.Timeout, p.RatePerSecond)
 	if data != nil && p.Opening != nil && !data.Booking.Date.IsZero() {
 		if at, ok := p.OpensAt(data.Booking.Date, data.Booking.Start, data.Booking.End); ok {
-			fmt.Fprintf(out, "opens   %s for play date %s\n", at.Format(time.RFC3339), data.Booking.Date.In(p.Location).Format(time.DateOnly))
+			fmt.Fprintf(out, "opens   %s (%s) for play date %s\n", sitetime.Format(at, p.Location),
+				sitetime.Until(cmp.Or[Clock](opts.Clock, realClock{}).Now(), at), data.Booking.Date.In(p.Location).Format(time.DateOnly))
 		}
 	}
 	for _, w := range p.Warnings {

@@ -361,7 +361,7 @@ func TestRehearse(t *testing.T) {
 	require.Contains(t, text, "rentToken=***(")
 	require.Contains(t, text, "submit  POST /rent/apply.do  200")
 	require.Contains(t, text, "reservation=")
-	require.Contains(t, text, "opens   2026-11-24T09:00:00+09:00")
+	require.Contains(t, text, "opens   2026-11-24 09:00:00 +09:00 KST (")
 	// Four probes, the most it may send here, say little more than the
 	// second the site is in, but soundly.
 	clock := regexp.MustCompile(`clock   site − local = (\+1\.[0-9]{3})s ± ([0-9.]+)s \(precision [0-9.]+[µm]?s, rtt [0-9.]+[µm]s, spread [0-9.]+[µm]?s, 4 probes\)`).FindStringSubmatch(text)
