@@ -280,14 +280,25 @@ func buildTimelineIn(l tlLayout, b *booking.Booking, attempts []booking.Attempt,
 		}
 		if a.Step == "submit" && !fired {
 			fired = true
-			planned := a.SentAt.Add(-time.Duration(max(a.WaitedUS, 0)) * time.Microsecond)
-			po := offset(planned)
-			tl.HasFire, tl.FireX, tl.FireY = true, round1(x(po)), laneY["submit"]
-			tl.FireText = fmt.Sprintf("Planned fire %s on the site's clock: the first submit's send time (%s)", sinceOpening(po), sinceOpening(o))
-			if w := waitText(a); w != "" {
-				tl.FireText += " less its wait (" + w + ")"
+			if b.FireAt != nil {
+				po := offset(*b.FireAt)
+				tl.HasFire, tl.FireX, tl.FireY = true, round1(x(po)), laneY["submit"]
+				tl.FireText = fmt.Sprintf("Planned fire %s on the site's clock (the daemon's aim); the first submit was sent at %s", sinceOpening(po), sinceOpening(o))
+				if w := waitText(a); w != "" {
+					tl.FireText += " (" + w + ")"
+				}
+			} else {
+				// Not recorded (a run still going, or one from before the
+				// aim was stored): its send time less its wait.
+				planned := a.SentAt.Add(-time.Duration(max(a.WaitedUS, 0)) * time.Microsecond)
+				po := offset(planned)
+				tl.HasFire, tl.FireX, tl.FireY = true, round1(x(po)), laneY["submit"]
+				tl.FireText = fmt.Sprintf("Planned fire %s on the site's clock: the first submit's send time (%s)", sinceOpening(po), sinceOpening(o))
+				if w := waitText(a); w != "" {
+					tl.FireText += " less its wait (" + w + ")"
+				}
+				tl.FireText += "; the daemon's aim is not recorded yet."
 			}
-			tl.FireText += "; the daemon's aim itself is not stored."
 		}
 	}
 	legendX, row := tlLeft, 0

@@ -143,6 +143,14 @@ func TestTimelineSpan(t *testing.T) {
 	require.Contains(t, tl.Dots[2].Title, "waited 21.0 ms for the booking's rate")
 	require.Contains(t, tl.Dots[2].Title, "T+44.0 ms")
 	require.Equal(t, "failure", tl.OutcomeClass())
+
+	// With the daemon's aim recorded, the mark is the aim itself.
+	fire := opens.Add(2500 * time.Microsecond)
+	b.FireAt = &fire
+	tl = buildTimeline(&b, rows, seoul, opens.Add(time.Hour))
+	require.True(t, tl.HasFire)
+	require.Contains(t, tl.FireText, "Planned fire T+2.5 ms on the site's clock (the daemon's aim)")
+	require.Contains(t, tl.FireText, "sent at T+23.0 ms")
 	require.LessOrEqual(t, tl.Right, tl.Width)
 	for _, l := range tl.Legend {
 		require.LessOrEqual(t, l.X, tl.Right, "the legend wraps inside the drawing")

@@ -65,6 +65,9 @@ type Booking struct {
 	// attempts on it when it is tighter than the Date headers allow.
 	ClockOffsetUS *int64
 	ClockWithinUS *int64
+	// FireAt is the local instant (the daemon's clock) the first submit
+	// was planned for; nil until a run recorded it.
+	FireAt *time.Time
 
 	// Account is loaded with the booking when asked for (Preload).
 	Account *Account `gorm:"foreignKey:AccountID"`

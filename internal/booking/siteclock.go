@@ -116,6 +116,12 @@ func (s *Store) RecordClock(ctx context.Context, id int64, offset, within time.D
 		Updates(map[string]any{"clock_offset_us": offset.Microseconds(), "clock_within_us": within.Microseconds()}).Error
 }
 
+// RecordFire stores the local instant booking id's first submit was
+// planned for (Booking.FireAt).
+func (s *Store) RecordFire(ctx context.Context, id int64, fire time.Time) error {
+	return s.db.WithContext(ctx).Model(&Booking{}).Where("id = ?", id).Update("fire_at", fire.UTC()).Error
+}
+
 // SiteClockFor is the site clock to show b's attempts on: the daemon's
 // measurement when b has one at least as tight as what the rows' Date
 // headers allow, else SiteClockOf(rows).

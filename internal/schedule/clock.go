@@ -122,4 +122,9 @@ func (r *run) recordClock() {
 	if err := r.d.cfg.Store.RecordClock(ctx, r.b.ID, r.est.Offset, r.est.Uncertainty); err != nil {
 		r.log.Warn("recording the site clock estimate failed", zap.Error(err))
 	}
+	if !r.fire.IsZero() {
+		if err := r.d.cfg.Store.RecordFire(ctx, r.b.ID, r.fire); err != nil {
+			r.log.Warn("recording the planned fire instant failed", zap.Error(err))
+		}
+	}
 }
