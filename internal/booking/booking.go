@@ -68,6 +68,11 @@ type Booking struct {
 	// FireAt is the local instant (the daemon's clock) the first submit
 	// was planned for; nil until a run recorded it.
 	FireAt *time.Time
+	// NotifyOn is when the booking's phone gets an SMS (one of the Notify*
+	// values; empty: the daemon's default), NotifyLanguage the language of
+	// its messages (ko or en; empty: the site's choice).
+	NotifyOn       string
+	NotifyLanguage string
 
 	// Account is loaded with the booking when asked for (Preload).
 	Account *Account `gorm:"foreignKey:AccountID"`
@@ -75,6 +80,25 @@ type Booking struct {
 	// under an expired lease of another instance.
 	TakenOver bool `gorm:"-"`
 }
+
+// When a booking's phone gets an SMS (Booking.NotifyOn).
+const (
+	// NotifyDefault: the daemon's default — NotifySuccess, or
+	// NotifyAlways when the daemon's notify_failed says so.
+	NotifyDefault = ""
+	// NotifySuccess: the confirmation, and the warning of a password the
+	// site refused at pre-warm (only the person can fix it, before the
+	// opening); no message for other failures.
+	NotifySuccess = "success"
+	// NotifyAlways: the confirmation, or a message saying why it failed.
+	NotifyAlways = "always"
+	// NotifyNever: no message at all.
+	NotifyNever = "never"
+)
+
+// NotifyPolicies lists the values a booking may ask for, in
+// documentation order.
+var NotifyPolicies = []string{NotifySuccess, NotifyAlways, NotifyNever}
 
 // FieldMap decodes the site-specific fields.
 func (b *Booking) FieldMap() map[string]string {

@@ -13,11 +13,12 @@ import (
 // change a booking.
 
 // Reasons lists every reason a booking can end with, for a filter to
-// name the allowed values.
+// name the allowed values (and for a test of internal/notify: every
+// language says each in words).
 var Reasons = []Reason{
 	ReasonWindow, ReasonSoldOut, ReasonLogin, ReasonFatal, ReasonMissed, ReasonPanic,
 	ReasonUser, ReasonOperator, ReasonUnverified, ReasonUnrecognised, ReasonUnconfirmed,
-	ReasonProfile, ReasonRejected,
+	ReasonProfile, ReasonRejected, ReasonBlocked,
 }
 
 // Reviews lists every review flag (Booking.Review).

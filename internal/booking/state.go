@@ -90,4 +90,9 @@ const (
 	// ReasonRejected: the site refused the request itself as invalid (a
 	// court or slot it does not have, a malformed form); retrying cannot help.
 	ReasonRejected Reason = "site_rejected"
+	// ReasonBlocked: the window closed while the site was blocking our
+	// requests (every answer since the last one it let through was a
+	// block, on whatever egress).
+	ReasonBlocked Reason = "site_blocked"
 )
+

@@ -68,6 +68,8 @@ type NewBooking struct {
 	Phone          string
 	BookerName     string
 	Fields         map[string]string
+	NotifyOn       string // one of the Notify* values
+	NotifyLanguage string // ko, en or empty (the site's choice)
 	IdempotencyKey string
 	RequestHash    string // hash of the request body, compared on key reuse
 }
@@ -108,24 +110,26 @@ func (s *Store) Create(ctx context.Context, nb NewBooking) (b *Booking, created 
 			}
 			key := activeKey(nb.TenantID, acct.ID, nb.Site, nb.Court, nb.PlayDate, nb.StartTime, nb.EndTime)
 			b = &Booking{
-				TenantID:      nb.TenantID,
-				AccountID:     acct.ID,
-				Site:          nb.Site,
-				Court:         nb.Court,
-				PlayDate:      nb.PlayDate,
-				StartTime:     nb.StartTime,
-				EndTime:       nb.EndTime,
-				OpensAt:       utc(nb.OpensAt),
-				WindowSeconds: nb.WindowSeconds,
-				RatePerSecond: nb.RatePerSecond,
-				Phone:         nb.Phone,
-				BookerName:    nb.BookerName,
-				Fields:        string(fields),
-				State:         Queued,
-				ActiveKey:     &key,
-				RequestHash:   nb.RequestHash,
-				PasswordEnc:   own,
-				Version:       1,
+				TenantID:       nb.TenantID,
+				AccountID:      acct.ID,
+				Site:           nb.Site,
+				Court:          nb.Court,
+				PlayDate:       nb.PlayDate,
+				StartTime:      nb.StartTime,
+				EndTime:        nb.EndTime,
+				OpensAt:        utc(nb.OpensAt),
+				WindowSeconds:  nb.WindowSeconds,
+				RatePerSecond:  nb.RatePerSecond,
+				Phone:          nb.Phone,
+				BookerName:     nb.BookerName,
+				Fields:         string(fields),
+				NotifyOn:       nb.NotifyOn,
+				NotifyLanguage: nb.NotifyLanguage,
+				State:          Queued,
+				ActiveKey:      &key,
+				RequestHash:    nb.RequestHash,
+				PasswordEnc:    own,
+				Version:        1,
 			}
 			if nb.IdempotencyKey != "" {
 				k := nb.IdempotencyKey

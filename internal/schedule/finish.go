@@ -222,15 +222,35 @@ func (d *Daemon) replayJournal(ctx context.Context) {
 	}
 }
 
-func (r *run) failedKinds() []string {
-	if r.d.cfg.NotifyFailed {
-		return []string{KindFailed}
+// failedKinds are the outbox kinds a failure writes; notes drops those
+// the booking does not ask for.
+func (r *run) failedKinds() []string { return []string{KindFailed} }
+
+// wants reports whether the booking asks for a message of kind: its
+// notify_on, or, left empty, the daemon's default (success only, failures
+// too with NotifyFailed). A refused password at pre-warm is told unless
+// the booking asks for nothing: only its owner can fix it, and there is
+// still time.
+func (r *run) wants(kind string) bool {
+	on := r.b.NotifyOn
+	if on == booking.NotifyDefault {
+		on = booking.NotifySuccess
+		if r.d.cfg.NotifyFailed {
+			on = booking.NotifyAlways
+		}
 	}
-	return nil
+	switch on {
+	case booking.NotifyNever:
+		return false
+	case booking.NotifyAlways:
+		return true
+	default: // success, and anything this version does not know
+		return kind == KindBooked || kind == KindLoginFailed
+	}
 }
 
 func (r *run) notes(kind, reservation string) []booking.Outbox {
-	if r.b.Phone == "" {
+	if r.b.Phone == "" || !r.wants(kind) {
 		return nil
 	}
 	lang, noun := r.noticeLanguage()

@@ -130,6 +130,10 @@ type bookingOpts struct {
 	start    string
 	window   int
 	phone    string
+	// notifyOn and language: the booking's notify settings (empty: the
+	// defaults).
+	notifyOn string
+	language string
 }
 
 // book queues a booking opening at opensAt (site clock).
@@ -141,6 +145,7 @@ func (b *bundle) book(t *testing.T, opensAt time.Time, o bookingOpts) *booking.B
 		StartTime: cmpOr(o.start, "10:00"), EndTime: "11:00", OpensAt: opensAt,
 		WindowSeconds: max(o.window, 60), RatePerSecond: 2, Phone: cmpOr(o.phone, "+821012345678"),
 		BookerName: "홍길동", Fields: map[string]string{"people": "2"},
+		NotifyOn: o.notifyOn, NotifyLanguage: o.language,
 	}
 	if nb.StartTime != "10:00" {
 		nb.EndTime = nb.StartTime[:3] + "59"

@@ -1,9 +1,13 @@
 package schedule
 
-import "reserver/internal/profile"
+import (
+	"reserver/internal/notify/smstext"
+	"reserver/internal/profile"
+)
 
 // noticeLanguage is the language of the booking's text messages and what
-// one bookable unit is called in it, for the outbox payload: the booking
+// one bookable unit is called in it, for the outbox payload: the
+// booking's own notify language when it chose one, else the booking
 // field the site's sms.language_field names (when its value is a
 // language), else the site's sms.language, else Korean. internal/notify
 // renders the message in that language; the relay never reads profiles.
@@ -13,5 +17,8 @@ func (r *run) noticeLanguage() (lang, noun string) {
 		sms = r.prof.SMS
 	}
 	lang = sms.LanguageOf(r.b.FieldMap())
+	if smstext.Known(r.b.NotifyLanguage) {
+		lang = r.b.NotifyLanguage
+	}
 	return lang, sms.NounOf(lang)
 }

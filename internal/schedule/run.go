@@ -90,6 +90,10 @@ type run struct {
 	// died with it. Until verify has answered, a cancel request waits and
 	// nothing is submitted.
 	unsure bool
+	// blocked: the site's last answer to this run was a block (or the
+	// breaker held the request back); the window closing then fails the
+	// booking as site_blocked, not window_closed.
+	blocked bool
 	// checkouts counts the checkout chains this run started (maxCheckouts).
 	checkouts int
 

@@ -52,6 +52,7 @@ func (r *run) coolDown(err error) error {
 // out) and moves the account to another egress: new transport, new
 // cookies, a new login. The caller visits the trace page again.
 func (r *run) onBlocked(res *session.Result) {
+	r.blocked = true // until the site lets a request through again
 	if res != nil && res.Class == profile.ClassBlocked {
 		wait, _ := ippool.ParseWaitText(res.Excerpt)
 		if err := r.d.cfg.Egress.Report(r.eg.Name(), r.siteHost, ippool.Outcome{Class: res.Class, RetryAfter: wait}); err != nil {

@@ -41,6 +41,11 @@ func (r *run) window(end time.Time) error {
 			if r.ctx.Err() != nil {
 				return errStop
 			}
+			if r.blocked {
+				r.d.event(r.b.ID, "window closed while the site was blocking our requests")
+				r.fail(booking.ReasonBlocked, r.failedKinds()...)
+				return errStop
+			}
 			r.d.event(r.b.ID, "window closed without success")
 			r.fail(booking.ReasonWindow, r.failedKinds()...)
 			return errStop
@@ -68,6 +73,7 @@ func (r *run) window(end time.Time) error {
 			}
 			switch {
 			case res == nil || res.Class == profile.ClassSuccess && !egressRefused(res):
+				r.blocked = false
 				pages = pagesNone
 			case egressRefused(res), res.Class == profile.ClassBlocked:
 				r.onBlocked(res)
@@ -124,6 +130,9 @@ func (r *run) window(end time.Time) error {
 			r.onBlocked(res)
 			pages = pagesAll
 			continue
+		}
+		if res.Class != profile.ClassBlocked {
+			r.blocked = false // the site let this one through
 		}
 		dec := submitDecision(res.Class, res.Ambiguous, r.prof.Verify != nil)
 		switch dec.act {

@@ -112,7 +112,7 @@ var reasonTexts = map[string]map[string]string{
 	Korean: {
 		"window_closed":   "예약 시간 안에 성공하지 못했습니다",
 		"sold_out":        "이미 다른 사람이 예약했습니다",
-		"login_failed":    "로그인이 거부되었습니다",
+		"login_failed":    "사이트가 로그인을 거부했습니다. 비밀번호가 틀렸을 수 있습니다",
 		"fatal":           "사이트가 오류로 응답했습니다",
 		"missed":          "예약 시간에 실행되지 못했습니다",
 		"internal_error":  "reserver 내부 오류",
@@ -124,12 +124,13 @@ var reasonTexts = map[string]map[string]string{
 		"mine_unconfirmed":    "이미 예약되었다는 응답을 확인하지 못했습니다. 사이트에서 확인하세요",
 		"profile_error":       "예약 요청을 만들 수 없습니다(사이트 설정 오류)",
 		"site_rejected":       "사이트가 요청을 거부했습니다(없는 코트나 시간일 수 있습니다)",
+		"site_blocked":        "사이트가 우리 요청을 차단하는 동안 예약 시간이 끝났습니다",
 		"":                    "알 수 없는 이유",
 	},
 	English: {
 		"window_closed":       "no success within the booking window",
 		"sold_out":            "someone else booked it first",
-		"login_failed":        "the site refused the login",
+		"login_failed":        "the site refused the login: wrong password?",
 		"fatal":               "the site answered with an error",
 		"missed":              "reserver did not run at the opening",
 		"internal_error":      "reserver internal error",
@@ -140,6 +141,7 @@ var reasonTexts = map[string]map[string]string{
 		"mine_unconfirmed":    "the site's \"already yours\" could not be confirmed; check on the site",
 		"profile_error":       "the booking request could not be made (site configuration error)",
 		"site_rejected":       "the site refused the request as invalid (a court or time it does not have?)",
+		"site_blocked":        "the site was blocking our requests until the booking window closed",
 		"":                    "unknown reason",
 	},
 }

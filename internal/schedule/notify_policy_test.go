@@ -1,0 +1,92 @@
+package schedule
+
+import (
+	"encoding/json"
+	"fmt"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"reserver/internal/booking"
+)
+
+// The daemon writes the outbox rows a booking asks for (notify.on), on
+// success and on failure (sold out), and none when it asks for nothing;
+// left empty, today's default: the confirmation, failures too only with
+// the daemon's notify_failed.
+func TestNotifyPolicyWritesTheRowsAsked(t *testing.T) {
+	tests := []struct {
+		on           string
+		notifyFailed bool
+		success      []string // kinds written when it books
+		failure      []string // kinds written when it is sold out
+	}{
+		{on: "", success: []string{KindBooked}, failure: nil},
+		{on: "", notifyFailed: true, success: []string{KindBooked}, failure: []string{KindFailed}},
+		{on: booking.NotifySuccess, notifyFailed: true, success: []string{KindBooked}, failure: nil},
+		{on: booking.NotifyAlways, success: []string{KindBooked}, failure: []string{KindFailed}},
+		{on: booking.NotifyNever, notifyFailed: true, success: nil, failure: nil},
+	}
+	for _, tt := range tests {
+		for _, soldOut := range []bool{false, true} {
+			name := fmt.Sprintf("on=%q/notify_failed=%v/sold_out=%v", tt.on, tt.notifyFailed, soldOut)
+			t.Run(name, func(t *testing.T) {
+				synctest.Test(t, func(t *testing.T) {
+					b := setup(t, setupOpts{})
+					opensAt := b.site.Now().Add(65 * time.Second).Truncate(time.Second)
+					b.site.SetOpenAt(opensAt)
+					bk := b.book(t, opensAt, bookingOpts{notifyOn: tt.on})
+					if soldOut {
+						_, err := b.site.Reserve("user002", 3, bk.PlayDate, 5)
+						require.NoError(t, err)
+					}
+					d := b.daemon(t, "i1", func(c *Config) { c.NotifyFailed = tt.notifyFailed })
+					require.NoError(t, d.Start(t.Context()))
+					got := b.waitTerminal(t, bk.ID, 3*time.Minute)
+					d.Stop()
+					want := tt.success
+					if soldOut {
+						require.Equal(t, booking.Failed, got.State)
+						require.Equal(t, booking.ReasonSoldOut, got.Reason)
+						want = tt.failure
+					} else {
+						require.Equal(t, booking.Succeeded, got.State)
+					}
+					var rows []booking.Outbox
+					require.NoError(t, b.db.Where("booking_id = ?", bk.ID).Order("kind").Find(&rows).Error)
+					kinds := []string{}
+					for _, r := range rows {
+						kinds = append(kinds, r.Kind)
+						require.Equal(t, "+821012345678", r.Phone)
+					}
+					require.Equal(t, append([]string{}, want...), kinds)
+				})
+			})
+		}
+	}
+}
+
+// The booking's own language wins over the site's: its rows carry it.
+func TestNotifyLanguageOfTheBooking(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := setup(t, setupOpts{})
+		opensAt := b.site.Now().Add(65 * time.Second).Truncate(time.Second)
+		b.site.SetOpenAt(opensAt)
+		bk := b.book(t, opensAt, bookingOpts{language: "en", notifyOn: booking.NotifyAlways})
+		_, err := b.site.Reserve("user002", 3, bk.PlayDate, 5)
+		require.NoError(t, err)
+		d := b.daemon(t, "i1", nil)
+		require.NoError(t, d.Start(t.Context()))
+		got := b.waitTerminal(t, bk.ID, 3*time.Minute)
+		d.Stop()
+		require.Equal(t, booking.Failed, got.State)
+		var row booking.Outbox
+		require.NoError(t, b.db.Where("booking_id = ? AND kind = ?", bk.ID, KindFailed).Take(&row).Error)
+		var payload map[string]any
+		require.NoError(t, json.Unmarshal([]byte(row.Payload), &payload))
+		require.Equal(t, "en", payload["language"])
+		require.Equal(t, "court", payload["noun"], "the site's noun in the booking's language")
+	})
+}
