@@ -95,4 +95,3 @@ const (
 	// block, on whatever egress).
 	ReasonBlocked Reason = "site_blocked"
 )
-
