@@ -93,6 +93,7 @@ type bookingRequest struct {
 	Phone         *string                    `json:"phone"`
 	Name          *string                    `json:"name"`
 	Fields        map[string]json.RawMessage `json:"fields"`
+	Notify        *notifyRequest             `json:"notify"`
 }
 
 type accountRequest struct {
@@ -127,6 +128,7 @@ type validBooking struct {
 	Rate                     float64
 	Phone, Name              string
 	Fields                   map[string]string
+	NotifyOn, NotifyLanguage string
 	Warnings                 []string
 	// SlotProblems are the site's refusals of a well-formed slot (a court
 	// or a time its profile does not have: SlotChecker). They are kept
@@ -475,6 +477,8 @@ func validate(req bookingRequest, sites Sites, lim Limits, now time.Time) (valid
 		}
 		v.Name = *req.Name
 	}
+
+	v.NotifyOn, v.NotifyLanguage = validateNotify(req.Notify, bad)
 
 	v.Fields = map[string]string{}
 	if len(req.Fields) > 32 {

@@ -292,6 +292,7 @@ func (s *Server) createBooking(w http.ResponseWriter, r *http.Request) {
 		Court: v.Court, PlayDate: v.Date, StartTime: v.Start, EndTime: v.End,
 		OpensAt: v.OpensAt, WindowSeconds: v.Window, RatePerSecond: v.Rate,
 		Phone: v.Phone, BookerName: v.Name, Fields: v.Fields,
+		NotifyOn: v.NotifyOn, NotifyLanguage: v.NotifyLanguage,
 		IdempotencyKey: key, RequestHash: hash,
 	})
 	switch {

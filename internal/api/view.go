@@ -31,12 +31,15 @@ type bookingView struct {
 	Phone         string            `json:"phone,omitempty"`
 	Name          string            `json:"name,omitempty"`
 	Fields        map[string]string `json:"fields"`
-	State         booking.State     `json:"state"`
-	Reason        booking.Reason    `json:"reason,omitempty"`
-	ReservationNo string            `json:"reservation_no,omitempty"`
-	CreatedAt     time.Time         `json:"created_at"`
-	UpdatedAt     time.Time         `json:"updated_at"`
-	FinishedAt    *time.Time        `json:"finished_at,omitempty"`
+	// Notify is the booking's own notify settings (left out: the
+	// defaults).
+	Notify        *notifyView    `json:"notify,omitempty"`
+	State         booking.State  `json:"state"`
+	Reason        booking.Reason `json:"reason,omitempty"`
+	ReservationNo string         `json:"reservation_no,omitempty"`
+	CreatedAt     time.Time      `json:"created_at"`
+	UpdatedAt     time.Time      `json:"updated_at"`
+	FinishedAt    *time.Time     `json:"finished_at,omitempty"`
 	// CancelRequestedAt is set while (and after) a cancel waited for the
 	// daemon instance running the booking.
 	CancelRequestedAt *time.Time `json:"cancel_requested_at,omitempty"`
@@ -66,6 +69,7 @@ func (s *Server) view(b *booking.Booking, p tenant.Principal) bookingView {
 		ReservationNo: b.ReservationNo, CreatedAt: b.CreatedAt, UpdatedAt: b.UpdatedAt, FinishedAt: b.FinishedAt,
 		CancelRequestedAt: b.CancelRequestedAt, Review: b.Review, ReviewNote: b.ReviewNote,
 		OpensAtLocal: sitetime.Format(b.OpensAt, s.location(b.Site)),
+		Notify:       viewNotify(b),
 	}
 	if b.Account != nil {
 		v.Account.Username = b.Account.Username
