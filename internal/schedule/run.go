@@ -435,6 +435,9 @@ func (r *run) prewarm() error {
 			}
 			if err == nil && (res.Class == profile.ClassBlocked || egressRefused(res)) {
 				r.onBlocked(res)
+				if time.Now().After(deadline) {
+					return nil // the window loop decides (site_blocked when it closes blocked)
+				}
 				continue
 			}
 			if err == nil && res.Class == profile.ClassInvalid {
@@ -466,6 +469,9 @@ func (r *run) prewarm() error {
 				res = r.lastLogin
 			}
 			r.onBlocked(res)
+			if time.Now().After(deadline) {
+				return nil // the window loop decides (site_blocked when it closes blocked)
+			}
 			continue
 		}
 		if errors.As(err, &le) && le.Class == profile.ClassFatal {

@@ -38,6 +38,11 @@ func (r *run) coolDown(err error) error {
 		return err
 	}
 	wait := max(cooling.Wait, 100*time.Millisecond)
+	// Never past the booking's window: a block longer than it must not
+	// keep a booking running after its window closed.
+	if left := time.Until(r.b.WindowEnd()); wait > left {
+		wait = max(left, 100*time.Millisecond)
+	}
 	a := r.attempt("egress", time.Now(), string(profile.ClassBlocked),
 		fmt.Sprintf("every egress to %s is cooling down; waiting %v", r.siteHost, wait.Round(time.Millisecond)))
 	r.d.attempts.Add(a)
