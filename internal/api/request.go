@@ -452,10 +452,7 @@ func validate(req bookingRequest, sites Sites, lim Limits, now time.Time) (valid
 		}
 		v.Window = *req.WindowSeconds
 	}
-	maxRate, maxBy := lim.MaxRate, "the configured ceiling"
-	if rc, ok := site.(RateCeiling); ok && rc.RatePerSecond() > 0 && rc.RatePerSecond() < maxRate {
-		maxRate, maxBy = rc.RatePerSecond(), fmt.Sprintf("the rate_per_second of site %q", v.Site)
-	}
+	maxRate, maxBy := rateCeiling(site, v.Site, lim)
 	v.Rate = min(lim.DefaultRate, maxRate)
 	if req.RatePerSecond != nil {
 		if !(*req.RatePerSecond > 0) || *req.RatePerSecond > maxRate {
@@ -521,6 +518,16 @@ func validate(req bookingRequest, sites Sites, lim Limits, now time.Time) (valid
 		v.Warnings = append(v.Warnings, w...)
 	}
 	return v, probs
+}
+
+// rateCeiling is the highest rate a booking of site (named name; nil:
+// unknown) may ask for, and what sets it.
+func rateCeiling(site Site, name string, lim Limits) (float64, string) {
+	maxRate, maxBy := lim.MaxRate, "the configured ceiling"
+	if rc, ok := site.(RateCeiling); ok && rc.RatePerSecond() > 0 && rc.RatePerSecond() < maxRate {
+		maxRate, maxBy = rc.RatePerSecond(), fmt.Sprintf("the rate_per_second of site %q", name)
+	}
+	return maxRate, maxBy
 }
 
 // clock parses "HH:MM" into the duration since midnight.

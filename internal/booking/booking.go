@@ -42,12 +42,15 @@ type Booking struct {
 	// sealed like the account's; nil for bookings older than it (they use
 	// the account's). See Store.LoginPassword.
 	PasswordEnc []byte `json:"-"`
-	ClaimedBy   string
-	LeaseUntil  *time.Time
-	Version     int64
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
-	FinishedAt  *time.Time
+	// PasswordSetAt is when a PATCH last replaced PasswordEnc (nil: it is
+	// the one the booking was created with).
+	PasswordSetAt *time.Time
+	ClaimedBy     string
+	LeaseUntil    *time.Time
+	Version       int64
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+	FinishedAt    *time.Time
 	// CancelRequestedAt is set when a cancel arrived while a live instance
 	// was running the booking: a flag the instance honours before its next
 	// request (see CancelRequests), not a state. A repeated request keeps

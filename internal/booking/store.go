@@ -203,15 +203,19 @@ func (s *Store) account(tx *gorm.DB, tenantID int64, site, username, password st
 }
 
 // LoginPassword is the site password booking b logs in with: the
-// account's when a login proved it after b was created (the user changed
-// the password since), else b's own (or the account's, for bookings older
+// account's when a login proved it after b was created or its password
+// last patched (the user changed the password since), else b's own (or the account's, for bookings older
 // than per-booking passwords). b.Account must be loaded.
 func (s *Store) LoginPassword(b *Booking) (string, error) {
 	a := b.Account
 	if a == nil {
 		return "", fmt.Errorf("booking %d: account not loaded", b.ID)
 	}
-	if len(b.PasswordEnc) == 0 || a.PasswordProvenAt != nil && a.PasswordProvenAt.After(b.CreatedAt) {
+	ownSince := b.CreatedAt
+	if b.PasswordSetAt != nil {
+		ownSince = *b.PasswordSetAt // a PATCH gave it a new one since
+	}
+	if len(b.PasswordEnc) == 0 || a.PasswordProvenAt != nil && a.PasswordProvenAt.After(ownSince) {
 		return s.Password(a)
 	}
 	p, err := s.box.Open(b.PasswordEnc, a.sealContext())

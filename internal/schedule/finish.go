@@ -226,13 +226,12 @@ func (d *Daemon) replayJournal(ctx context.Context) {
 // the booking does not ask for.
 func (r *run) failedKinds() []string { return []string{KindFailed} }
 
-// wants reports whether the booking asks for a message of kind: its
-// notify_on, or, left empty, the daemon's default (success only, failures
-// too with NotifyFailed). A refused password at pre-warm is told unless
-// the booking asks for nothing: only its owner can fix it, and there is
-// still time.
-func (r *run) wants(kind string) bool {
-	on := r.b.NotifyOn
+// wants reports whether a booking whose notify_on is on asks for a
+// message of kind; left empty, the daemon's default (success only,
+// failures too with NotifyFailed). A refused password at pre-warm is told
+// unless the booking asks for nothing: only its owner can fix it, and
+// there is still time.
+func (r *run) wants(on, kind string) bool {
 	if on == booking.NotifyDefault {
 		on = booking.NotifySuccess
 		if r.d.cfg.NotifyFailed {
@@ -249,19 +248,41 @@ func (r *run) wants(kind string) bool {
 	}
 }
 
+// notice is what the booking's messages go by, read from the database
+// when the outcome is written (a PATCH may have changed the phone, the
+// name or the notify settings while it ran); the values read at arming
+// when the database does not answer at once.
+func (r *run) notice() booking.Notice {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.ctx), 2*time.Second)
+	defer cancel()
+	n, err := r.d.cfg.Store.NoticeOf(ctx, r.b.ID)
+	if err != nil {
+		r.log.Warn("notify settings could not be read again; using those read at arming", zap.Error(err))
+		return r.b.Notice()
+	}
+	return n
+}
+
+// notes are the outbox rows of kind the booking asks for, with the
+// notify settings as stored now.
 func (r *run) notes(kind, reservation string) []booking.Outbox {
-	if r.b.Phone == "" || !r.wants(kind) {
+	return r.notesFor(r.notice(), kind, reservation)
+}
+
+// notesFor are the outbox rows of kind under the notify settings n.
+func (r *run) notesFor(n booking.Notice, kind, reservation string) []booking.Outbox {
+	if n.Phone == "" || !r.wants(n.NotifyOn, kind) {
 		return nil
 	}
-	lang, noun := r.noticeLanguage()
+	lang, noun := r.noticeLanguage(n.NotifyLanguage)
 	payload, _ := json.Marshal(map[string]any{
 		"site": r.b.Site, "court": r.b.Court, "date": r.b.PlayDate, "start": r.b.StartTime,
-		"end": r.b.EndTime, "reservation_no": reservation, "name": r.b.BookerName,
+		"end": r.b.EndTime, "reservation_no": reservation, "name": n.BookerName,
 		"language": lang, "noun": noun,
 		// The opening, shown in the site's zone (notify: time_zone).
 		"opens_at": r.b.OpensAt.UTC().Format(time.RFC3339Nano), "time_zone": r.zone(),
 	})
-	return []booking.Outbox{{BookingID: r.b.ID, Kind: kind, Phone: r.b.Phone, Payload: string(payload)}}
+	return []booking.Outbox{{BookingID: r.b.ID, Kind: kind, Phone: n.Phone, Payload: string(payload)}}
 }
 
 // zone is the site's IANA time zone name, or "" when its profile is not

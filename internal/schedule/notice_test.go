@@ -33,11 +33,12 @@ func TestNotesCarryLanguageAndNoun(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			r := &run{
+				d:    &Daemon{},
 				prof: &profile.Profile{Name: "courtsim", SMS: tt.sms},
 				b: &booking.Booking{ID: 7, Site: "courtsim", Court: "3", PlayDate: "2030-05-01", StartTime: "10:00",
 					EndTime: "11:00", Phone: "+821012345678", BookerName: "홍길동", Fields: tt.fields},
 			}
-			notes := r.notes(KindBooked, "R-1")
+			notes := r.notesFor(r.b.Notice(), KindBooked, "R-1")
 			require.Len(t, notes, 1)
 			var p map[string]any
 			require.NoError(t, json.Unmarshal([]byte(notes[0].Payload), &p))
@@ -56,10 +57,11 @@ func TestNotesCarryTheOpeningInTheSitesZone(t *testing.T) {
 	require.NoError(t, err)
 	opens := time.Date(2030, 4, 24, 0, 0, 0, 0, time.UTC)
 	r := &run{
+		d:    &Daemon{},
 		prof: &profile.Profile{Name: "courtsim", Location: seoul},
 		b:    &booking.Booking{ID: 7, Site: "courtsim", Court: "3", PlayDate: "2030-05-01", OpensAt: opens, Phone: "+821012345678"},
 	}
-	notes := r.notes(KindBooked, "R-1")
+	notes := r.notesFor(r.b.Notice(), KindBooked, "R-1")
 	require.Len(t, notes, 1)
 	var p map[string]any
 	require.NoError(t, json.Unmarshal([]byte(notes[0].Payload), &p))

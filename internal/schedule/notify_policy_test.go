@@ -90,3 +90,36 @@ func TestNotifyLanguageOfTheBooking(t *testing.T) {
 		require.Equal(t, "court", payload["noun"], "the site's noun in the booking's language")
 	})
 }
+
+// A phone, name and notify settings patched while the booking runs are
+// what its outcome's message goes by: the daemon reads them when it
+// writes the outcome.
+func TestPatchedPhoneGetsTheConfirmation(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := setup(t, setupOpts{})
+		opensAt := b.site.Now().Add(65 * time.Second).Truncate(time.Second)
+		b.site.SetOpenAt(opensAt)
+		bk := b.book(t, opensAt, bookingOpts{})
+		d := b.daemon(t, "i1", nil)
+		require.NoError(t, d.Start(t.Context()))
+		// After the pre-warm (T − 60 s): the run has read the booking.
+		time.Sleep(time.Until(opensAt.Add(-20 * time.Second)))
+		require.Equal(t, booking.Running, b.get(t, bk.ID).State)
+		phone, name, lang := "+821099998888", "김철수", "en"
+		_, err := b.store.Apply(t.Context(), booking.Scope{All: true}, bk.ID,
+			booking.Patch{Phone: &phone, Name: &name, NotifyLanguage: &lang}, time.Now())
+		require.NoError(t, err)
+		got := b.waitTerminal(t, bk.ID, 3*time.Minute)
+		d.Stop()
+		require.Equal(t, booking.Succeeded, got.State)
+		var rows []booking.Outbox
+		require.NoError(t, b.db.Where("booking_id = ?", bk.ID).Find(&rows).Error)
+		require.Len(t, rows, 1)
+		require.Equal(t, KindBooked, rows[0].Kind)
+		require.Equal(t, phone, rows[0].Phone, "the patched phone")
+		var payload map[string]any
+		require.NoError(t, json.Unmarshal([]byte(rows[0].Payload), &payload))
+		require.Equal(t, name, payload["name"])
+		require.Equal(t, "en", payload["language"])
+	})
+}

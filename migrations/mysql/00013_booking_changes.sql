@@ -1,0 +1,27 @@
+-- +goose Up
+-- When a PATCH last replaced the booking's own password (nil: the one it
+-- was created with): a login that proved the account's password before
+-- then does not override it (booking.Store.LoginPassword).
+ALTER TABLE bookings ADD COLUMN password_set_at DATETIME(6) NULL;
+
+-- The answer of a PATCH or DELETE sent with an Idempotency-Key, per tenant
+-- and key: a replay of the same request (method, booking and body hash)
+-- gets the stored answer, another request under the key a 422. Answers
+-- never hold a password (booking views do not).
+CREATE TABLE idempotent_requests (
+    id               BIGINT       NOT NULL AUTO_INCREMENT PRIMARY KEY,
+    tenant_id        BIGINT       NOT NULL,
+    idem_key         VARCHAR(255) NOT NULL,
+    method           VARCHAR(8)   NOT NULL,
+    booking_id       BIGINT       NOT NULL,
+    request_hash     CHAR(64)     NOT NULL,
+    status           INT          NOT NULL,
+    response         MEDIUMTEXT   NOT NULL,
+    created_at       DATETIME(6)  NOT NULL,
+    UNIQUE KEY uq_idempotent_requests (tenant_id, idem_key),
+    FOREIGN KEY (tenant_id) REFERENCES tenants (id)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+-- +goose Down
+DROP TABLE idempotent_requests;
+ALTER TABLE bookings DROP COLUMN password_set_at;
