@@ -112,8 +112,8 @@ func TestMethodNotAllowed(t *testing.T) {
 	require.Equal(t, 201, created.status, created.raw)
 	id := int64(created.body["id"].(float64))
 	tests := []struct{ method, path, allow string }{
-		{"PUT", fmt.Sprintf("/v1/bookings/%d", id), "DELETE, GET, HEAD"},
-		{"PATCH", fmt.Sprintf("/v1/bookings/%d", id), "DELETE, GET, HEAD"},
+		{"PUT", fmt.Sprintf("/v1/bookings/%d", id), "DELETE, GET, HEAD, PATCH"},
+		{"POST", fmt.Sprintf("/v1/bookings/%d", id), "DELETE, GET, HEAD, PATCH"},
 		{"PUT", "/v1/bookings", "GET, HEAD, POST"},
 		{"POST", fmt.Sprintf("/v1/bookings/%d/attempts", id), "GET, HEAD"},
 	}
