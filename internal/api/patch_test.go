@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -215,4 +216,41 @@ func (b *bundle) logText() string {
 	b.logMu.Lock()
 	defer b.logMu.Unlock()
 	return b.logs.String()
+}
+
+// Any byte string as a PATCH body: never a panic; every problem says
+// what is wrong; an accepted patch holds only valid values.
+func FuzzDecodePatch(f *testing.F) {
+	f.Add([]byte(`{"phone": "010-9999-8888", "name": null, "notify": {"on": "always", "language": "en"}}`))
+	f.Add([]byte(`{"account": {"password": "x"}, "rate_per_second": 1.5}`))
+	f.Add([]byte(`{"notify": null, "phone": null}`))
+	f.Add([]byte(`{"court": 4, "account": {"username": "u"}, "rate_per_second": null}`))
+	f.Add([]byte(`{"notify": "always"}`))
+	f.Add([]byte("\xff\xfe"))
+	lim := Limits{DefaultRate: 2, MaxRate: 2, DefaultWindow: 300, MinWindow: 10, MaxWindow: 3600}
+	site, _ := sites.Site("courtsim")
+	b := &booking.Booking{Site: "courtsim"}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		p, probs := decodePatch(body, b, site, lim)
+		if len(probs) > 0 {
+			for _, pr := range probs {
+				if pr.Detail == "" {
+					t.Fatalf("a problem without a detail: %+v", pr)
+				}
+			}
+			return
+		}
+		if p.Rate != nil && (*p.Rate <= 0 || *p.Rate > lim.MaxRate) {
+			t.Fatalf("accepted rate %v", *p.Rate)
+		}
+		if p.Password != nil && *p.Password == "" {
+			t.Fatal("accepted an empty password")
+		}
+		if p.NotifyOn != nil && *p.NotifyOn != "" && !slices.Contains(booking.NotifyPolicies, *p.NotifyOn) {
+			t.Fatalf("accepted notify.on %q", *p.NotifyOn)
+		}
+		if p.Phone != nil && *p.Phone != "" && !strings.HasPrefix(*p.Phone, "+") {
+			t.Fatalf("accepted phone %q not in E.164", *p.Phone)
+		}
+	})
 }
