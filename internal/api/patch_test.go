@@ -48,9 +48,9 @@ func (b *bundle) bookIn(t *testing.T, court int, state booking.State) string {
 }
 
 // PATCH in every state answers as documented: phone, name and notify
-// change until the booking finishes; the password and the rate only while
-// it is queued; nothing changes on a finished booking, and a refused patch
-// changes nothing of itself.
+// change until the booking finishes; the password until its run starts
+// (queued, armed), the rate only while it is queued; nothing changes on a
+// finished booking, and a refused patch changes nothing of itself.
 func TestPatchInEveryState(t *testing.T) {
 	t.Parallel()
 	dbtest.Each(t, func(t *testing.T, db *database.DB) {
@@ -85,12 +85,21 @@ func TestPatchInEveryState(t *testing.T) {
 				} else {
 					require.Equal(t, 409, r.status, r.raw)
 					require.Equal(t, typeStateForbids, r.body["type"])
-					require.Contains(t, r.raw, `"field":"account.password"`)
 					require.Contains(t, r.raw, `"field":"rate_per_second"`)
-					if !state.Terminal() {
-						require.Contains(t, r.body["detail"], "change only while it is queued")
+					if state == booking.Armed {
+						require.NotContains(t, r.raw, `"field":"account.password"`, "the password changes until the run starts")
+						require.Contains(t, r.body["detail"], "the booking is armed: rate_per_second no longer changes")
+					} else {
+						require.Contains(t, r.raw, `"field":"account.password"`)
+					}
+					if state == booking.Running {
+						require.Contains(t, r.body["detail"], "the booking is running: account.password and rate_per_second no longer change")
 					}
 					require.Equal(t, 2.0, r.body["booking"].(map[string]any)["rate_per_second"], "nothing of a refused patch is applied")
+				}
+				if state == booking.Armed {
+					r = b.do(t, "PATCH", path, b.alice, `{"account": {"password": "N3w-Pa55!"}}`, "Content-Type", "application/merge-patch+json")
+					require.Equal(t, 200, r.status, r.raw)
 				}
 				require.NotContains(t, r.raw, "N3w-Pa55!")
 				after := b.do(t, "GET", path, b.alice, "")

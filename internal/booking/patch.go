@@ -66,25 +66,26 @@ func (e *StateForbidsError) Error() string {
 	if e.State.Terminal() {
 		return fmt.Sprintf("the booking is %s: nothing of it changes any more", e.State)
 	}
-	return fmt.Sprintf("the booking is %s: %s change only while it is queued (the instance that armed it has read them for its run); phone, name and notify still change until it finishes",
-		e.State, strings.Join(e.Fields, " and "))
+	return fmt.Sprintf("the booking is %s: %s no longer change%s (the rate changes while the booking is queued, the password until its run starts at the pre-warm); phone, name and notify still change until it finishes",
+		e.State, strings.Join(e.Fields, " and "), map[bool]string{true: "s", false: ""}[len(e.Fields) == 1])
 }
 
-// queuedOnly are the fields an armed or running booking no longer takes:
-// its run read them when it armed.
-var queuedOnly = []string{FieldPassword, FieldRate}
+// notWhile are the fields a booking in a state no longer takes: the rate
+// is read when an instance arms the booking, the password when its run
+// starts (armed → running, at the pre-warm).
+var notWhile = map[State][]string{
+	Armed:   {FieldRate},
+	Running: {FieldPassword, FieldRate},
+}
 
 // forbidden is the part of fields that state refuses.
 func forbidden(state State, fields []string) []string {
 	if state.Terminal() {
 		return fields
 	}
-	if state == Queued {
-		return nil
-	}
 	var out []string
 	for _, f := range fields {
-		if slices.Contains(queuedOnly, f) {
+		if slices.Contains(notWhile[state], f) {
 			out = append(out, f)
 		}
 	}
@@ -98,7 +99,8 @@ func forbidden(state State, fields []string) []string {
 // version read, so a booking that moves meanwhile is read and judged
 // again. Phone, name and notify settings change while the booking is
 // queued, armed or running (the daemon reads them when it writes the
-// outcome); the password and the rate only while it is queued.
+// outcome); the password while it is queued or armed (the run reads it
+// again when it starts), the rate only while it is queued.
 func (s *Store) Apply(ctx context.Context, sc Scope, id int64, p Patch, now time.Time) (*Booking, error) {
 	fields := p.Fields()
 	for range 5 {

@@ -75,3 +75,26 @@ func (r *run) otherPassword() bool {
 	r.d.event(r.b.ID, "login rejected; the account's newer password is used")
 	return true
 }
+
+// patchedPassword is the password the booking logs in with as stored now
+// that it is running: a PATCH may have replaced it while the booking was
+// armed, and none can any more (the API refuses a password once the
+// booking is running, and the move to running and the patch are both
+// conditional on the state, so one of them sees the other). read is the
+// one read at arming, kept when the database does not answer at once.
+func (r *run) patchedPassword(read string) string {
+	ctx, cancel := context.WithTimeout(r.ctx, 5*time.Second)
+	defer cancel()
+	b, err := r.d.cfg.Store.Get(ctx, booking.Scope{All: true}, r.b.ID)
+	if err == nil && b.PasswordSetAt != nil && (r.b.PasswordSetAt == nil || b.PasswordSetAt.After(*r.b.PasswordSetAt)) {
+		var pw string
+		if pw, err = r.d.cfg.Store.LoginPassword(b); err == nil {
+			r.d.event(r.b.ID, "the password was changed while armed: logging in with the new one")
+			return pw
+		}
+	}
+	if err != nil {
+		r.log.Warn("the booking's password could not be read again; using the one read at arming", zap.Error(err))
+	}
+	return read
+}

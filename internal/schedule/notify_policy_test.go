@@ -123,3 +123,37 @@ func TestPatchedPhoneGetsTheConfirmation(t *testing.T) {
 		require.Equal(t, "en", payload["language"])
 	})
 }
+
+// A password patched while the booking is armed (before its run starts)
+// is the one its run logs in with from its first login: a mistyped
+// password fixed in time books, and the site never sees the old one.
+func TestPasswordPatchedWhileArmedLogsIn(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := setup(t, setupOpts{})
+		opensAt := b.site.Now().Add(100 * time.Second).Truncate(time.Second)
+		b.site.SetOpenAt(opensAt)
+		bk := b.book(t, opensAt, bookingOpts{password: "wrong"})
+		d := b.daemon(t, "i1", nil)
+		require.NoError(t, d.Start(t.Context()))
+		// Armed, the pre-warm (T − 60 s) still to come.
+		require.True(t, eventually(time.Minute, 100*time.Millisecond, func() bool { return b.get(t, bk.ID).State == booking.Armed }))
+		t.Logf("armed at T%v", time.Since(opensAt))
+		require.True(t, time.Now().Before(opensAt.Add(-61*time.Second)))
+		pw := "pass1234"
+		_, err := b.store.Apply(t.Context(), booking.Scope{All: true}, bk.ID, booking.Patch{Password: &pw}, time.Now())
+		require.NoError(t, err)
+		got := b.waitTerminal(t, bk.ID, 3*time.Minute)
+		d.Stop()
+		require.Equal(t, booking.Succeeded, got.State, "reason %s", got.Reason)
+		require.Len(t, b.site.Ledger().Reservations, 1)
+		// The first login already has the new password: the site never
+		// sees the wrong one (a refused login may lock an account).
+		var logins []string
+		for _, a := range b.attempts(t, bk.ID) {
+			if a.Step == "login" {
+				logins = append(logins, a.Class)
+			}
+		}
+		require.Equal(t, []string{"success"}, logins)
+	})
+}

@@ -253,6 +253,7 @@ func (r *run) execute() error {
 	if err := r.markRunning(); err != nil {
 		return err
 	}
+	password = r.patchedPassword(password)
 	r.data = profile.Data{Booking: b.TemplateData(r.prof.Location), X: map[string]string{}}
 	if err := r.useSession(password); err != nil {
 		return err
