@@ -57,7 +57,7 @@ bench: ## Run the benchmarks; each prints a BENCH line with its figures
 
 .PHONY: fuzz
 fuzz: ## Fuzz each target in turn for FUZZTIME (default 5m); make test runs their seed corpora
-	set -e; for t in internal/api:FuzzDecodeBooking internal/profile:FuzzParse internal/profile:FuzzRender internal/profile:FuzzClassify internal/profile:FuzzClassifyCart; do \
+	set -e; for t in internal/api:FuzzDecodeBooking internal/api:FuzzDecodePatch internal/profile:FuzzParse internal/profile:FuzzRender internal/profile:FuzzClassify internal/profile:FuzzClassifyCart; do \
 	  echo "fuzz $${t#*:}"; \
 	  $(GO) test -run '^$$' -fuzz "^$${t#*:}$$" -fuzztime $${FUZZTIME:-5m} ./$${t%%:*}/; \
 	done
