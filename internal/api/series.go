@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -311,18 +310,7 @@ func (s *Server) readJSON(w http.ResponseWriter, r *http.Request, what string) (
 		writeProblem(w, problem{Type: typeUnsupported, Title: "Unsupported media type", Status: http.StatusUnsupportedMediaType, Detail: "send the " + what + " as application/json"})
 		return nil, false
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.o.MaxBodyBytes))
-	var tooBig *http.MaxBytesError
-	if errors.As(err, &tooBig) {
-		writeProblem(w, problem{Type: typeTooLarge, Title: "Request too large", Status: http.StatusRequestEntityTooLarge,
-			Detail: "the body is larger than " + strconv.FormatInt(s.o.MaxBodyBytes, 10) + " bytes"})
-		return nil, false
-	}
-	if err != nil {
-		badRequest(w, []FieldProblem{{Detail: "the body could not be read"}})
-		return nil, false
-	}
-	return body, true
+	return s.readBody(w, r)
 }
 
 func (s *Server) listSeries(w http.ResponseWriter, r *http.Request) {

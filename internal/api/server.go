@@ -12,7 +12,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"net/http"
 	"strconv"
@@ -249,19 +248,8 @@ func (s *Server) openapi(w http.ResponseWriter, _ *http.Request) {
 }
 
 func (s *Server) createBooking(w http.ResponseWriter, r *http.Request) {
-	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
-		writeProblem(w, problem{Type: typeUnsupported, Title: "Unsupported media type", Status: http.StatusUnsupportedMediaType, Detail: "send the booking as application/json"})
-		return
-	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.o.MaxBodyBytes))
-	var tooBig *http.MaxBytesError
-	if errors.As(err, &tooBig) {
-		writeProblem(w, problem{Type: typeTooLarge, Title: "Request too large", Status: http.StatusRequestEntityTooLarge,
-			Detail: "the body is larger than " + strconv.FormatInt(s.o.MaxBodyBytes, 10) + " bytes"})
-		return
-	}
-	if err != nil {
-		badRequest(w, []FieldProblem{{Detail: "the body could not be read"}})
+	body, ok := s.readJSON(w, r, "booking")
+	if !ok {
 		return
 	}
 	key := r.Header.Get("Idempotency-Key")
