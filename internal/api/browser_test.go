@@ -247,7 +247,7 @@ func TestBrowserOperatorPage(t *testing.T) {
 		onScreen(w, svg+" text.outcome-label")
 		noSideScroll(w, "running booking")
 		shoot(fmt.Sprintf("running-%d", w))
-		require.NoError(t, b.store.Succeed(context.Background(), live.id, booking.Running, "inst-a", fmt.Sprintf("R-LIVE-%d", w), nil, fixedNow))
+		require.NoError(t, b.store.Succeed(context.Background(), live.id, booking.Running, "inst-a", booking.Reserved{No: fmt.Sprintf("R-LIVE-%d", w)}, nil, fixedNow))
 		err = waitFor(fmt.Sprintf(`document.readyState === 'complete' && (document.querySelector('%s text.outcome-label') || {}).textContent === 'booked: R-LIVE-%d'`, svg, w), 20*time.Second)
 		require.NoError(t, err, "%d px: the running booking's page shows its success by itself", w)
 		require.True(t, eval(fmt.Sprintf(`document.querySelector('%s path.outcome').classList.contains('success')`, svg)))

@@ -80,7 +80,7 @@ func TestCancelWhileRunning(t *testing.T) {
 
 		booked := b.running(t, 12, "inst-live")
 		done = b.daemon(t, booked, "inst-live", func(ctx context.Context) error {
-			return b.store.Succeed(ctx, booked, booking.Running, "inst-live", "R-77", nil, time.Now())
+			return b.store.Succeed(ctx, booked, booking.Running, "inst-live", booking.Reserved{No: "R-77"}, nil, time.Now())
 		})
 		r = b.do(t, "DELETE", path(booked), b.alice, "")
 		require.NoError(t, <-done)
@@ -142,7 +142,7 @@ func TestUICancelOutcomes(t *testing.T) {
 
 	booked := b.running(t, 22, "inst-live")
 	done := b.daemon(t, booked, "inst-live", func(ctx context.Context) error {
-		return b.store.Succeed(ctx, booked, booking.Running, "inst-live", "R-88", nil, time.Now())
+		return b.store.Succeed(ctx, booked, booking.Running, "inst-live", booking.Reserved{No: "R-88"}, nil, time.Now())
 	})
 	p = cancel(booked)
 	require.NoError(t, <-done)

@@ -40,7 +40,7 @@ func (b *bundle) bookIn(t *testing.T, court int, state booking.State) string {
 	require.NoError(t, b.store.Transition(ctx, id, booking.Armed, booking.Running, booking.Change{Instance: "i1"}))
 	switch state {
 	case booking.Succeeded:
-		require.NoError(t, b.store.Succeed(ctx, id, booking.Running, "i1", "R-1", nil, now))
+		require.NoError(t, b.store.Succeed(ctx, id, booking.Running, "i1", booking.Reserved{No: "R-1"}, nil, now))
 	case booking.Failed:
 		require.NoError(t, b.store.Fail(ctx, id, booking.Running, "i1", booking.ReasonSoldOut, nil, now))
 	}

@@ -64,7 +64,7 @@ func seedRun(t *testing.T, db *database.DB, token, site, court string, final boo
 	case booking.Failed:
 		require.NoError(t, store.Fail(ctx, b.ID, booking.Running, "inst-a", reason, nil, done))
 	case booking.Succeeded:
-		require.NoError(t, store.Succeed(ctx, b.ID, booking.Running, "inst-a", "R-"+court, nil, done))
+		require.NoError(t, store.Succeed(ctx, b.ID, booking.Running, "inst-a", booking.Reserved{No: "R-" + court}, nil, done))
 	}
 	return seeded{id: b.ID, opensAt: opens, attempts: len(rows)}
 }
@@ -192,10 +192,10 @@ func TestFailuresShowReviews(t *testing.T) {
 		failed := seedRun(t, db, b.alice, "courtsim", "1", booking.Failed, booking.ReasonSoldOut, "sold_out")
 		won := seedRun(t, db, b.alice, "courtsim", "2", booking.Succeeded, "", "success")
 		seedRun(t, db, b.alice, "courtsim", "3", booking.Succeeded, "", "success")
-		review, err := b.store.RecordLateReservation(ctx, won.id, "R-2b", nil, time.Now())
+		review, err := b.store.RecordLateReservation(ctx, won.id, booking.Reserved{No: "R-2b"}, nil, time.Now())
 		require.NoError(t, err)
 		require.Equal(t, booking.ReviewSecondReservation, review)
-		review, err = b.store.RecordLateReservation(ctx, failed.id, "R-1", nil, time.Now())
+		review, err = b.store.RecordLateReservation(ctx, failed.id, booking.Reserved{No: "R-1"}, nil, time.Now())
 		require.NoError(t, err)
 		require.Equal(t, booking.ReviewAfterFailed, review)
 

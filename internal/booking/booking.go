@@ -16,7 +16,8 @@ import (
 	"reserver/internal/profile"
 )
 
-// Booking is one queued attempt to reserve one slot.
+// Booking is one queued attempt to reserve one slot: the first of its
+// choices (Choices) that the site still has.
 type Booking struct {
 	ID             int64
 	TenantID       int64
@@ -76,6 +77,14 @@ type Booking struct {
 	// its messages (ko or en; empty: the site's choice).
 	NotifyOn       string
 	NotifyLanguage string
+	// ChoiceList is the JSON list of the booking's choices (Choices), nil
+	// when it has one slot; WonChoice the 1-based choice the site booked
+	// (nil until a success). Priority orders the bookings of one account
+	// opening at the same instant at a site that takes one submit at a
+	// time: lower goes first, then the lower id.
+	ChoiceList *string `gorm:"column:choices"`
+	WonChoice  *int
+	Priority   int
 
 	// Account is loaded with the booking when asked for (Preload).
 	Account *Account `gorm:"foreignKey:AccountID"`

@@ -212,7 +212,7 @@ func TestCancelAndWait(t *testing.T) {
 
 		booked := hold(t, b, "31", "i1", Running, time.Now().Add(time.Hour))
 		done = daemon(booked.ID, func() error {
-			return b.store.Succeed(ctx, booked.ID, Running, "i1", "R-31", nil, time.Now())
+			return b.store.Succeed(ctx, booked.ID, Running, "i1", Reserved{No: "R-31"}, nil, time.Now())
 		})
 		got, err = b.store.CancelAndWait(ctx, sc, booked.ID, ReasonUser, 10*time.Second)
 		require.NoError(t, err)

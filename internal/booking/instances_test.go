@@ -97,7 +97,7 @@ func TestParseReasonAndReview(t *testing.T) {
 		require.Equal(t, r, got)
 	}
 	_, err := ParseReason("nope")
-	require.EqualError(t, err, `unknown reason "nope": expected one of window_closed, sold_out, login_failed, fatal, missed, internal_error, user_cancelled, operator_cancel, unverified, unrecognised_answer, mine_unconfirmed, profile_error, site_rejected, site_blocked`)
+	require.EqualError(t, err, `unknown reason "nope": expected one of window_closed, sold_out, login_failed, fatal, missed, internal_error, user_cancelled, operator_cancel, unverified, unrecognised_answer, mine_unconfirmed, profile_error, site_rejected, site_blocked, account_limit`)
 	_, err = ParseReason("")
 	require.Error(t, err)
 	got, err := ParseReview(ReviewSecondReservation)

@@ -53,8 +53,8 @@ const reviewNoteMax = 512
 // It returns what this record was (one of the Review values), "" when
 // there was nothing new to record; the booking's review column keeps an
 // earlier flag other than late_success.
-func (s *Store) RecordLateReservation(ctx context.Context, id int64, reservationNo string, notes []Outbox, now time.Time) (review string, err error) {
-	if reservationNo == "" {
+func (s *Store) RecordLateReservation(ctx context.Context, id int64, rsv Reserved, notes []Outbox, now time.Time) (review string, err error) {
+	if rsv.No == "" {
 		return "", fmt.Errorf("booking %d: a late reservation needs its number", id)
 	}
 	now = utc(now)
@@ -63,7 +63,7 @@ func (s *Store) RecordLateReservation(ctx context.Context, id int64, reservation
 	for range 5 {
 		err = database.Retry(ctx, func() error {
 			return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-				review, err = s.recordLate(tx, id, reservationNo, notes, now)
+				review, err = s.recordLate(tx, id, rsv, notes, now)
 				return err
 			})
 		})
@@ -74,7 +74,8 @@ func (s *Store) RecordLateReservation(ctx context.Context, id int64, reservation
 	return "", err
 }
 
-func (s *Store) recordLate(tx *gorm.DB, id int64, no string, notes []Outbox, now time.Time) (string, error) {
+func (s *Store) recordLate(tx *gorm.DB, id int64, rsv Reserved, notes []Outbox, now time.Time) (string, error) {
+	no := rsv.No
 	var b Booking
 	if err := tx.Where("id = ?", id).Take(&b).Error; errors.Is(err, gorm.ErrRecordNotFound) {
 		return "", ErrNotFound
@@ -94,7 +95,7 @@ func (s *Store) recordLate(tx *gorm.DB, id int64, no string, notes []Outbox, now
 			from, version = Armed, version+1
 		}
 		set := map[string]any{"review": ReviewLateSuccess}
-		err := s.move(tx, id, from, Succeeded, Change{ReservationNo: no, Now: now}, set, sameVersion)
+		err := s.move(tx, id, from, Succeeded, Change{ReservationNo: no, WonChoice: rsv.Choice, Now: now}, set, sameVersion)
 		if err != nil {
 			return "", err
 		}
@@ -117,6 +118,9 @@ func (s *Store) recordLate(tx *gorm.DB, id int64, no string, notes []Outbox, now
 		note = fmt.Sprintf("the site holds reservation %s although the booking %s; a person must keep or cancel it there", no, b.State)
 		if b.ReservationNo == "" {
 			set["reservation_no"] = no
+			if rsv.Choice > 0 {
+				set["won_choice"] = rsv.Choice
+			}
 		}
 	}
 	// An earlier flag other than late_success stays (the first thing a

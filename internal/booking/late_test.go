@@ -39,7 +39,7 @@ func TestRecordLateReservation(t *testing.T) {
 		_, err = b.store.Cancel(ctx, Scope{All: true}, requested.ID, ReasonUser)
 		require.NoError(t, err)
 		won := hold(t, b, "43", "i1", Running, live)
-		require.NoError(t, b.store.Succeed(ctx, won.ID, Running, "i1", "R-43", nil, now))
+		require.NoError(t, b.store.Succeed(ctx, won.ID, Running, "i1", Reserved{No: "R-43"}, nil, now))
 		failed := hold(t, b, "44", "i1", Running, live)
 		require.NoError(t, b.store.Fail(ctx, failed.ID, Running, "i1", ReasonWindow, nil, now))
 		cancelled, _, err := b.store.Create(ctx, newBooking(b.tenant, "45"))
@@ -70,7 +70,7 @@ func TestRecordLateReservation(t *testing.T) {
 			{"after cancelled again", cancelled.ID, "R-45", "", Cancelled, "R-45", "", 0, ReviewAfterCancelled},
 		}
 		for _, tt := range tests {
-			review, err := b.store.RecordLateReservation(ctx, tt.id, tt.no, note(tt.id), now)
+			review, err := b.store.RecordLateReservation(ctx, tt.id, Reserved{No: tt.no}, note(tt.id), now)
 			require.NoError(t, err, tt.name)
 			require.Equal(t, tt.review, review, tt.name)
 			got, err := b.store.Get(ctx, Scope{All: true}, tt.id)
@@ -85,15 +85,15 @@ func TestRecordLateReservation(t *testing.T) {
 				require.Nil(t, got.ActiveKey, tt.name)
 			}
 		}
-		_, err = b.store.RecordLateReservation(ctx, 999999, "R-x", nil, now)
+		_, err = b.store.RecordLateReservation(ctx, 999999, Reserved{No: "R-x"}, nil, now)
 		require.ErrorIs(t, err, ErrNotFound)
-		_, err = b.store.RecordLateReservation(ctx, failed.ID, "", nil, now)
+		_, err = b.store.RecordLateReservation(ctx, failed.ID, Reserved{No: ""}, nil, now)
 		require.Error(t, err)
 
 		// The flagged bookings are in the operator's failures list, whatever
 		// their state, with the failed ones; a plain success is not.
 		plain := hold(t, b, "46", "i1", Running, live)
-		require.NoError(t, b.store.Succeed(ctx, plain.ID, Running, "i1", "R-46", nil, now))
+		require.NoError(t, b.store.Succeed(ctx, plain.ID, Running, "i1", Reserved{No: "R-46"}, nil, now))
 		fs, err := b.store.Failures(ctx, FailureFilter{Limit: 100})
 		require.NoError(t, err)
 		var ids []int64
@@ -110,7 +110,7 @@ func TestRecordLateReservation(t *testing.T) {
 		require.NoError(t, b.store.Fail(ctx, old.ID, Running, "i1", ReasonWindow, nil, now.AddDate(0, 0, -3)))
 		stale := hold(t, b, "48", "i1", Running, live)
 		require.NoError(t, b.store.Fail(ctx, stale.ID, Running, "i1", ReasonWindow, nil, now.AddDate(0, 0, -3)))
-		_, err = b.store.RecordLateReservation(ctx, old.ID, "R-47", nil, now)
+		_, err = b.store.RecordLateReservation(ctx, old.ID, Reserved{No: "R-47"}, nil, now)
 		require.NoError(t, err)
 		fs, err = b.store.Failures(ctx, FailureFilter{Since: now.Add(-24 * time.Hour)})
 		require.NoError(t, err)

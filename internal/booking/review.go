@@ -18,7 +18,7 @@ import (
 var Reasons = []Reason{
 	ReasonWindow, ReasonSoldOut, ReasonLogin, ReasonFatal, ReasonMissed, ReasonPanic,
 	ReasonUser, ReasonOperator, ReasonUnverified, ReasonUnrecognised, ReasonUnconfirmed,
-	ReasonProfile, ReasonRejected, ReasonBlocked,
+	ReasonProfile, ReasonRejected, ReasonBlocked, ReasonAccountLimit,
 }
 
 // Reviews lists every review flag (Booking.Review).

@@ -37,7 +37,7 @@ func TestSearch(t *testing.T) {
 
 		_, err := b.store.Claim(ctx, won.ID, "i1", late.Add(-time.Minute), late.Add(time.Minute))
 		require.NoError(t, err)
-		require.NoError(t, b.store.Succeed(ctx, won.ID, Armed, "i1", "RSV-2026-0042", nil, late))
+		require.NoError(t, b.store.Succeed(ctx, won.ID, Armed, "i1", Reserved{No: "RSV-2026-0042"}, nil, late))
 		_, err = b.store.Claim(ctx, lost.ID, "i1", late.Add(-time.Minute), late.Add(time.Minute))
 		require.NoError(t, err)
 		require.NoError(t, b.store.Fail(ctx, lost.ID, Armed, "i1", ReasonSoldOut, nil, late))

@@ -94,4 +94,9 @@ const (
 	// requests (every answer since the last one it let through was a
 	// block, on whatever egress).
 	ReasonBlocked Reason = "site_blocked"
+	// ReasonAccountLimit: the site said the account holds as many
+	// reservations as it allows (class limit_reached): this booking
+	// failed, and the account's other bookings in that period were
+	// cancelled with it.
+	ReasonAccountLimit Reason = "account_limit"
 )

@@ -13,6 +13,7 @@ import (
 	"gorm.io/gorm/clause"
 
 	"reserver/internal/database"
+	"reserver/internal/profile"
 	"reserver/internal/secret"
 )
 
@@ -70,6 +71,14 @@ type NewBooking struct {
 	Fields         map[string]string
 	NotifyOn       string // one of the Notify* values
 	NotifyLanguage string // ko, en or empty (the site's choice)
+	// Choices are the booking's slots in order of preference; when set,
+	// the first is its Court, PlayDate, StartTime and EndTime (which are
+	// then ignored). Priority: see Booking.Priority.
+	Choices  []Choice
+	Priority int
+	// Limits are the site's caps per account: a booking that would exceed
+	// them is refused with a *LimitError.
+	Limits         profile.AccountLimits
 	IdempotencyKey string
 	RequestHash    string // hash of the request body, compared on key reuse
 }
@@ -95,10 +104,22 @@ func (s *Store) Create(ctx context.Context, nb NewBooking) (b *Booking, created 
 	if nb.Fields == nil {
 		fields = []byte("{}")
 	}
+	if len(nb.Choices) > 0 {
+		first := nb.Choices[0]
+		nb.Court, nb.PlayDate, nb.StartTime, nb.EndTime = first.Court, first.Date, first.Start, first.End
+	}
+	choices, err := encodeChoices(nb.Choices)
+	if err != nil {
+		return nil, false, err
+	}
 	err = database.Retry(ctx, func() error {
 		return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 			acct, err := s.account(tx, nb.TenantID, nb.Site, nb.Username, nb.Password)
 			if err != nil {
+				return err
+			}
+			probe := Booking{Court: nb.Court, PlayDate: nb.PlayDate, StartTime: nb.StartTime, EndTime: nb.EndTime, ChoiceList: choices}
+			if err := s.checkLimits(tx, acct, probe.mayHold(), nb.Limits); err != nil {
 				return err
 			}
 			// The booking keeps its own password: it logs in with it
@@ -125,6 +146,8 @@ func (s *Store) Create(ctx context.Context, nb NewBooking) (b *Booking, created 
 				Fields:         string(fields),
 				NotifyOn:       nb.NotifyOn,
 				NotifyLanguage: nb.NotifyLanguage,
+				ChoiceList:     choices,
+				Priority:       nb.Priority,
 				State:          Queued,
 				ActiveKey:      &key,
 				RequestHash:    nb.RequestHash,
@@ -323,6 +346,8 @@ func (s *Store) List(ctx context.Context, f ListFilter) ([]Booking, error) {
 type Change struct {
 	Reason        Reason
 	ReservationNo string
+	// WonChoice is the 1-based choice a success booked (0: not recorded).
+	WonChoice int
 	// Instance, when set, requires the booking to be held by this instance
 	// (self-fencing: a daemon that lost its lease cannot finish a booking).
 	Instance string
@@ -366,6 +391,9 @@ func (s *Store) move(tx *gorm.DB, id int64, from, to State, c Change, set map[st
 	}
 	if c.ReservationNo != "" {
 		updates["reservation_no"] = c.ReservationNo
+	}
+	if c.WonChoice > 0 {
+		updates["won_choice"] = c.WonChoice
 	}
 	if to.Terminal() {
 		updates["finished_at"] = now
@@ -534,16 +562,24 @@ func (s *Store) Claimable(ctx context.Context, now, horizon time.Time, limit int
 
 // Succeed records the success, the reservation number and the outbox rows
 // in one transaction, only while instance holds the booking.
-func (s *Store) Succeed(ctx context.Context, id int64, from State, instance, reservationNo string, notes []Outbox, now time.Time) error {
+func (s *Store) Succeed(ctx context.Context, id int64, from State, instance string, rsv Reserved, notes []Outbox, now time.Time) error {
 	return database.Retry(ctx, func() error {
 		return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-			err := s.transition(tx, id, from, Succeeded, Change{ReservationNo: reservationNo, Instance: instance, Now: now})
+			err := s.transition(tx, id, from, Succeeded, Change{ReservationNo: rsv.No, WonChoice: rsv.Choice, Instance: instance, Now: now})
 			if err != nil {
 				return err
 			}
 			return insertOutbox(tx, notes, now)
 		})
 	})
+}
+
+// Reserved is what the site booked: its reservation number (may be empty
+// when the site shows none) and the 1-based choice it was for (0: not
+// known, as for a booking of one slot).
+type Reserved struct {
+	No     string
+	Choice int
 }
 
 // Fail records a terminal failure and its outbox rows in one transaction.

@@ -161,7 +161,7 @@ func TestTransitions(t *testing.T) {
 
 		require.NoError(t, b.store.Transition(ctx, bk.ID, Armed, Running, Change{Instance: "i1"}))
 		require.ErrorIs(t, b.store.Transition(ctx, bk.ID, Running, Succeeded, Change{Instance: "i2"}), ErrConflict, "only the lease holder may finish it")
-		require.NoError(t, b.store.Succeed(ctx, bk.ID, Running, "i1", "R-1", []Outbox{{BookingID: bk.ID, Kind: "booked", Phone: "+821012345678", Payload: "{}"}}, now))
+		require.NoError(t, b.store.Succeed(ctx, bk.ID, Running, "i1", Reserved{No: "R-1"}, []Outbox{{BookingID: bk.ID, Kind: "booked", Phone: "+821012345678", Payload: "{}"}}, now))
 
 		got, err := b.store.Get(ctx, Scope{All: true}, bk.ID)
 		require.NoError(t, err)

@@ -92,7 +92,7 @@ func TestCancelCommand(t *testing.T) {
 			booked := e.seed(t, "courtsim", "3", opens, booking.Queued, "")
 			e.holdRunning(t, booked, "inst-b")
 			done = e.honour(booked, "inst-b", func(ctx context.Context) error {
-				return e.store.Succeed(ctx, booked, booking.Running, "inst-b", "R-555", nil, time.Now())
+				return e.store.Succeed(ctx, booked, booking.Running, "inst-b", booking.Reserved{No: "R-555"}, nil, time.Now())
 			})
 			out, errOut, code = e.run(t, "cancel", fmt.Sprint(booked))
 			require.NoError(t, <-done)
@@ -130,10 +130,10 @@ func TestFailuresCommandShowsReviews(t *testing.T) {
 	opens := time.Now().Add(-time.Hour).UTC().Truncate(time.Second)
 	failed := e.seed(t, "courtsim", "1", opens, booking.Failed, booking.ReasonWindow, "not_open")
 	late := e.seed(t, "courtsim", "2", opens, booking.Armed, "", "success")
-	review, err := e.store.RecordLateReservation(ctx, late, "R-7", nil, time.Now())
+	review, err := e.store.RecordLateReservation(ctx, late, booking.Reserved{No: "R-7"}, nil, time.Now())
 	require.NoError(t, err)
 	require.Equal(t, booking.ReviewLateSuccess, review)
-	_, err = e.store.RecordLateReservation(ctx, failed, "R-8", nil, time.Now())
+	_, err = e.store.RecordLateReservation(ctx, failed, booking.Reserved{No: "R-8"}, nil, time.Now())
 	require.NoError(t, err)
 
 	out, errOut, code := e.run(t, "failures")

@@ -148,3 +148,71 @@ func shortDuration(d time.Duration) string {
 	}
 	return d.String()
 }
+
+// AccountLimits are a site's caps on what one account may hold: at most
+// PerDay reservations on one play date, PerWeek in one week (Monday to
+// Sunday, site-local); 0 is no cap.
+type AccountLimits struct {
+	PerDay  int
+	PerWeek int
+}
+
+// Any reports whether a cap is set.
+func (l AccountLimits) Any() bool { return l.PerDay > 0 || l.PerWeek > 0 }
+
+// Expand turns a courts shorthand of a booking's choice into the courts
+// it means, in order: "any" is every court of the list as written
+// (ranges in ascending order), "3-6" each court from 3 to 6 (all of them
+// the site's), and "3,5,Centre" those courts. A court the site does not
+// have is an error that names the site's courts.
+func (c *Courts) Expand(spec string) ([]string, error) {
+	spec = strings.TrimSpace(spec)
+	if strings.EqualFold(spec, "any") {
+		var out []string
+		for _, it := range c.items {
+			if it.name != "" {
+				out = append(out, it.name)
+				continue
+			}
+			for n := it.lo; n <= it.hi && len(out) <= maxExpand; n++ {
+				out = append(out, strconv.Itoa(n))
+			}
+		}
+		if len(out) > maxExpand {
+			return nil, fmt.Errorf("\"any\" is more than %d courts at this site (%s): name a range", maxExpand, c)
+		}
+		return out, nil
+	}
+	var want []string
+	if m := courtRangeRe.FindStringSubmatch(spec); m != nil {
+		lo, err1 := strconv.Atoi(m[1])
+		hi, err2 := strconv.Atoi(m[2])
+		if err1 != nil || err2 != nil || lo > hi {
+			return nil, fmt.Errorf("%q must run from a lower court number to a higher one, e.g. 1-4", spec)
+		}
+		if hi-lo >= maxExpand {
+			return nil, fmt.Errorf("%q is more than %d courts", spec, maxExpand)
+		}
+		for n := lo; n <= hi; n++ {
+			want = append(want, strconv.Itoa(n))
+		}
+	} else {
+		for _, part := range strings.Split(spec, ",") {
+			if part = strings.TrimSpace(part); part != "" {
+				want = append(want, part)
+			}
+		}
+	}
+	if len(want) == 0 {
+		return nil, fmt.Errorf("%q names no court: give \"any\", a range such as 1-4, or courts separated by commas", spec)
+	}
+	for _, w := range want {
+		if !c.Has(w) {
+			return nil, fmt.Errorf("the site has no court %q (its courts: %s)", w, c)
+		}
+	}
+	return want, nil
+}
+
+// maxExpand bounds what one shorthand may expand to.
+const maxExpand = 16

@@ -182,3 +182,28 @@ func (l *loader) slotList(n *yaml.Node) *Slots {
 	}
 	return s
 }
+
+// accountLimits reads account_limits: {per_day: N, per_week: N}.
+func (l *loader) accountLimits(n *yaml.Node) AccountLimits {
+	var lim AccountLimits
+	for _, e := range l.mapping(n, "account_limits", []string{"per_day", "per_week"}) {
+		v, ok := l.integer(e.v, "account_limits."+e.key)
+		if !ok {
+			continue
+		}
+		if v < 1 || v > 100 {
+			l.add(e.v, "account_limits.%s must be from 1 to 100 reservations (leave it out for no cap), got %d", e.key, v)
+			continue
+		}
+		switch e.key {
+		case "per_day":
+			lim.PerDay = v
+		case "per_week":
+			lim.PerWeek = v
+		}
+	}
+	if lim.PerDay > 0 && lim.PerWeek > 0 && lim.PerWeek < lim.PerDay {
+		l.add(n, "account_limits: per_week (%d) is below per_day (%d)", lim.PerWeek, lim.PerDay)
+	}
+	return lim
+}

@@ -139,7 +139,7 @@ const (
 	baseClasses   = "success, not_open, sold_out, already_mine, session_expired, blocked, retry, fatal"
 	pageClasses   = baseClasses + ", invalid"
 	verifyClasses = baseClasses + ", held"
-	submitClasses = baseClasses + ", conflict, held, invalid"
+	submitClasses = baseClasses + ", conflict, held, invalid, limit_reached"
 )
 
 func TestLangBase(t *testing.T) {
@@ -344,7 +344,7 @@ func TestLoadLangErrors(t *testing.T) {
 		{"held in the prelogin", []string{"    extract:\n      login_token:", "    classify: [{class: held}]\n    extract:\n      login_token:"},
 			[]string{`8: prelogin.classify[0]: class "held" does not belong to a prelogin step`}},
 		{"held in a checkout step", []string{"        - {status: 410, class: retry}", "        - {status: 410, class: held}"},
-			[]string{`47: confirm.classify[1]: class "held" does not belong to a checkout step (` + baseClasses + ")"}},
+			[]string{`47: confirm.classify[1]: class "held" does not belong to a checkout step (` + baseClasses + ", limit_reached)"}},
 		{"conflict in verify", []string{"      - {status: 200, class: retry}", "      - {status: 200, class: conflict}"},
 			[]string{`52: verify.classify[1]: class "conflict" does not belong to a verify step (` + verifyClasses + ")"}},
 		{"reservation on a retry rule", []string{"        - {status: 410, class: retry}", "        - {status: 410, class: retry, reservation: {json: a}}"},

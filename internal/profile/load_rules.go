@@ -48,7 +48,9 @@ func classesFor(role Role) []Class {
 	case RolePage:
 		out = append(out, ClassInvalid)
 	case RoleSubmit:
-		out = append(out, ClassConflict, ClassHeld, ClassInvalid)
+		out = append(out, ClassConflict, ClassHeld, ClassInvalid, ClassLimitReached)
+	case RoleCheckout:
+		out = append(out, ClassLimitReached)
 	case RoleVerify:
 		out = append(out, ClassHeld)
 	}

@@ -15,7 +15,8 @@ import (
 )
 
 var topKeys = []string{"name", "description", "base_url", "charset", "time_zone", "timeout",
-	"rate_per_second", "user_agent", "headers", "redirect_hosts", "fields", "opening", "courts", "slots", "message", "steps", "sms"}
+	"rate_per_second", "user_agent", "headers", "redirect_hosts", "fields", "opening", "courts", "slots",
+	"account_limits", "serial_submits", "message", "steps", "sms"}
 
 var nameRe = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]*$`)
 
@@ -142,6 +143,12 @@ func (l *loader) profile(data []byte) *Profile {
 	}
 	if n := top["slots"]; n != nil {
 		p.Slots = l.slots(n)
+	}
+	if n := top["account_limits"]; n != nil {
+		p.AccountLimits = l.accountLimits(n)
+	}
+	if n := top["serial_submits"]; n != nil {
+		p.SerialSubmits = l.boolean(n, "serial_submits")
 	}
 	if n := top["message"]; n != nil {
 		p.Message = l.message(n, "message", &stepBuild{s: &Step{Name: "message"}, classNodes: map[Class][]*yaml.Node{}})

@@ -86,13 +86,17 @@ const (
 	// or date it does not have, a malformed request. Sending it again
 	// cannot succeed, so the booking fails at once (site_rejected).
 	ClassInvalid Class = "invalid"
-	ClassUnknown Class = "unknown" // no rule matched
+	// ClassLimitReached is the site refusing because the account holds as
+	// many reservations as it allows (a day, a week): this booking fails
+	// (account_limit) and the account's other bookings in that period stop.
+	ClassLimitReached Class = "limit_reached"
+	ClassUnknown      Class = "unknown" // no rule matched
 )
 
 // Classes lists every class, in documentation order.
 var Classes = []Class{
 	ClassSuccess, ClassNotOpen, ClassSoldOut, ClassAlreadyMine,
-	ClassSessionExpired, ClassBlocked, ClassRetry, ClassFatal, ClassConflict, ClassHeld, ClassInvalid, ClassUnknown,
+	ClassSessionExpired, ClassBlocked, ClassRetry, ClassFatal, ClassConflict, ClassHeld, ClassInvalid, ClassLimitReached, ClassUnknown,
 }
 
 // Valid reports whether c is one of the defined classes.
@@ -182,6 +186,13 @@ type Profile struct {
 	// the profile declares them (CheckSlot); nil: not checked.
 	Courts *Courts
 	Slots  *Slots
+	// AccountLimits are the site's caps on the reservations one account
+	// may hold (the account_limits key); zero: none declared.
+	AccountLimits AccountLimits
+	// SerialSubmits says the site takes one submit at a time per account
+	// (the serial_submits key): the bookings of one account that open
+	// together then submit in turn, in their priority order.
+	SerialSubmits bool
 	// Message is where the site's message is on its pages (the top-level
 	// `message` key); every step without its own has it as its MessageAt.
 	Message []Extraction

@@ -29,13 +29,15 @@ const (
 // outcome is a terminal write of a run, as the journal keeps it until the
 // database has it.
 type outcome struct {
-	Op            string           `json:"op"`
-	From          booking.State    `json:"from"`
-	Instance      string           `json:"instance"`
-	ReservationNo string           `json:"reservation_no,omitempty"`
-	Reason        booking.Reason   `json:"reason,omitempty"`
-	Notes         []booking.Outbox `json:"notes,omitempty"`
-	At            time.Time        `json:"at"`
+	Op            string        `json:"op"`
+	From          booking.State `json:"from"`
+	Instance      string        `json:"instance"`
+	ReservationNo string        `json:"reservation_no,omitempty"`
+	// WonChoice is the 1-based choice the success booked.
+	WonChoice int              `json:"won_choice,omitempty"`
+	Reason    booking.Reason   `json:"reason,omitempty"`
+	Notes     []booking.Outbox `json:"notes,omitempty"`
+	At        time.Time        `json:"at"`
 }
 
 // succeed records the success with its outbox row in one transaction. The
@@ -113,9 +115,9 @@ func (d *Daemon) apply(ctx context.Context, id int64, o outcome) error {
 	var err error
 	switch o.Op {
 	case opSucceed:
-		err = st.Succeed(ctx, id, o.From, o.Instance, o.ReservationNo, o.Notes, o.At)
+		err = st.Succeed(ctx, id, o.From, o.Instance, booking.Reserved{No: o.ReservationNo, Choice: o.WonChoice}, o.Notes, o.At)
 		if errors.Is(err, booking.ErrConflict) || errors.Is(err, booking.ErrNotFound) {
-			review, lerr := st.RecordLateReservation(ctx, id, o.ReservationNo, o.Notes, o.At)
+			review, lerr := st.RecordLateReservation(ctx, id, booking.Reserved{No: o.ReservationNo, Choice: o.WonChoice}, o.Notes, o.At)
 			if lerr != nil {
 				return lerr
 			}

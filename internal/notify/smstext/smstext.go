@@ -125,6 +125,7 @@ var reasonTexts = map[string]map[string]string{
 		"profile_error":       "예약 요청을 만들 수 없습니다(사이트 설정 오류)",
 		"site_rejected":       "사이트가 요청을 거부했습니다(없는 코트나 시간일 수 있습니다)",
 		"site_blocked":        "사이트가 우리 요청을 차단하는 동안 예약 시간이 끝났습니다",
+		"account_limit":       "이 계정은 사이트가 허용하는 예약 수를 이미 채웠습니다",
 		"":                    "알 수 없는 이유",
 	},
 	English: {
@@ -142,6 +143,7 @@ var reasonTexts = map[string]map[string]string{
 		"profile_error":       "the booking request could not be made (site configuration error)",
 		"site_rejected":       "the site refused the request as invalid (a court or time it does not have?)",
 		"site_blocked":        "the site was blocking our requests until the booking window closed",
+		"account_limit":       "the account already holds as many reservations as the site allows",
 		"":                    "unknown reason",
 	},
 }
