@@ -71,12 +71,13 @@ func (b *Booking) mayHold() []string {
 
 // checkLimits refuses a new booking of account acct whose choices fall on
 // dates when lim would be exceeded, counting every other booking of the
-// account that is not failed or cancelled. A booking whose choices span
+// account that is not failed or cancelled (but booking exclude: the one
+// a PATCH changes; 0 for none). A booking whose choices span
 // several dates counts on each (it may book any of them). It runs in the
 // creating transaction; on MySQL the account row is locked first, so that
 // two concurrent creates for one account are counted one after the other
 // (SQLite runs one write transaction at a time).
-func (s *Store) checkLimits(tx *gorm.DB, acct *Account, dates []string, lim profile.AccountLimits) error {
+func (s *Store) checkLimits(tx *gorm.DB, acct *Account, exclude int64, dates []string, lim profile.AccountLimits) error {
 	if !lim.Any() {
 		return nil
 	}
@@ -87,7 +88,7 @@ func (s *Store) checkLimits(tx *gorm.DB, acct *Account, dates []string, lim prof
 	}
 	var rows []Booking
 	err := tx.Select("id", "state", "court", "play_date", "start_time", "end_time", "choices", "won_choice").
-		Where("account_id = ? AND state IN ?", acct.ID, []State{Queued, Armed, Running, Succeeded}).
+		Where("account_id = ? AND id <> ? AND state IN ?", acct.ID, exclude, []State{Queued, Armed, Running, Succeeded}).
 		Order("id").Find(&rows).Error
 	if err != nil {
 		return err

@@ -119,7 +119,7 @@ func (s *Store) Create(ctx context.Context, nb NewBooking) (b *Booking, created 
 				return err
 			}
 			probe := Booking{Court: nb.Court, PlayDate: nb.PlayDate, StartTime: nb.StartTime, EndTime: nb.EndTime, ChoiceList: choices}
-			if err := s.checkLimits(tx, acct, probe.mayHold(), nb.Limits); err != nil {
+			if err := s.checkLimits(tx, acct, 0, probe.mayHold(), nb.Limits); err != nil {
 				return err
 			}
 			// The booking keeps its own password: it logs in with it
