@@ -173,6 +173,9 @@ type Attempt struct {
 	// did not wait), WaitedUS for how long in all.
 	WaitedFor string
 	WaitedUS  int64
+	// Choice is the 1-based choice of the booking the request was for (0:
+	// none in particular, such as a login).
+	Choice int
 }
 
 // Why a request waited (Attempt.WaitedFor).

@@ -9,6 +9,9 @@
 ALTER TABLE bookings ADD COLUMN choices TEXT NULL;
 ALTER TABLE bookings ADD COLUMN won_choice INT NULL;
 ALTER TABLE bookings ADD COLUMN priority INT NOT NULL DEFAULT 0;
+-- Which choice (1-based) a request was for; 0 for requests of no one
+-- choice (login, probes) and rows older than choices.
+ALTER TABLE attempts ADD COLUMN choice INT NOT NULL DEFAULT 0;
 -- A series carries the same choices (without dates: each occurrence's
 -- date) and the same notification settings as a booking.
 ALTER TABLE series ADD COLUMN choices TEXT NULL;
@@ -19,6 +22,7 @@ ALTER TABLE series ADD COLUMN notify_language VARCHAR(8) NOT NULL DEFAULT '';
 ALTER TABLE series DROP COLUMN notify_language;
 ALTER TABLE series DROP COLUMN notify_on;
 ALTER TABLE series DROP COLUMN choices;
+ALTER TABLE attempts DROP COLUMN choice;
 ALTER TABLE bookings DROP COLUMN priority;
 ALTER TABLE bookings DROP COLUMN won_choice;
 ALTER TABLE bookings DROP COLUMN choices;
