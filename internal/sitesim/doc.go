@@ -9,7 +9,10 @@
 //
 // It also records the ground truth that tests and benchmarks assert on: every
 // reservation and every submit's arrival time on the simulator's clock,
-// served as JSON under /_sim/ledger and returned by [Site.Ledger].
+// served as JSON under /_sim/ledger and returned by [Site.Ledger]. POST
+// /_sim/reserve ([PathReserve]) pre-takes a slot as [Site.Reserve] does, for
+// a process that cannot call it; like every /_sim/ route it is never
+// blocked, delayed or faulted.
 //
 // With the default eGov flavour, a submit to /rent/apply.do is checked in this order: IP block, injected
 // fault (a 5xx or an unapplied reset touches nothing), session, a valid

@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto/subtle"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"math"
 	"net"
 	"net/http"
@@ -27,6 +29,12 @@ const (
 	// sim clock; empty: always open), so that one simulator can serve
 	// openings one after another.
 	PathOpenAt = "/_sim/open-at"
+	// PathReserve pre-takes a slot as Site.Reserve does (POST, form fields
+	// account, facility, date YYYY-MM-DD and slot), for a process that
+	// cannot call Site.Reserve: 200 {"number": "..."}, or 400 (bad
+	// fields, unknown account, no such slot) / 409 (taken) with the error
+	// text.
+	PathReserve = "/_sim/reserve"
 )
 
 // SessionCookie is the name of the session cookie.
@@ -427,9 +435,58 @@ func (s *Site) serveSim(w http.ResponseWriter, r *http.Request) {
 		s.SetOpenAt(at)
 		w.Header().Set("Content-Type", "application/json; charset=utf-8")
 		_ = json.NewEncoder(w).Encode(map[string]time.Time{"open_at": s.OpenAt()})
+	case PathReserve:
+		s.serveReserve(w, r)
 	default:
 		http.NotFound(w, r)
 	}
+}
+
+// serveReserve answers POST /_sim/reserve: Site.Reserve over HTTP.
+func (s *Site) serveReserve(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		http.Error(w, "method not allowed: POST a form with account, facility, date (YYYY-MM-DD) and slot", http.StatusMethodNotAllowed)
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+	if err := r.ParseForm(); err != nil {
+		http.Error(w, "reserve: unreadable form: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	var problems []string
+	number := func(field string) int {
+		v := strings.TrimSpace(r.PostForm.Get(field))
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			problems = append(problems, fmt.Sprintf("%s: expected a whole number, got %q", field, v))
+		}
+		return n
+	}
+	account := strings.TrimSpace(r.PostForm.Get("account"))
+	if account == "" {
+		problems = append(problems, "account: required, e.g. user001")
+	}
+	facility := number("facility")
+	date := strings.TrimSpace(r.PostForm.Get("date"))
+	if date == "" {
+		problems = append(problems, "date: required, YYYY-MM-DD")
+	}
+	slot := number("slot")
+	if len(problems) > 0 {
+		http.Error(w, "reserve: "+strings.Join(problems, "; "), http.StatusBadRequest)
+		return
+	}
+	n, err := s.Reserve(account, facility, date, slot)
+	switch {
+	case errors.Is(err, ErrSlotTaken):
+		http.Error(w, err.Error(), http.StatusConflict)
+		return
+	case err != nil:
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	_ = json.NewEncoder(w).Encode(map[string]string{"number": n})
 }
 
 func clientIP(r *http.Request) string {
