@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+
+	"reserver/internal/booking"
 )
 
 // problem is an RFC 9457 problem document.
@@ -33,6 +35,10 @@ const (
 	// typeSlot: the site's profile declares its courts and slot grid, and
 	// the booking's court or slot is not among them (SlotChecker).
 	typeSlot = "/problems/slot"
+	// typeAccountLimit: the site lets one account hold only so many
+	// reservations a day or a week, and the account's bookings may take
+	// them all already (booking.LimitError).
+	typeAccountLimit = "/problems/account-limit"
 	// typeMethod: the route exists, the method does not (Allow lists those
 	// that do).
 	typeMethod = "/problems/method-not-allowed"
@@ -43,6 +49,35 @@ func writeProblem(w http.ResponseWriter, p problem) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(p.Status)
 	_ = json.NewEncoder(w).Encode(p)
+}
+
+// limitProblem is the 409 of a booking refused for the account's limits:
+// limit says which period is full and by which bookings.
+type limitProblem struct {
+	problem
+	Limit limitView `json:"limit"`
+}
+
+type limitView struct {
+	Period   string  `json:"period"` // day or week
+	Date     string  `json:"date"`   // the play date, or the week's Monday
+	Limit    int     `json:"limit"`
+	Held     int     `json:"held"`
+	Bookings []int64 `json:"bookings"`
+}
+
+func writeLimitProblem(w http.ResponseWriter, e *booking.LimitError) {
+	ids := e.IDs
+	if ids == nil {
+		ids = []int64{}
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusConflict)
+	_ = json.NewEncoder(w).Encode(limitProblem{
+		problem: problem{Type: typeAccountLimit, Title: "The site's limit for this account", Status: http.StatusConflict, Detail: e.Error()},
+		Limit:   limitView{Period: e.Period, Date: e.Date, Limit: e.Limit, Held: e.Held, Bookings: ids},
+	})
 }
 
 func badRequest(w http.ResponseWriter, probs []FieldProblem) {

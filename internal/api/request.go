@@ -19,6 +19,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"reserver/internal/booking"
+	"reserver/internal/profile"
 	"reserver/internal/sitetime"
 )
 
@@ -64,6 +66,13 @@ type SlotChecker interface {
 	CheckSlot(court, date, start, end string) (problems []FieldProblem, warnings []string)
 }
 
+// AccountLimiter is implemented by a Site whose profile caps the
+// reservations one account may hold a day or a week (account_limits): a
+// booking that would let its account exceed them is refused (409).
+type AccountLimiter interface {
+	AccountLimits() profile.AccountLimits
+}
+
 // Sites finds a site by name.
 type Sites interface {
 	Site(name string) (Site, bool)
@@ -94,6 +103,10 @@ type bookingRequest struct {
 	Name          *string                    `json:"name"`
 	Fields        map[string]json.RawMessage `json:"fields"`
 	Notify        *notifyRequest             `json:"notify"`
+	// Choices are the slots in order of preference (choices.go); the
+	// top-level date, start and end are their defaults.
+	Choices  []choiceRequest `json:"choices"`
+	Priority *int            `json:"priority"`
 }
 
 type accountRequest struct {
@@ -129,7 +142,11 @@ type validBooking struct {
 	Phone, Name              string
 	Fields                   map[string]string
 	NotifyOn, NotifyLanguage string
-	Warnings                 []string
+	// Choices are the booking's slots, expanded, the first being Court,
+	// Date, Start and End (one for a one-slot booking).
+	Choices  []booking.Choice
+	Priority int
+	Warnings []string
 	// SlotProblems are the site's refusals of a well-formed slot (a court
 	// or a time its profile does not have: SlotChecker). They are kept
 	// apart from the request's own problems: alone they answer 422, not 400.
@@ -161,7 +178,11 @@ type Booking struct {
 	OpensAt                  time.Time
 	Phone, Name              string
 	Fields                   map[string]string
-	Warnings                 []string
+	// Choices are the booking's slots in order, expanded (the first is
+	// Court, Date, Start and End; one for a one-slot booking).
+	Choices  []booking.Choice
+	Priority int
+	Warnings []string
 }
 
 // Defaults fill what a booking document leaves out: each value is used
@@ -198,7 +219,7 @@ func DecodeBooking(body []byte, def Defaults, sites Sites, lim Limits, now time.
 	return Booking{
 		Site: v.Site, Username: v.Username, Password: v.Password,
 		Court: v.Court, Date: v.Date, Start: v.Start, End: v.End, OpensAt: v.OpensAt,
-		Phone: v.Phone, Name: v.Name, Fields: v.Fields, Warnings: v.Warnings,
+		Phone: v.Phone, Name: v.Name, Fields: v.Fields, Choices: v.Choices, Priority: v.Priority, Warnings: v.Warnings,
 	}, append(append(unknown, probs...), v.SlotProblems...)
 }
 
@@ -257,6 +278,20 @@ func decodeStrict(body []byte, v any) (probs []FieldProblem, ok bool) {
 func unknownFields(raw []byte, t reflect.Type, prefix string) []FieldProblem {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
+	}
+	if t.Kind() == reflect.Slice {
+		// An array of objects (choices): each item's unknown keys, as
+		// "choices[1].x".
+		var items []json.RawMessage
+		if json.Unmarshal(raw, &items) != nil {
+			return nil
+		}
+		base := strings.TrimSuffix(prefix, ".")
+		var probs []FieldProblem
+		for i, it := range items {
+			probs = append(probs, unknownFields(it, t.Elem(), fmt.Sprintf("%s[%d].", base, i))...)
+		}
+		return probs
 	}
 	if t.Kind() != reflect.Struct {
 		return nil
@@ -370,37 +405,41 @@ func validate(req bookingRequest, sites Sites, lim Limits, now time.Time) (valid
 		}
 	}
 
-	if req.Court == nil || *req.Court == "" {
-		bad("court", "required: the court (facility) number or name, such as \"3\"")
-	} else if !courtRE.MatchString(string(*req.Court)) {
-		bad("court", "expected 1-32 letters, digits, '.', '_' or '-'")
-	} else {
-		v.Court = string(*req.Court)
-	}
-
 	loc := time.UTC
 	if site != nil {
 		loc = site.Location()
 	}
-	var playDate time.Time
-	if req.Date == nil || *req.Date == "" {
-		bad("date", "required: the play date as YYYY-MM-DD")
-	} else if d, err := time.ParseInLocation("2006-01-02", *req.Date, loc); err != nil {
-		bad("date", fmt.Sprintf("%q is not a date that exists: expected YYYY-MM-DD", *req.Date))
+	// The slot: a one-slot booking's top-level court, date, start and end
+	// are its choice 1, checked by the same code as each of choices.
+	slotBad := func(field, detail string) {
+		v.SlotProblems = append(v.SlotProblems, FieldProblem{Field: field, Detail: detail})
+	}
+	var chosen []expandedChoice
+	if req.Choices != nil {
+		def := topLevelDefaults(req, loc, bad)
+		var w []string
+		chosen, w = checkChoices(req.Choices, def, site, true, "choices", bad, slotBad)
+		v.Warnings = append(v.Warnings, w...)
+		if req.Court != nil {
+			bad("court", "give the court in each choice: with choices, a top-level court is not used")
+		}
+		sameOpening(chosen, site, "choices", bad)
 	} else {
-		playDate = d
-		v.Date = *req.Date
+		var w []string
+		chosen, w = checkChoices([]choiceRequest{{Court: req.Court, Date: req.Date, Start: req.Start, End: req.End}},
+			booking.Choice{}, site, true, "", bad, slotBad)
+		v.Warnings = append(v.Warnings, w...)
 	}
-	start, okStart := clock(req.Start, "start", bad)
-	end, okEnd := clock(req.End, "end", bad)
-	if okStart && okEnd && end <= start {
-		bad("end", "must be after start")
-	}
-	if okStart {
-		v.Start = *req.Start
-	}
-	if okEnd {
-		v.End = *req.End
+	var playDate time.Time
+	okSlot := len(chosen) > 0
+	if okSlot {
+		first := chosen[0]
+		v.Court, v.Date, v.Start, v.End = first.Court, first.Date, first.Start, first.End
+		playDate, _ = time.ParseInLocation(time.DateOnly, first.Date, loc)
+		v.Choices = make([]booking.Choice, len(chosen))
+		for i, c := range chosen {
+			v.Choices[i] = c.Choice
+		}
 	}
 
 	switch {
@@ -421,7 +460,7 @@ func validate(req bookingRequest, sites Sites, lim Limits, now time.Time) (valid
 		if t, ok := site.OpensAt(playDate, v.Start, v.End); ok {
 			v.OpensAt = t
 			v.OpensAtComputed = true
-		} else if okStart && okEnd {
+		} else if okSlot {
 			bad("opens_at", "required: this site's profile has no opening rule, so give the opening instant (RFC 3339 with offset)")
 		}
 		// With a bad start or end (reported already) a rolling rule gives
@@ -435,12 +474,20 @@ func validate(req bookingRequest, sites Sites, lim Limits, now time.Time) (valid
 			bad("opens_at", fmt.Sprintf("%s is in the past (now is %s): the opening instant must be in the future",
 				sitetime.Format(v.OpensAt, loc), sitetime.Format(now, loc)))
 		}
-		if okStart && !playDate.IsZero() {
-			playStart := time.Date(playDate.Year(), playDate.Month(), playDate.Day(),
-				int(start/time.Hour), int(start%time.Hour/time.Minute), 0, 0, loc)
+		for _, c := range chosen {
+			d, err := time.ParseInLocation(time.DateOnly, c.Date, loc)
+			if err != nil {
+				continue
+			}
+			playStart := time.Date(d.Year(), d.Month(), d.Day(), int(c.start/time.Hour), int(c.start%time.Hour/time.Minute), 0, 0, loc)
 			if !v.OpensAt.Before(playStart) {
-				bad("opens_at", fmt.Sprintf("%s is not before the play time %s: a booking must open before the court is played",
-					sitetime.Format(v.OpensAt, loc), sitetime.Format(playStart, loc)))
+				what := "the play time"
+				if req.Choices != nil {
+					what = fmt.Sprintf("the play time of %s", c.position("choices"))
+				}
+				bad("opens_at", fmt.Sprintf("%s is not before %s %s: a booking must open before the court is played",
+					sitetime.Format(v.OpensAt, loc), what, sitetime.Format(playStart, loc)))
+				break
 			}
 		}
 	}
@@ -510,14 +557,38 @@ func validate(req bookingRequest, sites Sites, lim Limits, now time.Time) (valid
 			probs = append(probs, p)
 		}
 	}
-	// The site's courts and slot grid, when its profile declares them, once
-	// the slot itself is well formed.
-	if sc, ok := site.(SlotChecker); ok && v.Court != "" && v.Date != "" && okStart && okEnd && end > start {
-		p, w := sc.CheckSlot(v.Court, v.Date, v.Start, v.End)
-		v.SlotProblems = p
-		v.Warnings = append(v.Warnings, w...)
+	if req.Priority != nil {
+		if *req.Priority < 0 || *req.Priority > 100 {
+			bad("priority", "expected an integer from 0 to 100: lower submits first among the account's bookings that open at the same instant")
+		}
+		v.Priority = *req.Priority
 	}
 	return v, probs
+}
+
+// topLevelDefaults are the date, start and end of a booking with choices:
+// optional, each a default of the choices that leave it out. One that is
+// given is checked here; only valid ones are returned.
+func topLevelDefaults(req bookingRequest, loc *time.Location, bad func(string, string)) booking.Choice {
+	var def booking.Choice
+	if req.Date != nil && *req.Date != "" {
+		if _, err := time.ParseInLocation(time.DateOnly, *req.Date, loc); err != nil {
+			bad("date", fmt.Sprintf("%q is not a date that exists: expected YYYY-MM-DD", *req.Date))
+		} else {
+			def.Date = *req.Date
+		}
+	}
+	if req.Start != nil && *req.Start != "" {
+		if _, ok := clock(req.Start, "start", bad); ok {
+			def.Start = *req.Start
+		}
+	}
+	if req.End != nil && *req.End != "" {
+		if _, ok := clock(req.End, "end", bad); ok {
+			def.End = *req.End
+		}
+	}
+	return def
 }
 
 // rateCeiling is the highest rate a booking of site (named name; nil:

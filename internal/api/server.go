@@ -24,6 +24,7 @@ import (
 	"reserver/internal/booking"
 	"reserver/internal/database"
 	"reserver/internal/metrics"
+	"reserver/internal/profile"
 	"reserver/internal/series"
 	"reserver/internal/tenant"
 )
@@ -268,6 +269,12 @@ func (s *Server) createBooking(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p := principal(r.Context())
+	var lim profile.AccountLimits
+	if site, ok := s.o.Sites.Site(v.Site); ok {
+		if al, ok := site.(AccountLimiter); ok {
+			lim = al.AccountLimits()
+		}
+	}
 	hash, err := requestHash(s.hashKey, body)
 	if err != nil {
 		s.internal(w, r, err)
@@ -282,9 +289,14 @@ func (s *Server) createBooking(w http.ResponseWriter, r *http.Request) {
 		OpensAt: v.OpensAt, WindowSeconds: v.Window, RatePerSecond: v.Rate,
 		Phone: v.Phone, BookerName: v.Name, Fields: v.Fields,
 		NotifyOn: v.NotifyOn, NotifyLanguage: v.NotifyLanguage,
+		Choices: v.Choices, Priority: v.Priority, Limits: lim,
 		IdempotencyKey: key, RequestHash: hash,
 	})
+	var le *booking.LimitError
 	switch {
+	case errors.As(err, &le):
+		writeLimitProblem(w, le)
+		return
 	case errors.Is(err, booking.ErrDuplicate):
 		writeProblem(w, problem{Type: typeConflict, Title: "Duplicate booking", Status: http.StatusConflict, Detail: err.Error()})
 		return

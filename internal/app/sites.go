@@ -66,8 +66,10 @@ type profileSite struct{ p *profile.Profile }
 // A profile's rate_per_second is a ceiling the API enforces, and its
 // courts and slots bound what a booking may name.
 var (
-	_ api.RateCeiling = profileSite{}
-	_ api.SlotChecker = profileSite{}
+	_ api.RateCeiling    = profileSite{}
+	_ api.SlotChecker    = profileSite{}
+	_ api.ChoiceExpander = profileSite{}
+	_ api.AccountLimiter = profileSite{}
 )
 
 func (s profileSite) Location() *time.Location { return s.p.Location }
@@ -103,3 +105,18 @@ func (s profileSite) CheckSlot(court, date, start, end string) (problems []api.F
 	}
 	return problems, nil
 }
+
+// ExpandCourts turns a choice's courts shorthand ("any", "1-4", "3,5")
+// into the profile's courts it means, in order. A profile that declares no
+// courts cannot expand one.
+func (s profileSite) ExpandCourts(spec string) ([]string, error) {
+	if s.p.Courts == nil {
+		return nil, fmt.Errorf("the site's profile declares no courts, so a shorthand such as %q cannot be expanded: name each court in its own choice", spec)
+	}
+	return s.p.Courts.Expand(spec)
+}
+
+// AccountLimits are the profile's caps on the reservations one account
+// may hold a day and a week (account_limits); the store refuses a booking
+// that would exceed them.
+func (s profileSite) AccountLimits() profile.AccountLimits { return s.p.AccountLimits }
