@@ -201,6 +201,10 @@ func (r *Relay) deliver(ctx context.Context, row *booking.Outbox, earlier bool) 
 		}
 	}()
 	msg, err := r.message(ctx, row)
+	if errors.Is(err, errBookingRead) {
+		r.retry(ctx, log, row, err, earlier)
+		return
+	}
 	if err != nil {
 		r.finishFailed(ctx, log, row, err)
 		return
@@ -250,14 +254,14 @@ func (r *Relay) message(ctx context.Context, row *booking.Outbox) (Message, erro
 		return Message{}, err
 	}
 	d.BookingID, d.Kind = row.BookingID, row.Kind
-	if d.Reason == "" && row.Kind == KindFailed {
-		var reasons []string
-		if err := r.cfg.DB.WithContext(ctx).Model(&booking.Booking{}).Where("id = ?", row.BookingID).
-			Pluck("reason", &reasons).Error; err == nil && len(reasons) == 1 {
-			d.Reason = reasons[0]
-		}
+	b, err := r.booking(ctx, row.BookingID)
+	if err != nil {
+		return Message{}, err
 	}
-	d.ReasonText = smstext.ReasonText(d.Language, d.Reason)
+	if b != nil {
+		withBooking(&d, row.Kind, b)
+	}
+	d.ReasonText = smstext.ChoicesReasonText(d.Language, d.Reason, d.Choices)
 	text, err := r.texts.render(row.Kind, d)
 	if err != nil {
 		return Message{}, err
@@ -266,6 +270,59 @@ func (r *Relay) message(ctx context.Context, row *booking.Outbox) (Message, erro
 		ID: row.ID, BookingID: row.BookingID, Kind: row.Kind, To: row.Phone, Text: text,
 		Key: Key(row.BookingID, row.Kind), CreatedAt: row.CreatedAt.UTC(),
 	}, nil
+}
+
+// errBookingRead marks a message that could not be rendered because its
+// booking could not be read: a database hiccup, worth another try.
+var errBookingRead = errors.New("read the booking")
+
+// booking reads what the texts need of the row's booking: its slots, the
+// one it won and its reason (nil when it no longer exists; the payload
+// then says all there is).
+func (r *Relay) booking(ctx context.Context, id int64) (*booking.Booking, error) {
+	var bs []booking.Booking
+	err := r.cfg.DB.WithContext(ctx).Select("id", "state", "reason", "court", "play_date", "start_time", "end_time", "choices", "won_choice").
+		Where("id = ?", id).Limit(1).Find(&bs).Error
+	if err != nil {
+		return nil, fmt.Errorf("%w %d: %w", errBookingRead, id, err)
+	}
+	if len(bs) == 0 {
+		return nil, nil
+	}
+	return &bs[0], nil
+}
+
+// withBooking completes d from its booking b: a confirmation names the
+// choice the site booked (the outbox payload holds the first choice's
+// slot, written before the winner mattered), every message of a booking
+// with several choices says how many, and a failure without a reason in
+// its payload takes the booking's.
+func withBooking(d *Data, kind string, b *booking.Booking) {
+	cs := b.Choices()
+	d.Choices = len(cs)
+	if kind == KindBooked {
+		// A succeeded booking won its won_choice (choice 1 when it has
+		// none); a reservation recorded late may carry one on a booking
+		// that had ended otherwise.
+		won := 0
+		if _, ok := b.Won(); ok {
+			won = 1
+		}
+		if b.WonChoice != nil && *b.WonChoice >= 1 && *b.WonChoice <= len(cs) {
+			won = *b.WonChoice
+		}
+		if won > 0 {
+			c := cs[won-1]
+			d.Court, d.Date, d.Start, d.End = c.Court, c.Date, c.Start, c.End
+			d.Choice = won
+			d.ChoiceText = smstext.ChoiceText(d.Language, won, d.Choices)
+		}
+	} else if d.Choices > 1 {
+		d.OtherChoices = d.Choices - 1
+	}
+	if d.Reason == "" && kind == KindFailed {
+		d.Reason = string(b.Reason)
+	}
 }
 
 // retry schedules the next try after a failed one. uncertain: the failed

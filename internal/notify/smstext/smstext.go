@@ -70,17 +70,27 @@ type Data struct {
 	// reserver shows instants); empty when the outbox row does not carry
 	// it.
 	OpensAt string
+	// Choices is how many choices (alternative slots, in order) the
+	// booking had: 0 or 1 for a booking of one slot. Choice is the
+	// 1-based choice the site booked (a confirmation; 0 otherwise), and
+	// ChoiceText says it in the message's language ("2nd choice", "2순위";
+	// empty for a booking of one slot). OtherChoices is Choices less the
+	// one the message names (0 for one slot): a failure names the first
+	// choice and says how many more there were.
+	Choices, Choice int
+	ChoiceText      string
+	OtherChoices    int
 }
 
 // Built-in templates (Go text/template over Data), by language and kind.
 const (
-	BookedKorean      = `[reserver] {{.Date}} {{.Start}}-{{.End}} {{.Court}}번 {{.Noun}} 예약 완료.{{if .ReservationNo}} 예약번호 {{.ReservationNo}}{{else}} 예약번호는 사이트의 예약 내역에서 확인하세요.{{end}}`
+	BookedKorean      = `[reserver] {{.Date}} {{.Start}}-{{.End}} {{.Court}}번 {{.Noun}} 예약 완료{{with .ChoiceText}}({{.}}){{end}}.{{if .ReservationNo}} 예약번호 {{.ReservationNo}}{{else}} 예약번호는 사이트의 예약 내역에서 확인하세요.{{end}}`
 	LoginFailedKorean = `[reserver] {{.Site}} 로그인 실패: 비밀번호가 거부되었습니다. {{.Date}} {{.Start}} {{.Court}}번 {{.Noun}} 예약이 열리기{{if .OpensAt}}({{.OpensAt}}){{end}} 전에 지금 확인하세요.`
-	FailedKorean      = `[reserver] {{.Date}} {{.Start}}-{{.End}} {{.Court}}번 {{.Noun}} 예약 실패: {{.ReasonText}}`
+	FailedKorean      = `[reserver] {{.Date}} {{.Start}}-{{.End}} {{.Court}}번 {{.Noun}}{{if .OtherChoices}} 외 {{.OtherChoices}}개{{end}} 예약 실패: {{.ReasonText}}`
 
-	BookedEnglish      = `[reserver] {{.Date}} {{.Start}}-{{.End}} {{.Noun}} {{.Court}} booked.{{if .ReservationNo}} Reservation no. {{.ReservationNo}}{{else}} See the site's reservation list for the number.{{end}}`
+	BookedEnglish      = `[reserver] {{.Date}} {{.Start}}-{{.End}} {{.Noun}} {{.Court}} booked{{with .ChoiceText}} ({{.}}){{end}}.{{if .ReservationNo}} Reservation no. {{.ReservationNo}}{{else}} See the site's reservation list for the number.{{end}}`
 	LoginFailedEnglish = `[reserver] {{.Site}} login failed: the password was refused. Check it now, before booking {{.Noun}} {{.Court}} on {{.Date}} {{.Start}} opens{{if .OpensAt}} at {{.OpensAt}}{{end}}.`
-	FailedEnglish      = `[reserver] {{.Date}} {{.Start}}-{{.End}} {{.Noun}} {{.Court}} not booked: {{.ReasonText}}`
+	FailedEnglish      = `[reserver] {{.Date}} {{.Start}}-{{.End}} {{.Noun}} {{.Court}}{{if .OtherChoices}} (+{{.OtherChoices}} more){{end}} not booked: {{.ReasonText}}`
 )
 
 var builtin = map[string]map[string]string{
@@ -159,6 +169,50 @@ func ReasonText(lang, reason string) string {
 		return s
 	}
 	return reason
+}
+
+// ChoicesReasonText says why a booking of n choices failed, in lang: for
+// one choice (n <= 1) ReasonText; for more, that none of them could be
+// booked, and why ("all 3 choices were taken" when the last answer was
+// sold out).
+func ChoicesReasonText(lang, reason string, n int) string {
+	why := ReasonText(lang, reason)
+	if n <= 1 {
+		return why
+	}
+	if lang != English {
+		if reason == "sold_out" {
+			return fmt.Sprintf("선택지 %d개 모두 이미 다른 사람이 예약했습니다", n)
+		}
+		return fmt.Sprintf("선택지 %d개 중 어느 것도 예약하지 못했습니다: %s", n, why)
+	}
+	if reason == "sold_out" {
+		return fmt.Sprintf("all %d choices were taken", n)
+	}
+	return fmt.Sprintf("none of the %d choices could be booked: %s", n, why)
+}
+
+// ChoiceText names choice i (1-based) of a booking of n choices in lang:
+// "2nd choice", "2순위"; empty for a booking of one slot or no choice.
+func ChoiceText(lang string, i, n int) string {
+	if n <= 1 || i < 1 {
+		return ""
+	}
+	if lang != English {
+		return fmt.Sprintf("%d순위", i)
+	}
+	suffix := "th"
+	if i%100 < 11 || i%100 > 13 {
+		switch i % 10 {
+		case 1:
+			suffix = "st"
+		case 2:
+			suffix = "nd"
+		case 3:
+			suffix = "rd"
+		}
+	}
+	return fmt.Sprintf("%d%s choice", i, suffix)
 }
 
 // Sample is the data every template is rendered with once before it is

@@ -74,3 +74,43 @@ func TestParseRejects(t *testing.T) {
 	_, err := Parse("booked", English, "{{.Noun}} {{.Language}}")
 	require.NoError(t, err, "the noun and the language are fields")
 }
+
+// A booking of several choices: which choice was booked, and why none
+// was, in each language; a booking of one slot reads as before.
+func TestChoiceWords(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		lang   string
+		i, n   int
+		choice string
+	}{
+		{English, 1, 3, "1st choice"}, {English, 2, 3, "2nd choice"}, {English, 3, 3, "3rd choice"},
+		{English, 4, 16, "4th choice"}, {English, 11, 16, "11th choice"}, {English, 12, 16, "12th choice"},
+		{English, 13, 16, "13th choice"}, {Korean, 2, 3, "2순위"}, {English, 1, 1, ""}, {Korean, 0, 3, ""},
+	}
+	for _, tt := range tests {
+		require.Equal(t, tt.choice, ChoiceText(tt.lang, tt.i, tt.n), "%s %d of %d", tt.lang, tt.i, tt.n)
+	}
+	require.Equal(t, "all 3 choices were taken", ChoicesReasonText(English, "sold_out", 3))
+	require.Equal(t, "선택지 3개 모두 이미 다른 사람이 예약했습니다", ChoicesReasonText(Korean, "sold_out", 3))
+	require.Equal(t, "none of the 2 choices could be booked: no success within the booking window", ChoicesReasonText(English, "window_closed", 2))
+	require.Equal(t, "선택지 2개 중 어느 것도 예약하지 못했습니다: 예약 시간 안에 성공하지 못했습니다", ChoicesReasonText(Korean, "window_closed", 2))
+	require.Equal(t, ReasonText(English, "sold_out"), ChoicesReasonText(English, "sold_out", 1), "one slot: the reason as it was")
+
+	// A won 2nd choice still fits one SMS.
+	for _, lang := range Languages {
+		src, _ := Builtin(lang, KindBooked)
+		tmpl, err := Parse(KindBooked, lang, src)
+		require.NoError(t, err)
+		d := Sample(lang)
+		d.Date, d.ReservationNo, d.Choices, d.Choice, d.ChoiceText = "2030-05-01", "R-123456", 3, 2, ChoiceText(lang, 2, 3)
+		text, err := Render(tmpl, d)
+		require.NoError(t, err)
+		n := 0
+		for _, r := range text {
+			n += min(utf8.RuneLen(r), 2)
+		}
+		require.LessOrEqual(t, n, 90, "%s: %s", lang, text)
+		require.Contains(t, text, d.ChoiceText)
+	}
+}
