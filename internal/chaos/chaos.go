@@ -181,7 +181,7 @@ func settle(ctx context.Context, c *cluster, r *result) (Audit, *Ledger, *DBStat
 	if err != nil {
 		return Audit{}, nil, nil, err
 	}
-	a := audit(c.bookings, l, s, c.daemonRuns())
+	a := audit(c.bookings, c.pretakes, l, s, c.daemonRuns())
 	r.set("bookings", len(c.bookings))
 	r.set("succeeded", a.Succeeded)
 	r.set("failed", a.Failed)
@@ -194,6 +194,7 @@ func settle(ctx context.Context, c *cluster, r *result) (Audit, *Ledger, *DBStat
 	r.set("overlapping_submits", a.OverlappingSubmits)
 	r.set("cancelled_booked", a.CancelledBooked)
 	r.set("lost_reservations", a.LostReservations)
+	r.set("wrong_choice", a.WrongChoice)
 	r.set("lost_submits", a.LostSubmits)
 	r.set("lost_at_sigkill", a.LostAtKill)
 	r.breaks(a.broken()...)
@@ -367,16 +368,43 @@ func runCrashes(ctx context.Context, o Options, r *result) error {
 
 // runFaults: latency jitter up to 300 ms, 20 % 5xx and 3 % resets after
 // the submit was applied (half of the resets; the other half before).
+// Every booking has three choices (its own court, then two others at the
+// same time); before the opening competitors take choice 1 of half the
+// bookings and choice 2 of a quarter, so that sold_out answers make the
+// daemons fall through while faults leave outcomes unknown.
 func runFaults(ctx context.Context, o Options, r *result) error {
-	c, err := setup(ctx, o, r, clusterSpec{name: "faults", bookings: o.Bookings, openIn: 30 * time.Second, window: 60, daemons: 3,
+	n := o.Bookings
+	if n > MaxChoiceBookings {
+		o.logf("faults: %d bookings of three choices fit the site's day, not %d", MaxChoiceBookings, n)
+		n = MaxChoiceBookings
+	}
+	c, err := setup(ctx, o, r, clusterSpec{name: "faults", bookings: n, openIn: 30 * time.Second, window: 60, daemons: 3, choices: 3,
 		simFlags: []string{"-jitter", "300ms", "-fail-rate", "0.2", "-reset-rate", "0.03", "-reset-applied", "0.5", "-seed", "9"}})
 	if err != nil {
 		return err
 	}
 	defer finish(c, o, r)
-	_, l, s, err := settle(ctx, c, r)
+	if err := c.pretakeChoices(ctx); err != nil {
+		return err
+	}
+	o.logf("faults: competitors took %d choices before the opening", len(c.pretakes))
+	a, l, s, err := settle(ctx, c, r)
 	if err != nil {
 		return err
+	}
+	r.set("pretaken", len(c.pretakes))
+	for k := 1; k <= 3; k++ {
+		r.set(fmt.Sprintf("won_choice_%d", k), a.Won[k])
+	}
+	if a.Pretaken != len(c.pretakes) {
+		// The site lost or replaced a competitor's reservation: the
+		// fall-through was not exercised as planned.
+		r.breaks(fmt.Sprintf("pretaken_at_site_%d_of_%d", a.Pretaken, len(c.pretakes)))
+	}
+	// A run in which no booking fell through proves nothing about the
+	// choices.
+	if a.Won[2]+a.Won[3] == 0 {
+		r.breaks("no_fall_through")
 	}
 	results := map[string]int{}
 	for _, sub := range l.Submits {

@@ -18,6 +18,7 @@ type DBBooking struct {
 	State         string
 	Reason        string
 	ReservationNo string
+	WonChoice     int // 1-based; 0 when NULL
 }
 
 // AttemptRow is one row of the attempt log.
@@ -26,6 +27,7 @@ type AttemptRow struct {
 	Instance  string
 	Step      string
 	SentAt    time.Time
+	Choice    int // the 1-based choice the request was for; 0: none in particular
 }
 
 // DBState is what the database says after a scenario.
@@ -90,6 +92,10 @@ type Audit struct {
 	RepeatSubmits      int // submits for a slot the account already held (ledger)
 	OverlappingSubmits int // submits from an instance after another had taken the booking over
 	LostReservations   int // reservations at the site not recorded on their booking
+	WrongChoice        int // succeeded with a won_choice that is not the slot the site reserved, or a pre-taken one
+
+	Pretaken int         // competitors' reservations made before the opening (not the bookings')
+	Won      map[int]int // succeeded bookings by the choice they won (1-based)
 
 	LostAtKill       int // submits without their row, within KillLossBound before a SIGKILL of the sender
 	LostAfterSIGTERM int // of LostSubmits, those whose sender ended by SIGTERM
@@ -109,6 +115,7 @@ func (a Audit) broken() []string {
 		{"number_mismatch", a.NumberMismatch}, {"phantom", a.Phantom}, {"lost_submits", a.LostSubmits},
 		{"missing_outbox", a.MissingOutbox}, {"open", a.Open}, {"repeat_submits", a.RepeatSubmits},
 		{"overlapping_submits", a.OverlappingSubmits}, {"lost_reservations", a.LostReservations},
+		{"wrong_choice", a.WrongChoice},
 	} {
 		if f.n != 0 {
 			out = append(out, fmt.Sprintf("%s=%d", f.name, f.n))
@@ -124,11 +131,13 @@ func (a *Audit) problem(format string, args ...any) {
 }
 
 // audit checks the ledger against the database for the bookings the
-// harness created, knowing which daemon processes ran when and from which
-// source address. Each booking has its own account, so a reservation or a
-// submit belongs to the booking of its account.
-func audit(refs []bookingRef, l *Ledger, s *DBState, runs []DaemonRun) Audit {
-	var a Audit
+// harness created, knowing the competitors' pre-taken slots and which
+// daemon processes ran when and from which source address. Each booking
+// has its own account and its own slots (no choice of one booking is a
+// choice of another), so a reservation belongs to the booking of its
+// account and a submit to the booking of its slot.
+func audit(refs []bookingRef, pretakes []pretake, l *Ledger, s *DBState, runs []DaemonRun) Audit {
+	a := Audit{Won: map[int]int{}}
 	byAccount := make(map[string]bookingRef, len(refs))
 	for _, r := range refs {
 		byAccount[r.Account] = r
@@ -144,6 +153,12 @@ func audit(refs []bookingRef, l *Ledger, s *DBState, runs []DaemonRun) Audit {
 			a.problem("booking %d is still %q", r.ID, s.Bookings[r.ID].State)
 		}
 	}
+	pre := make(map[slotRef]pretake, len(pretakes))
+	competitor := map[string]bool{}
+	for _, p := range pretakes {
+		pre[p.Slot] = p
+		competitor[p.Account] = true
+	}
 	a.RepeatSubmits = l.RepeatSubmits
 	for _, sub := range l.Submits {
 		if sub.Repeat {
@@ -151,19 +166,37 @@ func audit(refs []bookingRef, l *Ledger, s *DBState, runs []DaemonRun) Audit {
 				sub.Account, sub.Facility, sub.Date, sub.Slot, sub.At.Format("15:04:05.000"), sub.IP, sub.Result)
 		}
 	}
-	reserved := map[int64]int{}
+	reserved := map[int64]int{} // reservations, by booking
+	wonAt := map[int64]int{}    // the choice of a booking's first reservation
 	for _, res := range l.Reservations {
+		at := slotRef{res.Facility, res.Date, res.Slot}
+		if competitor[res.Account] {
+			if p, ok := pre[at]; ok && p.Account == res.Account && p.Number == res.Number {
+				a.Pretaken++
+				continue
+			}
+			a.Reservations++
+			a.Unknown++
+			a.problem("reservation %s of competitor %s (%s) is not one the harness made", res.Number, res.Account, at)
+			continue
+		}
 		a.Reservations++
 		ref, ok := byAccount[res.Account]
-		if !ok || ref.Facility != res.Facility || ref.Date != res.Date || ref.Slot != res.Slot {
+		choice := 0
+		if ok {
+			choice = ref.choice(at)
+		}
+		if choice == 0 {
 			a.Unknown++
-			a.problem("reservation %s (%s facility %d %s slot %d) matches no booking", res.Number, res.Account, res.Facility, res.Date, res.Slot)
+			a.problem("reservation %s (%s %s) matches no booking", res.Number, res.Account, at)
 			continue
 		}
 		reserved[ref.ID]++
 		if reserved[ref.ID] > 1 {
 			a.Duplicates++
-			a.problem("booking %d has reservation %s beyond its first", ref.ID, res.Number)
+			a.problem("booking %d has reservation %s (choice %d) beyond its first (choice %d)", ref.ID, res.Number, choice, wonAt[ref.ID])
+		} else {
+			wonAt[ref.ID] = choice
 		}
 		b := s.Bookings[ref.ID]
 		if b.ReservationNo != res.Number {
@@ -184,33 +217,48 @@ func audit(refs []bookingRef, l *Ledger, s *DBState, runs []DaemonRun) Audit {
 	}
 	for _, r := range refs {
 		b := s.Bookings[r.ID]
-		if b.State == "succeeded" {
-			if reserved[r.ID] == 0 {
-				a.Phantom++
-				a.problem("booking %d succeeded (%q) without a reservation at the site", r.ID, b.ReservationNo)
-			}
-			if !hasKind(s.Outbox[r.ID], "booked") {
-				a.MissingOutbox++
-				a.problem("succeeded booking %d has no booked outbox row (%v)", r.ID, s.Outbox[r.ID])
-			}
+		if b.State != "succeeded" {
+			continue
+		}
+		if reserved[r.ID] == 0 {
+			a.Phantom++
+			a.problem("booking %d succeeded (%q) without a reservation at the site", r.ID, b.ReservationNo)
+		}
+		if !hasKind(s.Outbox[r.ID], "booked") {
+			a.MissingOutbox++
+			a.problem("succeeded booking %d has no booked outbox row (%v)", r.ID, s.Outbox[r.ID])
+		}
+		// A succeeded booking without won_choice won its first choice.
+		won := max(b.WonChoice, 1)
+		a.Won[won]++
+		if won > len(r.Choices) {
+			a.WrongChoice++
+			a.problem("booking %d won choice %d of its %d", r.ID, won, len(r.Choices))
+			continue
+		}
+		if p, ok := pre[r.Choices[won-1]]; ok {
+			a.WrongChoice++
+			a.problem("booking %d won choice %d (%s), which %s had taken before the opening (%s)", r.ID, won, p.Slot, p.Account, p.Number)
+			continue
+		}
+		if site, ok := wonAt[r.ID]; ok && site != won {
+			a.WrongChoice++
+			a.problem("booking %d records won choice %d (%s), the site reserved choice %d (%s)", r.ID, won, r.Choices[won-1], site, r.Choices[site-1])
 		}
 	}
 	t := newTimeline(runs)
-	// A submit belongs to the booking of its slot: each booking has its own,
-	// and a submit whose session was kicked out (by another instance's
-	// login, say) reaches the ledger without an account.
-	type slot struct {
-		facility int
-		date     string
-		slot     int
-	}
-	bySlot := make(map[slot]bookingRef, len(refs))
+	// A submit belongs to the booking of its slot: each booking has its
+	// own, in every choice, and a submit whose session was kicked out (by
+	// another instance's login, say) reaches the ledger without an account.
+	bySlot := map[slotRef]bookingRef{}
 	for _, r := range refs {
-		bySlot[slot{r.Facility, r.Date, r.Slot}] = r
+		for _, ch := range r.Choices {
+			bySlot[ch] = r
+		}
 	}
 	subs := map[int64][]sitesim.Submit{}
 	for _, sub := range l.Submits {
-		ref, ok := bySlot[slot{sub.Facility, sub.Date, sub.Slot}]
+		ref, ok := bySlot[slotRef{sub.Facility, sub.Date, sub.Slot}]
 		if !ok {
 			ref, ok = byAccount[sub.Account]
 		}
@@ -223,7 +271,7 @@ func audit(refs []bookingRef, l *Ledger, s *DBState, runs []DaemonRun) Audit {
 		rows[row.BookingID] = append(rows[row.BookingID], row)
 	}
 	for _, r := range refs {
-		a.matchSubmits(r.ID, subs[r.ID], rows[r.ID], t)
+		a.matchSubmits(r, subs[r.ID], rows[r.ID], t)
 		a.overlaps(r.ID, subs[r.ID], rows[r.ID], t)
 	}
 	return a
@@ -265,13 +313,16 @@ func (t timeline) byIP(ip string, at time.Time) int {
 }
 
 // matchSubmits pairs each site-seen submit of one booking with an attempt
-// row of step submit sent by the same run just before it arrived. A submit
-// left without a row is lost: allowed only within KillLossBound before a
-// SIGKILL of the run that sent it.
-func (a *Audit) matchSubmits(id int64, subs []sitesim.Submit, rows []AttemptRow, t timeline) {
+// row of step submit sent by the same run just before it arrived, for the
+// same choice (a row or a submit without a known choice pairs with any).
+// A submit left without a row is lost: allowed only within KillLossBound
+// before a SIGKILL of the run that sent it.
+func (a *Audit) matchSubmits(ref bookingRef, subs []sitesim.Submit, rows []AttemptRow, t timeline) {
+	id := ref.ID
 	type sent struct {
-		at   time.Time
-		used bool
+		at     time.Time
+		choice int
+		used   bool
 	}
 	byIP := map[string][]*sent{}
 	for _, row := range rows {
@@ -282,7 +333,7 @@ func (a *Audit) matchSubmits(id int64, subs []sitesim.Submit, rows []AttemptRow,
 		if i := t.byInstance(row.Instance, row.SentAt); i >= 0 {
 			ip = t.runs[i].IP
 		}
-		byIP[ip] = append(byIP[ip], &sent{at: row.SentAt})
+		byIP[ip] = append(byIP[ip], &sent{at: row.SentAt, choice: row.Choice})
 	}
 	for _, rs := range byIP {
 		sort.Slice(rs, func(i, j int) bool { return rs[i].at.Before(rs[j].at) })
@@ -291,10 +342,11 @@ func (a *Audit) matchSubmits(id int64, subs []sitesim.Submit, rows []AttemptRow,
 	sort.SliceStable(subs, func(i, j int) bool { return subs[i].At.Before(subs[j].At) })
 	for _, sub := range subs {
 		rs := byIP[sub.IP]
+		choice := ref.choice(slotRef{sub.Facility, sub.Date, sub.Slot})
 		matched := false
 		for i := len(rs) - 1; i >= 0; i-- {
 			r := rs[i]
-			if r.used || r.at.After(sub.At.Add(rowSkew)) {
+			if r.used || r.at.After(sub.At.Add(rowSkew)) || (r.choice != 0 && choice != 0 && r.choice != choice) {
 				continue
 			}
 			if sub.At.Sub(r.at) > rowLead {
@@ -322,8 +374,8 @@ func (a *Audit) matchSubmits(id int64, subs []sitesim.Submit, rows []AttemptRow,
 		case endSIGKILL:
 			a.LostAfterSIGKILL++
 		}
-		a.problem("booking %d: the submit from %s at %s has no attempt row (sender %s, end %q at %s)",
-			id, sub.IP, sub.At.Format("15:04:05.000"), run.Instance, run.End, run.Ended.Format("15:04:05.000"))
+		a.problem("booking %d: the submit for choice %d from %s at %s has no attempt row (sender %s, end %q at %s)",
+			id, choice, sub.IP, sub.At.Format("15:04:05.000"), run.Instance, run.End, run.Ended.Format("15:04:05.000"))
 	}
 }
 

@@ -12,9 +12,11 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -43,6 +45,10 @@ type clusterSpec struct {
 	// their host limiter, where a fence checked before the wait goes stale.
 	egressCeiling float64
 	firstCeiling  float64 // the first daemon's egressCeiling, when set
+	// choices is the number of slots of every booking (0 or 1: one slot):
+	// its own first, then other facilities at the same date and time,
+	// no slot shared with another booking (bookingSlots).
+	choices int
 }
 
 // cluster is one scenario's running system: a fresh database, the
@@ -69,6 +75,7 @@ type cluster struct {
 	restarts int
 
 	bookings []bookingRef
+	pretakes []pretake // competitors' reservations made before the opening
 }
 
 // daemon is one `reserver run` process.
@@ -81,11 +88,44 @@ type daemon struct {
 
 // bookingRef is one booking the harness created.
 type bookingRef struct {
-	ID       int64
-	Account  string
+	ID      int64
+	Account string
+	// Choices are the booking's slots in its order; the first is its own
+	// (court, date, start, end). A one-slot booking has one. No slot is a
+	// choice of two bookings, so a slot names its booking.
+	Choices []slotRef
+}
+
+// slotRef is one slot of the site: facilityNo, date and timeNo.
+type slotRef struct {
 	Facility int
 	Date     string
 	Slot     int
+}
+
+func (s slotRef) String() string {
+	return fmt.Sprintf("facility %d %s slot %d", s.Facility, s.Date, s.Slot)
+}
+
+// choice returns the 1-based choice of r that is slot s, or 0.
+func (r bookingRef) choice(s slotRef) int {
+	for i, c := range r.Choices {
+		if c == s {
+			return i + 1
+		}
+	}
+	return 0
+}
+
+// pretake is a slot a competitor account reserved through the simulator
+// before the opening: a choice of a booking that the daemon must find
+// sold out and move past.
+type pretake struct {
+	Account string // a competitor: an account no booking uses
+	Slot    slotRef
+	Number  string // the site's reservation number
+	Booking int64  // the booking whose choice it is
+	Choice  int    // 1-based
 }
 
 // Lease and scan settings the daemons run with; the takeover bound of the
@@ -211,12 +251,15 @@ notify:
 	c.token = strings.TrimSpace(lines[len(lines)-1])
 
 	c.opensAt = time.Now().Add(spec.openIn).Truncate(time.Second)
-	facilities := spec.bookings/12 + 1
+	facilities, err := facilitiesFor(spec.bookings, spec.choices)
+	if err != nil {
+		return c, err
+	}
 	// Strict: a repeated submit is answered like a taken slot, so a daemon
 	// that resubmits blindly loses the booking it holds, and the ledger
 	// counts it.
 	simArgs := append([]string{"-addr", simAddr, "-open-at", c.opensAt.Add(spec.siteOpensAfter).UTC().Format(time.RFC3339),
-		"-accounts", fmt.Sprint(spec.bookings + 10), "-facilities", fmt.Sprint(facilities), "-slots", "12", "-strict"}, spec.simFlags...)
+		"-accounts", fmt.Sprint(spec.bookings*max(spec.choices, 1) + 10), "-facilities", fmt.Sprint(facilities), "-slots", "12", "-strict"}, spec.simFlags...)
 	sim, err := c.ps.start("courtsim", filepath.Join(o.BinDir, "courtsim"), nil, simArgs...)
 	if err != nil {
 		return c, err
@@ -399,8 +442,46 @@ func (c *cluster) close(keepDB bool) {
 	}
 }
 
-// createBookings posts spec.bookings distinct bookings (one account and one
-// slot each) through the API, a few at a time.
+// The courtsim profile's courts (configs/sites/courtsim.yaml: "1-10") and
+// the simulator's slots a day (-slots): the API refuses a court the
+// profile does not list.
+const (
+	siteCourts = 10
+	siteSlots  = 12
+)
+
+// MaxChoiceBookings is the most bookings of three choices each that fit
+// the site's day: every booking's choices at one slot on three courts, no
+// two bookings sharing a slot.
+const MaxChoiceBookings = siteSlots * (siteCourts / 3)
+
+// facilitiesFor is the simulator's -facilities for n bookings of the given
+// number of choices, or an error when their slots do not fit the profile.
+func facilitiesFor(n, choices int) (int, error) {
+	choices = max(choices, 1)
+	groups := (n + siteSlots - 1) / siteSlots
+	if choices > 1 && groups*choices > siteCourts {
+		return 0, fmt.Errorf("chaos: %d bookings of %d choices need %d courts at each slot, the courtsim profile has %d: use at most %d bookings",
+			n, choices, groups*choices, siteCourts, siteSlots*(siteCourts/choices))
+	}
+	return max(groups*choices, n/siteSlots+1), nil
+}
+
+// bookingSlots are the choices of booking i (0-based) of n: all at slot
+// i%12+1 of date; booking i of the g-th dozen takes the g-th run of
+// choices courts (one choice: court g+1, as before choices existed).
+func bookingSlots(i, choices int, date string) []slotRef {
+	choices = max(choices, 1)
+	g, slot := i/siteSlots, i%siteSlots+1
+	out := make([]slotRef, choices)
+	for k := range out {
+		out[k] = slotRef{Facility: g*choices + k + 1, Date: date, Slot: slot}
+	}
+	return out
+}
+
+// createBookings posts spec.bookings distinct bookings (one account and
+// its own slots each) through the API, a few at a time.
 func (c *cluster) createBookings(ctx context.Context) error {
 	seoul, err := time.LoadLocation("Asia/Seoul")
 	if err != nil {
@@ -412,18 +493,18 @@ func (c *cluster) createBookings(ctx context.Context) error {
 	sem := make(chan struct{}, 8)
 	var wg sync.WaitGroup
 	for i := range refs {
-		ref := bookingRef{Account: fmt.Sprintf("user%03d", i+1), Facility: i/12 + 1, Slot: i%12 + 1, Date: date}
+		ref := bookingRef{Account: fmt.Sprintf("user%03d", i+1), Choices: bookingSlots(i, c.spec.choices, date)}
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			hour := ref.Slot + 5
+			first := ref.Choices[0]
+			hour := first.Slot + 5
 			body := map[string]any{
 				"site":           "courtsim",
 				"account":        map[string]string{"username": ref.Account, "password": "pass1234"},
-				"court":          fmt.Sprint(ref.Facility),
-				"date":           ref.Date,
+				"date":           first.Date,
 				"start":          fmt.Sprintf("%02d:00", hour),
 				"end":            fmt.Sprintf("%02d:00", hour+1),
 				"opens_at":       c.opensAt.In(seoul).Format(time.RFC3339),
@@ -431,15 +512,45 @@ func (c *cluster) createBookings(ctx context.Context) error {
 				"phone":          "010-1234-5678",
 				"name":           "Chaos",
 			}
+			if len(ref.Choices) == 1 {
+				body["court"] = fmt.Sprint(first.Facility)
+			} else {
+				// The date and times default to the top-level ones.
+				var choices []map[string]string
+				for _, ch := range ref.Choices {
+					choices = append(choices, map[string]string{"court": fmt.Sprint(ch.Facility)})
+				}
+				body["choices"] = choices
+			}
 			if c.spec.rate > 0 {
 				body["rate_per_second"] = c.spec.rate
 			}
 			var out struct {
-				ID int64 `json:"id"`
+				ID      int64 `json:"id"`
+				Choices []struct {
+					Court string `json:"court"`
+					Date  string `json:"date"`
+					Start string `json:"start"`
+				} `json:"choices"`
 			}
 			if err := c.call(ctx, http.MethodPost, "/v1/bookings", fmt.Sprintf("chaos-%d", i), body, &out, http.StatusCreated); err != nil {
 				errs <- fmt.Errorf("booking %d: %w", i, err)
 				return
+			}
+			if len(ref.Choices) > 1 {
+				// The audit maps the site's reservations to choices by the
+				// slots sent: the API must have kept them, in order.
+				var got, want []string
+				for _, ch := range out.Choices {
+					got = append(got, fmt.Sprintf("%s %s %s", ch.Court, ch.Date, ch.Start))
+				}
+				for _, ch := range ref.Choices {
+					want = append(want, fmt.Sprintf("%d %s %02d:00", ch.Facility, ch.Date, ch.Slot+5))
+				}
+				if !slices.Equal(got, want) {
+					errs <- fmt.Errorf("booking %d (id %d): the API answered the choices %q for %q", i, out.ID, got, want)
+					return
+				}
 			}
 			ref.ID = out.ID
 			refs[i] = ref
@@ -452,6 +563,70 @@ func (c *cluster) createBookings(ctx context.Context) error {
 	}
 	c.bookings = refs
 	return nil
+}
+
+// pretakeChoices reserves, through the simulator and before the opening,
+// choice 1 of every booking i with i%4 < 2 and also choice 2 when i%4 == 0,
+// each under its own competitor account (user numbers after the bookings'
+// ones): half the bookings must fall through to choice 2, a quarter to
+// choice 3. A competitor holds one reservation, so none of it can look
+// like a double booking. Bookings with fewer than three choices are left
+// alone.
+func (c *cluster) pretakeChoices(ctx context.Context) error {
+	next := len(c.bookings)
+	for i, ref := range c.bookings {
+		if len(ref.Choices) < 3 {
+			continue
+		}
+		taken := 0
+		switch i % 4 {
+		case 0:
+			taken = 2
+		case 1:
+			taken = 1
+		}
+		for k := range taken {
+			next++
+			p := pretake{Account: fmt.Sprintf("user%03d", next), Slot: ref.Choices[k], Booking: ref.ID, Choice: k + 1}
+			n, err := c.reserve(ctx, p.Account, p.Slot)
+			if err != nil {
+				return fmt.Errorf("pre-take choice %d of booking %d: %w", p.Choice, ref.ID, err)
+			}
+			p.Number = n
+			c.pretakes = append(c.pretakes, p)
+		}
+	}
+	if now := time.Now(); !now.Before(c.opensAt) {
+		return fmt.Errorf("chaos: the pre-takes ended at %s, after the opening at %s", now.Format("15:04:05.000"), c.opensAt.Format("15:04:05"))
+	}
+	return nil
+}
+
+// reserve books slot s for account at the simulator (POST /_sim/reserve),
+// as if the account had booked it earlier; it returns the number.
+func (c *cluster) reserve(ctx context.Context, account string, s slotRef) (string, error) {
+	form := url.Values{"account": {account}, "facility": {fmt.Sprint(s.Facility)}, "date": {s.Date}, "slot": {fmt.Sprint(s.Slot)}}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.simURL+"/_sim/reserve", strings.NewReader(form.Encode()))
+	if err != nil {
+		return "", err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<16))
+	if resp.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("simulator reserve %s for %s: %d %s", s, account, resp.StatusCode, bytes.TrimSpace(b))
+	}
+	var out struct {
+		Number string `json:"number"`
+	}
+	if err := json.Unmarshal(b, &out); err != nil || out.Number == "" {
+		return "", fmt.Errorf("simulator reserve %s for %s: no number in %q", s, account, bytes.TrimSpace(b))
+	}
+	return out.Number, nil
 }
 
 func collect(ch <-chan error) []error {
@@ -554,27 +729,36 @@ func (c *cluster) waitTerminal(ctx context.Context, deadline time.Time) (int, er
 // snapshot reads what the checks compare with the ledger.
 func (c *cluster) snapshot(ctx context.Context) (*DBState, error) {
 	s := &DBState{Bookings: map[int64]DBBooking{}, SubmitRows: map[int64]int{}, Outbox: map[int64][]string{}}
-	rows, err := c.db.QueryContext(ctx, "SELECT id, state, reason, reservation_no FROM bookings")
+	// Binaries from before issue 18 (-bin) have neither column.
+	won, err := c.column(ctx, "bookings", "won_choice")
+	if err != nil {
+		return nil, err
+	}
+	choice, err := c.column(ctx, "attempts", "choice")
+	if err != nil {
+		return nil, err
+	}
+	rows, err := c.db.QueryContext(ctx, "SELECT id, state, reason, reservation_no, "+won+" FROM bookings")
 	if err != nil {
 		return nil, err
 	}
 	for rows.Next() {
 		var b DBBooking
-		if err := rows.Scan(&b.ID, &b.State, &b.Reason, &b.ReservationNo); err != nil {
+		if err := rows.Scan(&b.ID, &b.State, &b.Reason, &b.ReservationNo, &b.WonChoice); err != nil {
 			rows.Close()
 			return nil, err
 		}
 		s.Bookings[b.ID] = b
 	}
 	rows.Close()
-	rows, err = c.db.QueryContext(ctx, "SELECT booking_id, instance, step, class, sent_at FROM attempts")
+	rows, err = c.db.QueryContext(ctx, "SELECT booking_id, instance, step, class, sent_at, "+choice+" FROM attempts")
 	if err != nil {
 		return nil, err
 	}
 	for rows.Next() {
 		var a AttemptRow
 		var class string
-		if err := rows.Scan(&a.BookingID, &a.Instance, &a.Step, &class, &a.SentAt); err != nil {
+		if err := rows.Scan(&a.BookingID, &a.Instance, &a.Step, &class, &a.SentAt, &a.Choice); err != nil {
 			rows.Close()
 			return nil, err
 		}
@@ -604,6 +788,18 @@ func (c *cluster) snapshot(ctx context.Context) (*DBState, error) {
 		s.Outbox[id] = append(s.Outbox[id], kind+":"+state)
 	}
 	return s, rows.Err()
+}
+
+// column is the SQL expression that reads an integer column that may be
+// NULL as 0, or a literal 0 when table has no such column.
+func (c *cluster) column(ctx context.Context, table, name string) (string, error) {
+	var n int
+	err := c.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = ? AND column_name = ?",
+		table, name).Scan(&n)
+	if err != nil || n == 0 {
+		return "0", err
+	}
+	return "COALESCE(" + name + ", 0)", nil
 }
 
 // firstAttemptAfter is the earliest attempt of booking id by an instance
