@@ -14,6 +14,8 @@ import (
 	"go.uber.org/zap"
 
 	"reserver/internal/booking"
+	"reserver/internal/profile"
+	"reserver/internal/sitetime"
 )
 
 // Site is what the materialiser needs of a booking site: its zone and its
@@ -23,6 +25,13 @@ type Site interface {
 	// OpensAt is the opening instant of the slot start–end on playDate
 	// (midnight in Location), false when the site has no opening rule.
 	OpensAt(playDate time.Time, start, end string) (time.Time, bool)
+}
+
+// LimitedSite is implemented by a Site whose profile caps what one
+// account may hold (account_limits): each occurrence's booking is created
+// under those caps, and one they refuse is recorded with a note.
+type LimitedSite interface {
+	AccountLimits() profile.AccountLimits
 }
 
 // Sites finds a site by name.
@@ -194,24 +203,36 @@ func (m *Materialiser) series(ctx context.Context, sr *Series, done []Occurrence
 	if err != nil {
 		return err
 	}
+	var lim profile.AccountLimits
+	if ls, ok := site.(LimitedSite); ok {
+		lim = ls.AccountLimits()
+	}
 	for _, p := range due {
-		if err := m.occurrence(ctx, sr, p, res); err != nil {
+		if err := m.occurrence(ctx, sr, p, lim, res); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// Planned is a slot of a series with its opening instant.
+// Planned is a slot of a series with its opening instant. With choices,
+// the slot's Start and End are the first choice's, and Choices are the
+// occurrence's (its date filled in). Note, when set, says why the
+// occurrence cannot be booked (a choice that opens at another instant):
+// it is recorded with that note and no booking.
 type Planned struct {
 	Slot
 	OpensAt time.Time
+	Choices []booking.Choice
+	Note    string
 }
 
 // Due is the slots of sr not skipped nor in done whose opening is after
 // now and at most horizon ahead (horizon < 0: any time ahead), in date
 // order. A slot whose opening has passed is not due: it was missed (the
-// series was created, resumed or down too late for it).
+// series was created, resumed or down too late for it). With choices, the
+// occurrence opens when its first choice does, and every other choice
+// must open at that instant too, as for a booking.
 func Due(sr *Series, site Site, done []Occurrence, now time.Time, horizon time.Duration) ([]Planned, error) {
 	loc := site.Location()
 	slots, err := sr.Slots(loc)
@@ -228,6 +249,10 @@ func Due(sr *Series, site Site, done []Occurrence, now time.Time, horizon time.D
 			continue
 		}
 		day, _ := time.ParseInLocation(dateLayout, sl.Date, loc)
+		cs := sr.OccurrenceChoices(sl)
+		if len(cs) > 0 {
+			sl.Start, sl.End = cs[0].Start, cs[0].End
+		}
 		opens, ok := site.OpensAt(day, sl.Start, sl.End)
 		if !ok {
 			return nil, fmt.Errorf("site %q has no opening rule: a series needs one", sr.Site)
@@ -235,7 +260,16 @@ func Due(sr *Series, site Site, done []Occurrence, now time.Time, horizon time.D
 		if !opens.After(now) || (horizon >= 0 && opens.Sub(now) > horizon) {
 			continue
 		}
-		out = append(out, Planned{Slot: sl, OpensAt: opens})
+		p := Planned{Slot: sl, OpensAt: opens, Choices: cs}
+		for i, c := range cs[min(1, len(cs)):] {
+			if at, ok := site.OpensAt(day, c.Start, c.End); ok && !at.Equal(opens) {
+				p.Note = fmt.Sprintf("not booked: choice %d (%s) opens at %s, not at the occurrence's opening %s (choice 1): "+
+					"a booking's choices open at one instant; make it a separate series",
+					i+2, c, sitetime.Format(at, loc), sitetime.Format(opens, loc))
+				break
+			}
+		}
+		out = append(out, p)
 	}
 	return out, nil
 }
@@ -250,26 +284,26 @@ func occurrenceKey(seriesID int64, date string) (key, hash string) {
 	return key, hex.EncodeToString(sum[:])
 }
 
-func (m *Materialiser) occurrence(ctx context.Context, sr *Series, p Planned, res *Result) error {
-	password, err := m.cfg.Series.Password(sr)
-	if err != nil {
-		return err
-	}
-	key, hash := occurrenceKey(sr.ID, p.Date)
-	b, created, err := m.cfg.Bookings.Create(ctx, booking.NewBooking{
-		TenantID: sr.TenantID, Site: sr.Site, Username: sr.Username, Password: password,
-		Court: sr.Court, PlayDate: p.Date, StartTime: p.Start, EndTime: p.End, OpensAt: p.OpensAt,
-		WindowSeconds: sr.WindowSeconds, RatePerSecond: sr.RatePerSecond,
-		Phone: sr.Phone, BookerName: sr.BookerName, Fields: sr.FieldMap(),
-		IdempotencyKey: key, RequestHash: hash,
-	})
+func (m *Materialiser) occurrence(ctx context.Context, sr *Series, p Planned, lim profile.AccountLimits, res *Result) error {
 	o := Occurrence{SeriesID: sr.ID, PlayDate: p.Date, StartTime: p.Start, EndTime: p.End, OpensAt: p.OpensAt}
+	var b *booking.Booking
+	var created bool
+	var err error
+	if p.Note == "" {
+		b, created, err = m.create(ctx, sr, p, lim)
+	}
+	var limit *booking.LimitError
 	switch {
+	case p.Note != "":
+		o.Note = p.Note
+	case errors.As(err, &limit):
+		o.Note = "not booked: " + limit.Error()
 	case errors.Is(err, booking.ErrDuplicate):
 		o.Note = "not booked: the tenant already has an active booking of this court and slot"
 	case errors.Is(err, booking.ErrAccountOwned):
 		o.Note = "not booked: the site account is registered by another tenant"
 	case errors.Is(err, booking.ErrIdempotencyMismatch):
+		key, _ := occurrenceKey(sr.ID, p.Date)
 		o.Note = "not booked: another request used the Idempotency-Key " + key
 	case err != nil:
 		return fmt.Errorf("%s: %w", p.Date, err)
@@ -292,6 +326,34 @@ func (m *Materialiser) occurrence(ctx context.Context, sr *Series, p Planned, re
 		}
 	}
 	return nil
+}
+
+// create creates the occurrence's booking. A refusal for the account's
+// limits may be a racing materialiser's booking of this very occurrence
+// (created after this one looked up its key, and counted against it): the
+// key finds that booking, which is then this occurrence's.
+func (m *Materialiser) create(ctx context.Context, sr *Series, p Planned, lim profile.AccountLimits) (*booking.Booking, bool, error) {
+	password, err := m.cfg.Series.Password(sr)
+	if err != nil {
+		return nil, false, err
+	}
+	key, hash := occurrenceKey(sr.ID, p.Date)
+	b, created, err := m.cfg.Bookings.Create(ctx, booking.NewBooking{
+		TenantID: sr.TenantID, Site: sr.Site, Username: sr.Username, Password: password,
+		Court: sr.Court, PlayDate: p.Date, StartTime: p.Start, EndTime: p.End, OpensAt: p.OpensAt,
+		Choices: p.Choices, Limits: lim,
+		WindowSeconds: sr.WindowSeconds, RatePerSecond: sr.RatePerSecond,
+		Phone: sr.Phone, BookerName: sr.BookerName, Fields: sr.FieldMap(),
+		NotifyOn: sr.NotifyOn, NotifyLanguage: sr.NotifyLanguage,
+		IdempotencyKey: key, RequestHash: hash,
+	})
+	var limit *booking.LimitError
+	if errors.As(err, &limit) {
+		if prev, rerr := m.cfg.Bookings.Replay(ctx, sr.TenantID, key, hash); rerr != nil || prev != nil {
+			return prev, false, rerr
+		}
+	}
+	return b, created, err
 }
 
 // cronLogger hands robfig/cron's messages (a recovered panic) to zap.

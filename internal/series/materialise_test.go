@@ -3,6 +3,7 @@ package series
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -13,20 +14,33 @@ import (
 	"reserver/internal/booking"
 	"reserver/internal/database"
 	"reserver/internal/database/dbtest"
+	"reserver/internal/profile"
 	"reserver/internal/secret"
 	"reserver/internal/tenant"
 )
 
-// weekSite opens a slot seven days before its date at 09:00 in Seoul.
-type weekSite struct{ noRule bool }
+// weekSite opens a slot seven days before its date at 09:00 in Seoul
+// (atStart: at the slot's start time), and caps each account by limits.
+type weekSite struct {
+	noRule  bool
+	atStart bool
+	limits  profile.AccountLimits
+}
 
 func (weekSite) Location() *time.Location { return seoul }
-func (s weekSite) OpensAt(d time.Time, _, _ string) (time.Time, bool) {
+func (s weekSite) OpensAt(d time.Time, start, _ string) (time.Time, bool) {
 	if s.noRule {
 		return time.Time{}, false
 	}
-	return time.Date(d.Year(), d.Month(), d.Day()-7, 9, 0, 0, 0, seoul), true
+	hour, minute := 9, 0
+	if s.atStart {
+		at, _ := time.Parse("15:04", start)
+		hour, minute = at.Hour(), at.Minute()
+	}
+	return time.Date(d.Year(), d.Month(), d.Day()-7, hour, minute, 0, 0, seoul), true
 }
+
+func (s weekSite) AccountLimits() profile.AccountLimits { return s.limits }
 
 type siteMap map[string]weekSite
 
@@ -61,7 +75,12 @@ func open(t *testing.T, db *database.DB) bundle {
 
 func (b bundle) materialiser(t *testing.T) *Materialiser {
 	t.Helper()
-	m, err := New(Config{Series: b.series, Bookings: b.bookings, Sites: testSites, Horizon: 30 * 24 * time.Hour})
+	return b.materialiserOf(t, testSites)
+}
+
+func (b bundle) materialiserOf(t *testing.T, sites Sites) *Materialiser {
+	t.Helper()
+	m, err := New(Config{Series: b.series, Bookings: b.bookings, Sites: sites, Horizon: 30 * 24 * time.Hour})
 	require.NoError(t, err)
 	return m
 }
@@ -90,9 +109,27 @@ func playDates(t *testing.T, db *database.DB) []string {
 	return out
 }
 
+// withChoices is s with three choices a Saturday (court 3 at the
+// series' time, else court 4, else court 1 at noon) and notify settings.
+func withChoices(s NewSeries) NewSeries {
+	s.Court = ""
+	s.Choices = []booking.Choice{{Court: "3", Start: "10:00", End: "12:00"}, {Court: "4", Start: "10:00", End: "12:00"}, {Court: "1", Start: "12:00", End: "13:00"}}
+	s.NotifyOn, s.NotifyLanguage = booking.NotifyAlways, "en"
+	return s
+}
+
+// choicesOn are withChoices' choices on date.
+func choicesOn(date string) []booking.Choice {
+	return []booking.Choice{{Court: "3", Date: date, Start: "10:00", End: "12:00"}, {Court: "4", Date: date, Start: "10:00", End: "12:00"},
+		{Court: "1", Date: date, Start: "12:00", End: "13:00"}}
+}
+
 // Two materialisers on one database race through the same passes: every
 // occurrence is booked once, the skipped date never, and each pass
-// creates only what its horizon reaches.
+// creates only what its horizon reaches. The series has choices and
+// notify settings, which every booking carries with its date, and the
+// site allows one reservation a day: a racing materialiser's booking of
+// the same occurrence is that occurrence's, not a reason to refuse it.
 func TestTwoMaterialisersCreateOnce(t *testing.T) {
 	t.Parallel()
 	for _, dialect := range []database.Dialect{database.SQLite, database.MySQL} {
@@ -113,10 +150,11 @@ func TestTwoMaterialisersCreateOnce(t *testing.T) {
 				bs[i] = bundle{db: db, series: NewStore(db, box), bookings: booking.NewStore(db, box), tenant: bs[0].tenant}
 			}
 			ctx := context.Background()
-			sr, created, err := bs[0].series.Create(ctx, saturdays(bs[0].tenant))
+			sr, created, err := bs[0].series.Create(ctx, withChoices(saturdays(bs[0].tenant)))
 			require.NoError(t, err)
 			require.True(t, created)
-			ms := [2]*Materialiser{bs[0].materialiser(t), bs[1].materialiser(t)}
+			sites := siteMap{"courtsim": {limits: profile.AccountLimits{PerDay: 1}}}
+			ms := [2]*Materialiser{bs[0].materialiserOf(t, sites), bs[1].materialiserOf(t, sites)}
 
 			race := func(now time.Time) int {
 				var wg sync.WaitGroup
@@ -127,6 +165,7 @@ func TestTwoMaterialisersCreateOnce(t *testing.T) {
 						wg.Go(func() {
 							res, err := m.RunOnce(ctx, now)
 							require.NoError(t, err)
+							require.Zero(t, res.Refused, "no occurrence is refused")
 							mu.Lock()
 							total += res.Created
 							mu.Unlock()
@@ -149,7 +188,7 @@ func TestTwoMaterialisersCreateOnce(t *testing.T) {
 			require.NoError(t, err)
 			require.Len(t, occ[sr.ID], 7)
 			for _, o := range occ[sr.ID] {
-				require.NotNil(t, o.BookingID, o.PlayDate)
+				require.NotNil(t, o.BookingID, o.PlayDate+": "+o.Note)
 				b, err := bs[0].bookings.Get(ctx, booking.Scope{TenantID: bs[0].tenant}, *o.BookingID)
 				require.NoError(t, err)
 				require.Equal(t, o.PlayDate, b.PlayDate)
@@ -159,6 +198,9 @@ func TestTwoMaterialisersCreateOnce(t *testing.T) {
 				require.Equal(t, "12:00", b.EndTime)
 				require.Equal(t, "+821012345678", b.Phone)
 				require.Equal(t, map[string]string{"people": "4"}, b.FieldMap())
+				require.Equal(t, choicesOn(o.PlayDate), b.Choices())
+				require.Equal(t, booking.NotifyAlways, b.NotifyOn)
+				require.Equal(t, "en", b.NotifyLanguage)
 				require.True(t, kst(o.PlayDate, 9).AddDate(0, 0, -7).Equal(b.OpensAt), o.PlayDate)
 				pw, err := bs[0].bookings.LoginPassword(b)
 				require.NoError(t, err)
@@ -321,4 +363,144 @@ func TestStartStop(t *testing.T) {
 	b := open(t, dbtest.SQLite(t))
 	_, err := New(Config{Series: b.series, Bookings: b.bookings, Sites: testSites, Every: "every minute"})
 	require.ErrorContains(t, err, `every "every minute"`)
+}
+
+// A series stores its choices without dates and its notify settings;
+// each occurrence's booking gets the choices on its date, and a cron
+// rule's choice without times takes the occurrence's slot.
+func TestChoicesAndNotifyReachTheBookings(t *testing.T) {
+	t.Parallel()
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
+		b := open(t, db)
+		ctx := context.Background()
+		sr, _, err := b.series.Create(ctx, withChoices(saturdays(b.tenant)))
+		require.NoError(t, err)
+		require.Equal(t, "3", sr.Court, "the first choice's court")
+		got, err := b.series.Get(ctx, booking.Scope{TenantID: b.tenant}, sr.ID)
+		require.NoError(t, err)
+		require.Equal(t, withChoices(NewSeries{}).Choices, got.Choices())
+		require.Equal(t, booking.NotifyAlways, got.NotifyOn)
+		require.Equal(t, "en", got.NotifyLanguage)
+
+		cron := saturdays(b.tenant)
+		cron.Rule = Rule{Cron: "30 7 * * sun", SlotMinutes: 90}
+		cron.Username = "user002"
+		cron.Choices = []booking.Choice{{Court: "5"}, {Court: "6"}, {Court: "2", Start: "12:00", End: "13:00"}}
+		crs, _, err := b.series.Create(ctx, cron)
+		require.NoError(t, err)
+
+		res, err := b.materialiser(t).RunOnce(ctx, kst("2027-02-25", 12))
+		require.NoError(t, err)
+		require.Equal(t, Result{Created: 8, Recorded: 8}, res)
+		occ, err := b.series.Occurrences(ctx, sr.ID, crs.ID)
+		require.NoError(t, err)
+		require.Len(t, occ[sr.ID], 4)
+		for _, o := range occ[sr.ID] {
+			bk, err := b.bookings.Get(ctx, booking.Scope{TenantID: b.tenant}, *o.BookingID)
+			require.NoError(t, err)
+			require.Equal(t, choicesOn(o.PlayDate), bk.Choices())
+			require.Equal(t, [3]string{"3", "10:00", "12:00"}, [3]string{bk.Court, bk.StartTime, bk.EndTime})
+			require.Equal(t, booking.NotifyAlways, bk.NotifyOn)
+			require.Equal(t, "en", bk.NotifyLanguage)
+		}
+		require.Len(t, occ[crs.ID], 4)
+		for _, o := range occ[crs.ID] {
+			require.Equal(t, [2]string{"07:30", "09:00"}, [2]string{o.StartTime, o.EndTime})
+			bk, err := b.bookings.Get(ctx, booking.Scope{TenantID: b.tenant}, *o.BookingID)
+			require.NoError(t, err)
+			require.Equal(t, []booking.Choice{{Court: "5", Date: o.PlayDate, Start: "07:30", End: "09:00"},
+				{Court: "6", Date: o.PlayDate, Start: "07:30", End: "09:00"}, {Court: "2", Date: o.PlayDate, Start: "12:00", End: "13:00"}},
+				bk.Choices())
+			require.Empty(t, bk.NotifyOn, "a series without notify keeps the defaults")
+		}
+	})
+}
+
+// The store keeps no choice a materialiser could not book: one with a
+// date, one without a court, more than booking.MaxChoices.
+func TestStoreRefusesBadChoices(t *testing.T) {
+	t.Parallel()
+	b := open(t, dbtest.SQLite(t))
+	ctx := context.Background()
+	for _, tt := range []struct {
+		choices []booking.Choice
+		want    string
+	}{
+		{[]booking.Choice{{Court: "3"}, {Court: "4", Date: "2027-03-06"}}, "series choice 2 has a date (2027-03-06): each occurrence's date is used"},
+		{[]booking.Choice{{Court: ""}}, "series choice 1 has no court"},
+		{make([]booking.Choice, booking.MaxChoices+1), "series choices: 17, at most 16"},
+	} {
+		ns := saturdays(b.tenant)
+		ns.Choices = tt.choices
+		_, _, err := b.series.Create(ctx, ns)
+		require.ErrorContains(t, err, tt.want)
+	}
+	var n int64
+	require.NoError(t, b.db.Table("series").Count(&n).Error)
+	require.Zero(t, n)
+}
+
+// An occurrence the site's per-account limit refuses is recorded with a
+// note that says so, and the series goes on with the next one.
+func TestLimitRefusesOneOccurrence(t *testing.T) {
+	t.Parallel()
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
+		b := open(t, db)
+		ctx := context.Background()
+		// The account holds court 5 on 03-13 already; the site allows one
+		// reservation a day.
+		own := booking.NewBooking{TenantID: b.tenant, Site: "courtsim", Username: "user001", Password: "S3cr3t!", Court: "5",
+			PlayDate: "2027-03-13", StartTime: "18:00", EndTime: "19:00", OpensAt: kst("2027-03-06", 9), WindowSeconds: 300, RatePerSecond: 2}
+		held, _, err := b.bookings.Create(ctx, own)
+		require.NoError(t, err)
+		sr, _, err := b.series.Create(ctx, withChoices(saturdays(b.tenant)))
+		require.NoError(t, err)
+		m := b.materialiserOf(t, siteMap{"courtsim": {limits: profile.AccountLimits{PerDay: 1}}})
+
+		res, err := m.RunOnce(ctx, kst("2027-02-25", 12))
+		require.NoError(t, err)
+		require.Equal(t, Result{Created: 3, Recorded: 4, Refused: 1}, res)
+		occ, err := b.series.Occurrences(ctx, sr.ID)
+		require.NoError(t, err)
+		require.Equal(t, "2027-03-13", occ[sr.ID][1].PlayDate)
+		require.Nil(t, occ[sr.ID][1].BookingID)
+		require.Equal(t, fmt.Sprintf(`not booked: the site lets account "user001" hold at most 1 reservation(s) a day, `+
+			`and 1 booking(s) on 2027-03-13 may already take them (%d): cancel one, or book another day`, held.ID), occ[sr.ID][1].Note)
+		require.NotContains(t, occ[sr.ID][1].Note, "S3cr3t!")
+		for _, i := range []int{0, 2, 3} {
+			require.NotNil(t, occ[sr.ID][i].BookingID, "the series goes on: %s", occ[sr.ID][i].PlayDate)
+		}
+		require.Equal(t, []string{"2027-03-06", "2027-03-13", "2027-03-27", "2027-04-03"}, playDates(t, db))
+
+		res, err = m.RunOnce(ctx, kst("2027-03-28", 12))
+		require.NoError(t, err)
+		require.Equal(t, Result{Created: 3, Recorded: 3}, res, "the next pass books the next ones and does not retry the refused one")
+	})
+}
+
+// Each choice of an occurrence must open when the occurrence opens (its
+// first choice), as a booking's must: one that opens at another instant
+// is recorded with a note naming both instants, and nothing is booked.
+func TestChoiceOpeningElsewhereIsRecorded(t *testing.T) {
+	t.Parallel()
+	b := open(t, dbtest.SQLite(t))
+	ctx := context.Background()
+	ns := saturdays(b.tenant)
+	ns.Choices = []booking.Choice{{Court: "3", Start: "10:00", End: "12:00"}, {Court: "4", Start: "14:00", End: "15:00"}}
+	sr, _, err := b.series.Create(ctx, ns)
+	require.NoError(t, err)
+	sites := siteMap{"courtsim": {atStart: true}}
+	due, err := Due(sr, sites["courtsim"], nil, kst("2027-02-25", 12), 5*24*time.Hour)
+	require.NoError(t, err)
+	require.Len(t, due, 1)
+	require.Equal(t, "not booked: choice 2 (court 4, 2027-03-06 14:00-15:00) opens at 2027-02-27 14:00:00 +09:00 KST, not at the occurrence's opening "+
+		"2027-02-27 10:00:00 +09:00 KST (choice 1): a booking's choices open at one instant; make it a separate series", due[0].Note)
+
+	res, err := b.materialiserOf(t, sites).RunOnce(ctx, kst("2027-02-25", 12))
+	require.NoError(t, err)
+	require.Equal(t, Result{Recorded: 4, Refused: 4}, res)
+	require.Empty(t, playDates(t, b.db))
+	occ, err := b.series.Occurrences(ctx, sr.ID)
+	require.NoError(t, err)
+	require.Equal(t, due[0].Note, occ[sr.ID][0].Note)
 }

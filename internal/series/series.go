@@ -9,10 +9,10 @@
 //
 // It does not run bookings (schedule does), validate API requests (api
 // does, with the site's profile) or compute openings (the site's profile
-// does: Site.OpensAt). Alternatives (an ordered list of choices per
-// occurrence, issue 18) do not exist yet: they belong on the series beside
-// Court/StartTime/EndTime, and Occurrence would record the winner's booking
-// as it does now.
+// does: Site.OpensAt). A series may carry choices (issue 18): an ordered
+// list of courts and times without a date, which each occurrence's booking
+// takes with the occurrence's date filled in; and the booking's notify
+// settings, which each occurrence's booking gets.
 package series
 
 import (
@@ -20,6 +20,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"reserver/internal/booking"
 )
 
 // State is a series' state: active → paused → active, and either → ended.
@@ -63,12 +65,21 @@ type Series struct {
 	SeasonFrom  string // YYYY-MM-DD site-local, inclusive
 	SeasonUntil string // YYYY-MM-DD site-local, inclusive
 	// Skip is a JSON array of YYYY-MM-DD dates on which nothing is booked.
-	Skip           string
-	WindowSeconds  int
-	RatePerSecond  float64
-	Phone          string
-	BookerName     string
-	Fields         string // JSON object of site-specific values
+	Skip          string
+	WindowSeconds int
+	RatePerSecond float64
+	Phone         string
+	BookerName    string
+	Fields        string // JSON object of site-specific values
+	// ChoiceList is the JSON list of the series' choices (booking.Choice
+	// with Date "": each occurrence's date; Start and End "" for a cron
+	// rule's choice that keeps the occurrence's slot), nil when every
+	// occurrence books Court alone. The first choice's court is Court.
+	ChoiceList *string `gorm:"column:choices"`
+	// NotifyOn and NotifyLanguage are the notify settings every
+	// occurrence's booking gets (booking.Booking's; empty: the defaults).
+	NotifyOn       string
+	NotifyLanguage string
 	State          State
 	IdempotencyKey *string
 	RequestHash    string
@@ -109,6 +120,36 @@ func (s *Series) FieldMap() map[string]string {
 		_ = json.Unmarshal([]byte(s.Fields), &m)
 	}
 	return m
+}
+
+// Choices are the series' stored choices (dates empty), nil when it has
+// none.
+func (s *Series) Choices() []booking.Choice {
+	if s.ChoiceList == nil || *s.ChoiceList == "" {
+		return nil
+	}
+	var cs []booking.Choice
+	if err := json.Unmarshal([]byte(*s.ChoiceList), &cs); err != nil || len(cs) == 0 {
+		return nil
+	}
+	return cs
+}
+
+// OccurrenceChoices are the choices of the occurrence sl: the series'
+// choices on sl's date, a choice without times taking sl's; nil when the
+// series has no choices (its occurrences book Court at sl's times).
+func (s *Series) OccurrenceChoices(sl Slot) []booking.Choice {
+	cs := s.Choices()
+	for i := range cs {
+		cs[i].Date = sl.Date
+		if cs[i].Start == "" {
+			cs[i].Start = sl.Start
+		}
+		if cs[i].End == "" {
+			cs[i].End = sl.End
+		}
+	}
+	return cs
 }
 
 // Slots are the series' slots over its whole season, skipped dates

@@ -49,8 +49,41 @@ type NewSeries struct {
 	RatePerSecond      float64
 	Phone, BookerName  string
 	Fields             map[string]string
-	IdempotencyKey     string
-	RequestHash        string
+	// Choices are the occurrences' courts and times in order of
+	// preference, without dates (each occurrence's date); Start and End
+	// may be empty (the occurrence's slot). When set, Court is the first
+	// choice's court.
+	Choices []booking.Choice
+	// NotifyOn and NotifyLanguage go to every occurrence's booking.
+	NotifyOn, NotifyLanguage string
+	IdempotencyKey           string
+	RequestHash              string
+}
+
+// encodeChoices is the choices column of cs (nil when empty), refusing a
+// list no occurrence could book: the API validated each value first; this
+// guards the data.
+func encodeChoices(cs []booking.Choice) (*string, error) {
+	if len(cs) == 0 {
+		return nil, nil
+	}
+	if len(cs) > booking.MaxChoices {
+		return nil, fmt.Errorf("series choices: %d, at most %d", len(cs), booking.MaxChoices)
+	}
+	for i, c := range cs {
+		switch {
+		case c.Court == "":
+			return nil, fmt.Errorf("series choice %d has no court", i+1)
+		case c.Date != "":
+			return nil, fmt.Errorf("series choice %d has a date (%s): each occurrence's date is used", i+1, c.Date)
+		}
+	}
+	raw, err := json.Marshal(cs)
+	if err != nil {
+		return nil, err
+	}
+	s := string(raw)
+	return &s, nil
 }
 
 func sealContext(tenantID int64, site, username string) []byte {
@@ -90,6 +123,13 @@ func (s *Store) Create(ctx context.Context, ns NewSeries) (sr *Series, created b
 	if err != nil {
 		return nil, false, err
 	}
+	choices, err := encodeChoices(ns.Choices)
+	if err != nil {
+		return nil, false, err
+	}
+	if len(ns.Choices) > 0 {
+		ns.Court = ns.Choices[0].Court
+	}
 	sealed, err := s.box.Seal([]byte(ns.Password), sealContext(ns.TenantID, ns.Site, ns.Username))
 	if err != nil {
 		return nil, false, err
@@ -101,6 +141,7 @@ func (s *Store) Create(ctx context.Context, ns NewSeries) (sr *Series, created b
 		SeasonFrom: ns.From, SeasonUntil: ns.Until, Skip: string(skipJSON),
 		WindowSeconds: ns.WindowSeconds, RatePerSecond: ns.RatePerSecond,
 		Phone: ns.Phone, BookerName: ns.BookerName, Fields: string(fields),
+		ChoiceList: choices, NotifyOn: ns.NotifyOn, NotifyLanguage: ns.NotifyLanguage,
 		State: Active, RequestHash: ns.RequestHash, CreatedAt: now, UpdatedAt: now,
 	}
 	if len(ns.Rule.Weekdays) > 0 {
