@@ -68,7 +68,9 @@ and a checkout (-flavor cart; see docs/simulator.md).
 Accounts user001..userNNN (zero-padded to at least 3 digits) all share the
 password given by -password (default %q). With -flavor cart, odd-numbered
 accounts answer in Korean and even-numbered ones in English.
-Ground truth: GET /_sim/ledger (JSON), POST /_sim/reset.
+Ground truth: GET /_sim/ledger (JSON, double_bookings included), POST
+/_sim/reset, POST /_sim/reserve (pre-take a slot: account, facility, date,
+slot).
 -addr may list several loopback addresses, comma-separated: the same site
 (accounts, sessions, ledger, clock) is served on each, and each is a host of
 its own to a client. With -net-up, -net-down or -net-jitter, each address is
@@ -111,6 +113,8 @@ Flags:
 	fs.Float64Var(&o.ResetRate, "reset-rate", 0, "fraction of submits answered by a connection reset; 0 = none")
 	fs.Float64Var(&resetA, "reset-applied", sitesim.ResetAppliedDefault, "fraction of resets whose submit was applied first")
 	fs.BoolVar(&o.Strict, "strict", false, "egov: answer a repeated submit for a slot the account already holds exactly like a slot taken by another account (the ledger still counts it in repeat_submits); cart always does")
+	fs.IntVar(&o.AccountLimitPerDay, "limit-per-day", 0, "at most this many reservations per account on one play date; a submit past it is answered \"limit reached\" (ledger result limit); 0 = no limit")
+	fs.IntVar(&o.AccountLimitPerWeek, "limit-per-week", 0, "at most this many reservations per account in one week, Monday to Sunday of the play date; 0 = no limit")
 	fs.BoolVar(&o.RecordRequests, "record-requests", false, "list every public request's arrival (at, ip, method, path) in the ledger's requests; the list grows with every request")
 	fs.Int64Var(&o.Seed, "seed", 0, "seed of the fault generator and of the delay lines' jitter (the line on the i-th address, from 0, gets seed+i; same seed, same fault sequence)")
 	fs.DurationVar(&opts.net.Up, "net-up", 0, "serve behind a TCP delay line with this one-way delay client → site (a fresh connection also pays one round trip for its handshake); 0 with -net-down and -net-jitter 0 = no delay line")

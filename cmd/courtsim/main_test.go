@@ -66,7 +66,14 @@ func TestParseFlags(t *testing.T) {
 		}, ""},
 		{"strict", []string{"-strict"}, func(t *testing.T, o options) {
 			require.True(t, o.Strict)
+			require.Zero(t, o.AccountLimitPerDay, "no limit by default")
+			require.Zero(t, o.AccountLimitPerWeek)
 		}, ""},
+		{"account limits", []string{"-limit-per-day", "1", "-limit-per-week", "3"}, func(t *testing.T, o options) {
+			require.Equal(t, 1, o.AccountLimitPerDay)
+			require.Equal(t, 3, o.AccountLimitPerWeek)
+		}, ""},
+		{"bad limit-per-day", []string{"-limit-per-day", "one"}, nil, `invalid value "one" for flag -limit-per-day`},
 		{"open-in counts from the sim clock", []string{"-open-in", "90s", "-skew", "-2.5s"}, func(t *testing.T, o options) {
 			require.Equal(t, -2500*time.Millisecond, o.Skew)
 			require.WithinDuration(t, time.Now().Add(-2500*time.Millisecond+90*time.Second), o.OpenAt, time.Second)
@@ -121,7 +128,7 @@ func TestHelpDocumentsAccountsAndExitsZero(t *testing.T) {
 	require.Equal(t, 0, run([]string{"-h"}, &stdout, &stderr))
 	for _, want := range []string{"user001", "pass1234", "-open-in", "-skew", "-block-rps", "-reset-applied", "-charset", "-strict",
 		"-flavor", "-notice", "-hold-for", "-list-days", "docs/simulator.md", "-net-up", "-net-down", "-net-jitter", "delay line",
-		"-record-requests", "-open-lag", "comma-separated"} {
+		"-record-requests", "-open-lag", "comma-separated", "-limit-per-day", "-limit-per-week", "/_sim/reserve", "double_bookings"} {
 		require.Contains(t, stderr.String(), want)
 	}
 }
@@ -146,6 +153,8 @@ func TestRunRejectsBadOptions(t *testing.T) {
 		{"jitter over the delay", []string{"-net-up", "5ms", "-net-down", "20ms", "-net-jitter", "10ms"}, "jitter 10ms exceeds the up delay 5ms"},
 		{"jitter without a delay", []string{"-net-jitter", "3ms"}, "jitter 3ms exceeds the up delay 0s"},
 		{"open lag with cart", []string{"-flavor", "cart", "-open-lag", "1s"}, "open lag does not apply to the cart flavor"},
+		{"negative limit per day", []string{"-limit-per-day", "-1"}, "account limit per day must not be negative (0 = no limit), got -1"},
+		{"negative limit per week", []string{"-flavor", "cart", "-limit-per-week", "-2"}, "account limit per week must not be negative (0 = no limit), got -2"},
 		{"open lag over a minute", []string{"-open-lag", "-61s"}, "open lag must be within ±1m, got -1m1s"},
 		{"second address taken", []string{"-addr", "127.0.0.1:0," + taken}, "address already in use"},
 		{"second address taken behind a delay line", []string{"-addr", "127.0.0.1:0," + taken, "-net-up", "1ms"}, "address already in use"},
@@ -169,11 +178,16 @@ func TestStartLineNamesTheFlavor(t *testing.T) {
 	}{
 		{nil, []string{"flavor=egov", "open_at=always open", "charset=utf-8", "strict=false", "accounts=user001..user500"}},
 		{[]string{"-flavor", "cart", "-notice", "48h"}, []string{"flavor=cart", "notice=48h0m0s", "hold_for=10m0s", "list_days=14"}},
+		{[]string{"-limit-per-day", "1"}, []string{"strict=false limit_per_day=1 limit_per_week=0 (0 = none)"}},
+		{[]string{"-flavor", "cart", "-limit-per-week", "4"}, []string{"list_days=14", "limit_per_day=0 limit_per_week=4 (0 = none)"}},
 	}
 	for _, tt := range tests {
 		c := startCourtsim(t, append([]string{"-addr", "127.0.0.1:0"}, tt.args...)...)
 		require.NotContains(t, c.banner, "net_up=")
 		require.NotContains(t, c.banner, "urls=", "one address: the banner as before")
+		if len(tt.args) == 0 {
+			require.NotContains(t, c.banner, "limit_per", "no limits: not in the banner")
+		}
 		for _, w := range tt.want {
 			require.Contains(t, c.banner, w)
 		}

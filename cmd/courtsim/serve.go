@@ -107,16 +107,19 @@ func (s *served) close() error {
 
 // startLine says what is being served: the URL clients use (the first
 // address's; its delay line's, when there is one), the flavour and its
-// opening rule, the delay lines' delays and, with several addresses, every
-// URL.
+// opening rule, the account limits when there are any, the delay lines'
+// delays and, with several addresses, every URL.
 func startLine(s *served) string {
 	srv := s.srv
 	o := srv.Options()
 	urls := s.urls()
 	var tail string
+	if o.AccountLimitPerDay > 0 || o.AccountLimitPerWeek > 0 {
+		tail = fmt.Sprintf(" limit_per_day=%d limit_per_week=%d (0 = none)", o.AccountLimitPerDay, o.AccountLimitPerWeek)
+	}
 	if len(s.lines) > 0 {
 		c := s.lines[0].Config()
-		tail = fmt.Sprintf(" net_up=%s net_down=%s net_jitter=%s", c.Up, c.Down, c.Jitter)
+		tail += fmt.Sprintf(" net_up=%s net_down=%s net_jitter=%s", c.Up, c.Down, c.Jitter)
 	}
 	if len(urls) > 1 {
 		tail += " urls=" + strings.Join(urls, ",")

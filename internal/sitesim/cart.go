@@ -91,16 +91,34 @@ func (c *cartBook) occupant(k slotKey, now time.Time) (string, bool) {
 	return c.occupantLocked(k, now)
 }
 
-// hold puts k in account's cart unless the slot is taken. It returns the
-// new hold and ResultHeld, or ResultTaken / ResultAlreadyMine.
-func (c *cartBook) hold(k slotKey, account string, now time.Time) (Hold, Result) {
+// hold puts k in account's cart unless the slot is taken or the account's
+// limits forbid one more. It returns the new hold and ResultHeld, or
+// ResultTaken / ResultAlreadyMine, or ResultLimit with the period and
+// limit passed. The limits count the account's reservations and its
+// unexpired holds: this is where the cart site checks them, so a hold is
+// never refused later at the confirm.
+func (c *cartBook) hold(k slotKey, account string, lim accountLimits, now time.Time) (Hold, Result, string, int) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if who, ok := c.occupantLocked(k, now); ok {
 		if who == account {
-			return Hold{}, ResultAlreadyMine
+			return Hold{}, ResultAlreadyMine, "", 0
 		}
-		return Hold{}, ResultTaken
+		return Hold{}, ResultTaken, "", 0
+	}
+	if lim.any() {
+		var dates []int
+		for _, i := range c.active {
+			if c.expire(i, now); c.holds[i].State == HoldHeld && c.holds[i].Account == account {
+				dates = append(dates, c.holds[i].key.date)
+			}
+		}
+		for _, r := range c.book.byAccount(account) {
+			dates = append(dates, isoDateNum(r.Date))
+		}
+		if period, limit := lim.exceeded(k.date, dates); period != "" {
+			return Hold{}, ResultLimit, period, limit
+		}
 	}
 	c.holdSeq++
 	h := holdRec{key: k, Hold: Hold{
@@ -117,7 +135,7 @@ func (c *cartBook) hold(k slotKey, account string, now time.Time) (Hold, Result)
 	c.byID[h.ID] = len(c.holds)
 	c.active[k] = len(c.holds)
 	c.holds = append(c.holds, h)
-	return h.Hold, ResultHeld
+	return h.Hold, ResultHeld, "", 0
 }
 
 // checkoutAnswer is what a POST /api/checkout got.
@@ -208,7 +226,8 @@ func (c *cartBook) confirm(id, account string, accepted bool, now time.Time) (ho
 		return *h, Reservation{}, confirmExpired
 	}
 	// The hold kept every other claim off the slot, so this cannot fail.
-	r, res := c.book.claim(h.key, Reservation{Account: account, UserName: h.name, UserTel: h.phone, At: now})
+	// The limits were checked when the slot was put in the cart.
+	r, res := c.book.claim(h.key, Reservation{Account: account, UserName: h.name, UserTel: h.phone, At: now}, false)
 	if res != ResultSuccess {
 		return *h, Reservation{}, confirmUnknown
 	}
@@ -228,7 +247,7 @@ func (c *cartBook) reserve(k slotKey, account string, now time.Time) (Reservatio
 		}
 		return Reservation{}, ResultTaken
 	}
-	return c.book.claim(k, Reservation{Account: account, At: now})
+	return c.book.claim(k, Reservation{Account: account, At: now}, false)
 }
 
 // heldBy returns account's unexpired holds.

@@ -120,7 +120,10 @@ func (s *Site) processItem(q *cartRequest, sess *session, sl cartSlot, slotOK bo
 	if !cartOpen(q.now, sl.end, s.opts.Notice) {
 		return ResultNotOpen, "", cartAPIError(http.StatusUnprocessableEntity, codeNotice, noticeText(lang, s.opts.Notice))
 	}
-	h, res := s.cart.hold(sl.key, sess.account, q.now)
+	h, res, period, limit := s.cart.hold(sl.key, sess.account, s.opts.limits(), q.now)
+	if res == ResultLimit {
+		return res, "", cartAPIError(http.StatusConflict, codeLimitReached, limitText(lang, period, limit))
+	}
 	if res != ResultHeld {
 		// The holder itself gets exactly the answer anyone else gets.
 		return res, "", cartAPIError(http.StatusConflict, codeConflict, txtConflict.in(lang))

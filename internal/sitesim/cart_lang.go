@@ -121,6 +121,19 @@ func noticeText(lang string, notice time.Duration) string {
 	return fmt.Sprintf("Bookings open %s before the end of the slot.", notice)
 }
 
+// limitText is the answer to an add that would take the account past its
+// limit for the period (periodDay or periodWeek).
+func limitText(lang, period string, limit int) string {
+	if lang == LangKO {
+		per := "하루"
+		if period == periodWeek {
+			per = "일주일"
+		}
+		return fmt.Sprintf("예약 가능 횟수를 초과했습니다. 한 계정은 %s에 %d건까지 예약할 수 있습니다.", per, limit)
+	}
+	return fmt.Sprintf("Booking limit reached: an account may hold %d per %s.", limit, period)
+}
+
 // heldText is the answer to a new hold. The hold time is said in minutes
 // when it is whole minutes, else as a Go duration.
 func heldText(lang string, holdFor time.Duration) string {

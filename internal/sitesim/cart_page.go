@@ -136,6 +136,7 @@ const (
 	codeRateLimited     = "rate_limited"
 	codeNotice          = "notice"
 	codeConflict        = "conflict"
+	codeLimitReached    = "limit_reached"
 	codeInvalid         = "invalid"
 	codeHoldExpired     = "hold_expired"
 	codeServerError     = "server_error"

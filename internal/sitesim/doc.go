@@ -18,7 +18,8 @@
 // fault (a 5xx or an unapplied reset touches nothing), session, a valid
 // facility/date/slot (else bad_request), opening gate, page trace and token,
 // the required fields userName, userTel and people (else bad_request), and
-// finally the slot. The token named by the submit's slot is consumed as soon
+// finally the slot and then, with Options.AccountLimitPerDay or PerWeek,
+// the account's limits (MsgLimitReached, ledger result limit). The token named by the submit's slot is consumed as soon
 // as the session and slot are valid, whatever the answer, so every attempt
 // needs a fresh page visit. Only the latest token issued for a slot within a
 // session is valid.
@@ -30,6 +31,11 @@
 // marks such a submit Repeat and counts it in repeat_submits. The ledger's
 // IP is the connection's source address, never a header.
 //
+// In both flavours the ledger counts double bookings (double_bookings):
+// reservations of one account that overlap another of its reservations on
+// the same play date and hour, the shape of one booking's alternatives
+// booked twice.
+//
 // Injected latency is split evenly: half before the request is handled and
 // half after, so a client's RTT/2 is a fair one-way estimate and the Date
 // header and arrival time sit in the middle of the round trip.
@@ -40,7 +46,9 @@
 // SID and an XSRF-TOKEN cookie that every unsafe /api call must echo in
 // X-XSRF-TOKEN (else 403). Each slot opens on its own, Notice before its
 // end (a rolling notice, no single opening instant); POST /api/cart/items
-// holds a slot for HoldFor and is the flavour's submit in the ledger; the
+// holds a slot for HoldFor and is the flavour's submit in the ledger (and
+// where the account limits are checked, holds counting: 409
+// limit_reached); the
 // reservation is only made by POST /checkout/{id}/confirm, a form with a
 // _csrf field. Answers use real HTTP statuses (201, 401, 403, 409, 410,
 // 419, 422, 429) with JSON codes, except that anything unexpected gets a

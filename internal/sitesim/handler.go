@@ -257,12 +257,14 @@ func (s *Site) process(r *http.Request, sess *session, k slotKey, slotOK bool, n
 	if name == "" || tel == "" || err != nil || people < 1 || people > 99 {
 		return ResultBadRequest, "", message(title, MsgMissingField, back)
 	}
-	rsv, res := s.book.claim(k, Reservation{Account: sess.account, UserName: name, UserTel: tel, People: people, At: now})
+	rsv, res := s.book.claim(k, Reservation{Account: sess.account, UserName: name, UserTel: tel, People: people, At: now}, true)
 	switch res {
 	case ResultSuccess:
 		resp := message(title, MsgSuccess, PathRentList)
 		resp.data.Data = rsv.Number
 		return res, rsv.Number, resp
+	case ResultLimit:
+		return res, "", message(title, MsgLimitReached, back)
 	case ResultAlreadyMine:
 		if s.opts.Strict {
 			// Exactly the answer of a slot taken by someone else.

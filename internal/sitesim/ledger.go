@@ -26,6 +26,7 @@ const (
 	ResultBadRequest      Result = "bad_request"       // unparseable or incomplete form
 	ResultHeld            Result = "held"              // cart: slot put in the cart (a hold)
 	ResultExpired         Result = "expired"           // cart confirm: the hold had expired
+	ResultLimit           Result = "limit"             // the account's per-day or per-week limit, not applied
 )
 
 // Ledger is the simulator's ground truth: every reservation and every submit,
@@ -46,6 +47,16 @@ type Ledger struct {
 	// checkout already confirmed. A client that verifies an unknown
 	// outcome before submitting again never sends one.
 	RepeatSubmits int `json:"repeat_submits"`
+	// DoubleBookings counts the reservations that overlap an earlier one
+	// of the same account: the same play date at the same time on another
+	// court (every slot is one hour on one grid, so overlapping times are
+	// the same slot). That is the shape of one booking's alternatives
+	// booked twice — an ambiguous answer for one choice followed by a
+	// success on the next — so a client that books one slot per booking
+	// never makes one. Two reservations at one hour count 1, three count
+	// 2; each of them is marked Double. Counted in every mode and both
+	// flavours, Site.Reserve's reservations included.
+	DoubleBookings int `json:"double_bookings"`
 	// Requests is every public request in arrival order, when
 	// Options.RecordRequests is on.
 	Requests []Arrival `json:"requests,omitempty"`
@@ -62,6 +73,31 @@ type Reservation struct {
 	UserTel  string    `json:"user_tel"`
 	People   int       `json:"people"`
 	At       time.Time `json:"at"` // sim clock
+	// Double marks a reservation that overlaps another of the same
+	// account (see Ledger.DoubleBookings).
+	Double bool `json:"double,omitempty"`
+}
+
+// markDoubles marks the reservations that share an account, a date and a
+// slot with another and returns how many overlap an earlier one.
+func markDoubles(rs []Reservation) int {
+	type when struct {
+		account, date string
+		slot          int
+	}
+	first := make(map[when]int, len(rs)) // index of the first reservation at that time
+	n := 0
+	for i := range rs {
+		w := when{rs[i].Account, rs[i].Date, rs[i].Slot}
+		j, ok := first[w]
+		if !ok {
+			first[w] = i
+			continue
+		}
+		rs[j].Double, rs[i].Double = true, true
+		n++
+	}
+	return n
 }
 
 // Submit is one request to /rent/apply.do.
@@ -146,6 +182,8 @@ func (k slotKey) isoDate() string {
 type book struct {
 	seq    atomic.Int64 // reservation numbers stay unique across Reset
 	number func(k slotKey, seq int64) string
+	// limits are the site's per-account caps, applied by claim when asked.
+	limits accountLimits
 
 	slotsMu      sync.Mutex
 	slots        map[slotKey]int // index into reservations
@@ -155,16 +193,19 @@ type book struct {
 	submits   []Submit
 }
 
-func newBook() *book {
-	return &book{slots: make(map[slotKey]int), number: egovNumber}
+func newBook(lim accountLimits) *book {
+	return &book{slots: make(map[slotKey]int), number: egovNumber, limits: lim}
 }
 
 // egovNumber is the eGov reservation number, e.g. R20261125-000001.
 func egovNumber(k slotKey, seq int64) string { return fmt.Sprintf("R%08d-%06d", k.date, seq) }
 
-// claim books k for account unless it is taken. It returns the reservation
-// and ResultSuccess, or the holder's result (taken or already_mine).
-func (b *book) claim(k slotKey, r Reservation) (Reservation, Result) {
+// claim books k for account unless it is taken or, when limited, the
+// account's limits forbid one more. It returns the reservation and
+// ResultSuccess, or the holder's result (taken or already_mine), or
+// ResultLimit. The slot is checked before the limits, and both under the
+// one lock, so concurrent submits cannot pass a limit together.
+func (b *book) claim(k slotKey, r Reservation, limited bool) (Reservation, Result) {
 	b.slotsMu.Lock()
 	defer b.slotsMu.Unlock()
 	if i, ok := b.slots[k]; ok {
@@ -173,11 +214,28 @@ func (b *book) claim(k slotKey, r Reservation) (Reservation, Result) {
 		}
 		return b.reservations[i], ResultTaken
 	}
+	if limited && b.limits.any() {
+		if period, _ := b.limits.exceeded(k.date, b.datesLocked(r.Account)); period != "" {
+			return Reservation{}, ResultLimit
+		}
+	}
 	r.Number = b.number(k, b.seq.Add(1))
 	r.Facility, r.Date, r.Slot = k.facility, k.isoDate(), k.slot
 	b.slots[k] = len(b.reservations)
 	b.reservations = append(b.reservations, r)
 	return r, ResultSuccess
+}
+
+// datesLocked returns the play dates (yyyymmdd) of account's
+// reservations, one per reservation; slotsMu is held.
+func (b *book) datesLocked(account string) []int {
+	var out []int
+	for _, r := range b.reservations {
+		if r.Account == account {
+			out = append(out, isoDateNum(r.Date))
+		}
+	}
+	return out
 }
 
 func (b *book) holder(k slotKey) (string, bool) {

@@ -108,6 +108,17 @@ type Options struct {
 	// truth (already_mine, marked as a repeat). The cart flavour always
 	// behaves so.
 	Strict bool
+	// AccountLimitPerDay and AccountLimitPerWeek cap the reservations one
+	// account may hold on one play date and in one week (Monday to Sunday
+	// of the play date); 0 = no cap. A submit that would take the account
+	// past a cap is answered "limit reached" (eGov: MsgLimitReached; cart:
+	// 409 code limit_reached, checked when the slot is put in the cart,
+	// where its unexpired holds count as well) and recorded as
+	// ResultLimit, not applied. A slot already taken is answered taken
+	// first. Site.Reserve (slots taken earlier) is never refused, but what
+	// it books counts.
+	AccountLimitPerDay  int
+	AccountLimitPerWeek int
 	// RecordRequests lists every public request's arrival in the ledger
 	// (Ledger.Requests), for checks of a client's load on the host. Off by
 	// default: the list grows with every request.
@@ -191,6 +202,12 @@ func (o Options) validate() error {
 	if o.BlockRPS < 0 {
 		bad("block rps must not be negative, got %d", o.BlockRPS)
 	}
+	if o.AccountLimitPerDay < 0 {
+		bad("account limit per day must not be negative (0 = no limit), got %d", o.AccountLimitPerDay)
+	}
+	if o.AccountLimitPerWeek < 0 {
+		bad("account limit per week must not be negative (0 = no limit), got %d", o.AccountLimitPerWeek)
+	}
 	if o.BlockFor < 0 {
 		bad("block duration must not be negative, got %v", o.BlockFor)
 	}
@@ -246,6 +263,10 @@ func (o Options) validateCart() error {
 		bad("hold for must be at least 1s with the cart flavor, got %v", o.HoldFor)
 	}
 	return errors.Join(errs...)
+}
+
+func (o Options) limits() accountLimits {
+	return accountLimits{perDay: o.AccountLimitPerDay, perWeek: o.AccountLimitPerWeek}
 }
 
 func (o Options) faults() Faults {

@@ -19,6 +19,7 @@ const (
 	MsgNotOpen           = "예약 신청 기간이 아닙니다"
 	MsgTaken             = "이미 예약된 시간입니다"
 	MsgAlreadyMine       = "이미 신청하신 내역이 있습니다"
+	MsgLimitReached      = "예약 가능 횟수를 초과하였습니다" // over Options.AccountLimitPerDay or PerWeek
 	MsgBadPath           = "정상적인 경로로 접근하지 않았습니다"
 	MsgBlocked           = "비정상적인 접근이 감지되어 차단되었습니다"
 	MsgBadRequest        = "잘못된 요청입니다"

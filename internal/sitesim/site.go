@@ -59,7 +59,7 @@ func New(opts Options) (*Site, error) {
 		sessions: newSessionStore(opts.SessionIdle),
 		blocker:  newIPBlocker(opts.BlockRPS, opts.BlockFor),
 		faults:   newFaultInjector(opts.Seed, opts.faults()),
-		book:     newBook(),
+		book:     newBook(opts.limits()),
 		langs:    newLanguages(),
 		stopCh:   make(chan struct{}),
 	}
@@ -124,6 +124,7 @@ func (s *Site) Ledger() Ledger {
 			l.RepeatSubmits++
 		}
 	}
+	l.DoubleBookings = markDoubles(l.Reservations)
 	for _, c := range l.Confirms {
 		if c.Repeat {
 			l.RepeatSubmits++
@@ -152,7 +153,8 @@ func (s *Site) Reset() {
 // Reserve books a slot directly, as if account had booked it earlier (for
 // sold-out tests). date is "YYYY-MM-DD". It returns the reservation number.
 // With the cart flavour it is a confirmed reservation, refused while the
-// slot is in someone's cart.
+// slot is in someone's cart. The account limits do not refuse it, but the
+// reservation counts toward them and toward Ledger.DoubleBookings.
 func (s *Site) Reserve(account string, facility int, date string, slot int) (string, error) {
 	if !s.names.valid(account) {
 		return "", fmt.Errorf("%w: %q", ErrUnknownAccount, account)
@@ -172,7 +174,7 @@ func (s *Site) Reserve(account string, facility int, date string, slot int) (str
 	if s.cart != nil {
 		r, res = s.cart.reserve(k, account, s.Now())
 	} else {
-		r, res = s.book.claim(k, Reservation{Account: account, At: s.Now()})
+		r, res = s.book.claim(k, Reservation{Account: account, At: s.Now()}, false)
 	}
 	if res != ResultSuccess {
 		return "", fmt.Errorf("%w: facility %d %s slot %d", ErrSlotTaken, facility, date, slot)
