@@ -84,6 +84,16 @@ type Config struct {
 // JournalDirDefault is where the daemon keeps its outcome journal.
 const JournalDirDefault = "var/journal"
 
+// SeriesHorizonDefault is how far ahead of its opening a series'
+// occurrence gets its booking (series.HorizonDefault); the bounds keep a
+// typo from creating nothing (too short to pass before the opening) or a
+// season's worth of bookings at once.
+const (
+	SeriesHorizonDefault = 14 * 24 * time.Hour
+	SeriesHorizonMin     = time.Hour
+	SeriesHorizonMax     = 60 * 24 * time.Hour
+)
+
 // Daemon configures `reserver run`.
 type Daemon struct {
 	Instance string        `yaml:"instance"`
@@ -101,6 +111,9 @@ type Daemon struct {
 	// JournalDir keeps outcomes the database could not take yet, for the
 	// next start to write (schedule.Config.JournalDir).
 	JournalDir string `yaml:"journal_dir"`
+	// SeriesHorizon: a series' occurrence gets its booking once its
+	// opening is at most this far ahead (series.Config.Horizon).
+	SeriesHorizon time.Duration `yaml:"series_horizon"`
 }
 
 // Load reads path (empty: $RESERVER_CONFIG, or no file at all), applies the
@@ -232,6 +245,7 @@ func (c *Config) fillDefaults() {
 	}{
 		{&d.Lead, 60 * time.Second}, {&d.Margin, time.Millisecond}, {&d.LeaseTTL, 10 * time.Second},
 		{&d.Heartbeat, 2500 * time.Millisecond}, {&d.ScanEvery, 2 * time.Second}, {&d.Grace, 30 * time.Second},
+		{&d.SeriesHorizon, SeriesHorizonDefault},
 	}
 	for _, x := range durations {
 		if *x.p == 0 {
@@ -287,6 +301,10 @@ func (c *Config) validate() error {
 	}
 	if c.Daemon.Heartbeat >= c.Daemon.LeaseTTL {
 		errs = append(errs, fmt.Errorf("daemon.heartbeat (%v) must be shorter than daemon.lease_ttl (%v)", c.Daemon.Heartbeat, c.Daemon.LeaseTTL))
+	}
+	if h := c.Daemon.SeriesHorizon; h < SeriesHorizonMin || h > SeriesHorizonMax {
+		errs = append(errs, fmt.Errorf("daemon.series_horizon = %v: expected from 1h to 1440h (60 days), such as 336h for two weeks: "+
+			"how far ahead of its opening a series' occurrence gets its booking", h))
 	}
 	return errors.Join(errs...)
 }

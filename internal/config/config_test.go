@@ -22,19 +22,21 @@ func TestDefaults(t *testing.T) {
 	require.Equal(t, 2.0, c.Limits.MaxRate)
 	require.Equal(t, 300, c.Limits.DefaultWindow)
 	require.Equal(t, 60*time.Second, c.Daemon.Lead)
+	require.Equal(t, 14*24*time.Hour, c.Daemon.SeriesHorizon)
 }
 
 func TestFileAndEnv(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "r.yaml")
-	require.NoError(t, os.WriteFile(path, []byte("db:\n  dsn: sqlite:/tmp/x.db\napi:\n  addr: 127.0.0.1:9999\ndaemon:\n  lead: 90s\n"), 0o600))
+	require.NoError(t, os.WriteFile(path, []byte("db:\n  dsn: sqlite:/tmp/x.db\napi:\n  addr: 127.0.0.1:9999\ndaemon:\n  lead: 90s\n  series_horizon: 72h\n"), 0o600))
 
 	c, err := Load(path, env(map[string]string{"RESERVER_API_ADDR": "127.0.0.2:8080"}))
 	require.NoError(t, err)
 	require.Equal(t, "sqlite:/tmp/x.db", c.DB.DSN)
 	require.Equal(t, "127.0.0.2:8080", c.API.Addr, "the environment wins over the file")
 	require.Equal(t, 90*time.Second, c.Daemon.Lead)
+	require.Equal(t, 72*time.Hour, c.Daemon.SeriesHorizon)
 
 	c, err = Load("", env(map[string]string{"RESERVER_CONFIG": path}))
 	require.NoError(t, err)
@@ -64,6 +66,9 @@ func TestRejects(t *testing.T) {
 		{"zero quota", "", "max_active_bookings_per_tenant", map[string]string{"RESERVER_MAX_ACTIVE_BOOKINGS_PER_TENANT": "-1"}},
 		{"zero api rate", "limits:\n  api_requests_per_second: -2\n", "api_requests_per_second", nil},
 		{"bad format", "log:\n  format: xml\n", "log.format", nil},
+		{"short horizon", "daemon:\n  series_horizon: 30m\n", "daemon.series_horizon = 30m0s: expected from 1h to 1440h (60 days)", nil},
+		{"long horizon", "daemon:\n  series_horizon: 1441h\n", "daemon.series_horizon = 1441h0m0s: expected from 1h to 1440h (60 days)", nil},
+		{"negative horizon", "daemon:\n  series_horizon: -1h\n", "daemon.series_horizon = -1h0m0s", nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -82,4 +87,5 @@ func TestExampleConfig(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, DSNDefault, c.DB.DSN)
 	require.Equal(t, 2500*time.Millisecond, c.Daemon.Heartbeat)
+	require.Equal(t, SeriesHorizonDefault, c.Daemon.SeriesHorizon)
 }
