@@ -191,6 +191,7 @@ func settle(ctx context.Context, c *cluster, r *result) (Audit, *Ledger, *DBStat
 	r.set("duplicates", a.Duplicates)
 	r.set("unknown", a.Unknown)
 	r.set("repeat_submits", a.RepeatSubmits)
+	r.set("double_bookings", a.DoubleBookings)
 	r.set("overlapping_submits", a.OverlappingSubmits)
 	r.set("cancelled_booked", a.CancelledBooked)
 	r.set("lost_reservations", a.LostReservations)

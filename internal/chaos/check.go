@@ -90,6 +90,7 @@ type Audit struct {
 	LostSubmits        int // site-seen submits without their attempt row, not explained by a SIGKILL
 	MissingOutbox      int // succeeded without its "booked" outbox row
 	RepeatSubmits      int // submits for a slot the account already held (ledger)
+	DoubleBookings     int // reservations of one account at one date and hour on two courts (ledger)
 	OverlappingSubmits int // submits from an instance after another had taken the booking over
 	LostReservations   int // reservations at the site not recorded on their booking
 	WrongChoice        int // succeeded with a won_choice that is not the slot the site reserved, or a pre-taken one
@@ -115,7 +116,7 @@ func (a Audit) broken() []string {
 		{"number_mismatch", a.NumberMismatch}, {"phantom", a.Phantom}, {"lost_submits", a.LostSubmits},
 		{"missing_outbox", a.MissingOutbox}, {"open", a.Open}, {"repeat_submits", a.RepeatSubmits},
 		{"overlapping_submits", a.OverlappingSubmits}, {"lost_reservations", a.LostReservations},
-		{"wrong_choice", a.WrongChoice},
+		{"wrong_choice", a.WrongChoice}, {"double_bookings", a.DoubleBookings},
 	} {
 		if f.n != 0 {
 			out = append(out, fmt.Sprintf("%s=%d", f.name, f.n))
@@ -160,6 +161,7 @@ func audit(refs []bookingRef, pretakes []pretake, l *Ledger, s *DBState, runs []
 		competitor[p.Account] = true
 	}
 	a.RepeatSubmits = l.RepeatSubmits
+	a.DoubleBookings = l.DoubleBookings
 	for _, sub := range l.Submits {
 		if sub.Repeat {
 			a.problem("repeat submit by %s for facility %d %s slot %d at %s from %s (%s)",
@@ -170,6 +172,9 @@ func audit(refs []bookingRef, pretakes []pretake, l *Ledger, s *DBState, runs []
 	wonAt := map[int64]int{}    // the choice of a booking's first reservation
 	for _, res := range l.Reservations {
 		at := slotRef{res.Facility, res.Date, res.Slot}
+		if res.Double {
+			a.problem("the site counts reservation %s (%s %s) as a double booking", res.Number, res.Account, at)
+		}
 		if competitor[res.Account] {
 			if p, ok := pre[at]; ok && p.Account == res.Account && p.Number == res.Number {
 				a.Pretaken++

@@ -178,6 +178,10 @@ func TestAuditChoices(t *testing.T) {
 		{name: "two reservations of one booking in different choices", change: func(s *auditSetup, l *Ledger, db *DBState) {
 			l.Reservations = append(l.Reservations, resAt("R9", "user001", 2, 1))
 		}, broken: []string{"duplicates=1", "number_mismatch=1", "lost_reservations=1"}, won: map[int]int{1: 1}},
+		{name: "the site counts a double booking", change: func(s *auditSetup, l *Ledger, db *DBState) {
+			l.Reservations[0].Double = true
+			l.DoubleBookings = 1
+		}, broken: []string{"double_bookings=1"}, won: map[int]int{1: 1}},
 		{name: "a competitor's reservation the harness did not make", change: func(s *auditSetup, l *Ledger, db *DBState) {
 			s.pretakes = []pretake{pretakeOf(s.refs[0], 1, "user050", "P1")}
 			l.Reservations = append(l.Reservations, resAt("P1", "user050", 1, 1), resAt("P7", "user050", 1, 2))

@@ -537,9 +537,11 @@ func (c *cluster) createBookings(ctx context.Context) error {
 				errs <- fmt.Errorf("booking %d: %w", i, err)
 				return
 			}
-			if len(ref.Choices) > 1 {
+			if len(ref.Choices) > 1 && len(out.Choices) > 0 {
 				// The audit maps the site's reservations to choices by the
-				// slots sent: the API must have kept them, in order.
+				// slots sent: the API must have kept them, in order. (An
+				// API that does not show them yet is caught at the site:
+				// a pre-taken first choice fails the booking.)
 				var got, want []string
 				for _, ch := range out.Choices {
 					got = append(got, fmt.Sprintf("%s %s %s", ch.Court, ch.Date, ch.Start))
