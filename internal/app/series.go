@@ -11,7 +11,7 @@ import (
 func (e *Env) Series() *series.Store { return series.NewStore(e.DB, e.Box) }
 
 // SeriesSites is the materialiser's view of the site profiles: each
-// one's zone and opening rule.
+// one's zone, opening rule and per-account limits.
 type SeriesSites map[string]*profile.Profile
 
 // Site implements series.Sites.
@@ -23,14 +23,25 @@ func (s SeriesSites) Site(name string) (series.Site, bool) {
 	return profileSite{p}, true
 }
 
+// The occurrences' bookings are created under the site's account_limits.
+var _ series.LimitedSite = profileSite{}
+
+// seriesConfig is the materialiser's configuration: env's stores, the
+// profiles and the configured horizon (daemon.series_horizon).
+func (e *Env) seriesConfig(profiles map[string]*profile.Profile) series.Config {
+	return series.Config{
+		Series: e.Series(), Bookings: e.Bookings, Sites: SeriesSites(profiles),
+		Horizon: e.Config.Daemon.SeriesHorizon, Logger: e.Log.Named("series"),
+	}
+}
+
 // StartSeries starts the materialiser of recurring bookings: it creates
 // each occurrence's booking once its opening is within the horizon
-// (series.HorizonDefault), one pass at start and one a minute. Every
-// daemon instance runs one; the database keeps each occurrence single.
+// (daemon.series_horizon, default 14 days), one pass at start and one a
+// minute. Every daemon instance runs one; the database keeps each
+// occurrence single.
 func (e *Env) StartSeries(ctx context.Context, profiles map[string]*profile.Profile) (*series.Materialiser, error) {
-	m, err := series.New(series.Config{
-		Series: e.Series(), Bookings: e.Bookings, Sites: SeriesSites(profiles), Logger: e.Log.Named("series"),
-	})
+	m, err := series.New(e.seriesConfig(profiles))
 	if err != nil {
 		return nil, err
 	}
