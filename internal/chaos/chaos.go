@@ -407,6 +407,29 @@ func runFaults(ctx context.Context, o Options, r *result) error {
 	if a.Won[2]+a.Won[3] == 0 {
 		r.breaks("no_fall_through")
 	}
+	// Nobody pre-takes the last choice and the site stays open through
+	// the window: every booking can be booked, so a failed one stopped
+	// short of a free choice.
+	failed := 0
+	for _, ref := range c.bookings {
+		if b := s.Bookings[ref.ID]; b.State == "failed" {
+			failed++
+			o.logf("faults: booking %d failed (%s) with its choice %d free", ref.ID, b.Reason, len(ref.Choices))
+		}
+	}
+	r.set("failed_with_free_choice", failed)
+	if failed > 0 {
+		r.breaks("failed_with_free_choice")
+	}
+	// What the API shows must be what the site booked.
+	wrong, err := c.apiWinners(ctx, a.AtSite)
+	if err != nil {
+		return err
+	}
+	r.set("api_booked_mismatch", wrong)
+	if wrong > 0 {
+		r.breaks("api_booked_mismatch")
+	}
 	results := map[string]int{}
 	for _, sub := range l.Submits {
 		results[string(sub.Result)]++

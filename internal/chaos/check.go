@@ -95,8 +95,9 @@ type Audit struct {
 	LostReservations   int // reservations at the site not recorded on their booking
 	WrongChoice        int // succeeded with a won_choice that is not the slot the site reserved, or a pre-taken one
 
-	Pretaken int         // competitors' reservations made before the opening (not the bookings')
-	Won      map[int]int // succeeded bookings by the choice they won (1-based)
+	Pretaken int           // competitors' reservations made before the opening (not the bookings')
+	Won      map[int]int   // succeeded bookings by the choice they won (1-based)
+	AtSite   map[int64]int // the choice of each booking's first reservation at the site
 
 	LostAtKill       int // submits without their row, within KillLossBound before a SIGKILL of the sender
 	LostAfterSIGTERM int // of LostSubmits, those whose sender ended by SIGTERM
@@ -138,7 +139,7 @@ func (a *Audit) problem(format string, args ...any) {
 // choice of another), so a reservation belongs to the booking of its
 // account and a submit to the booking of its slot.
 func audit(refs []bookingRef, pretakes []pretake, l *Ledger, s *DBState, runs []DaemonRun) Audit {
-	a := Audit{Won: map[int]int{}}
+	a := Audit{Won: map[int]int{}, AtSite: map[int64]int{}}
 	byAccount := make(map[string]bookingRef, len(refs))
 	for _, r := range refs {
 		byAccount[r.Account] = r
@@ -169,7 +170,7 @@ func audit(refs []bookingRef, pretakes []pretake, l *Ledger, s *DBState, runs []
 		}
 	}
 	reserved := map[int64]int{} // reservations, by booking
-	wonAt := map[int64]int{}    // the choice of a booking's first reservation
+	wonAt := a.AtSite
 	for _, res := range l.Reservations {
 		at := slotRef{res.Facility, res.Date, res.Slot}
 		if res.Double {

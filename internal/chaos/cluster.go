@@ -689,6 +689,41 @@ func (c *cluster) cancel(ctx context.Context, id int64) error {
 	return c.call(ctx, http.MethodDelete, fmt.Sprintf("/v1/bookings/%d", id), "", nil, nil, http.StatusOK, http.StatusAccepted, http.StatusNoContent)
 }
 
+// apiWinners reads every booking the site booked (atSite: its choice there)
+// through GET /v1/bookings/{id} and counts those whose won_choice or
+// booked slot is not that choice.
+func (c *cluster) apiWinners(ctx context.Context, atSite map[int64]int) (int, error) {
+	type slot struct {
+		Court string `json:"court"`
+		Date  string `json:"date"`
+		Start string `json:"start"`
+		End   string `json:"end"`
+	}
+	wrong := 0
+	for _, ref := range c.bookings {
+		k, ok := atSite[ref.ID]
+		if !ok {
+			continue
+		}
+		var out struct {
+			State     string `json:"state"`
+			WonChoice int    `json:"won_choice"`
+			Booked    *slot  `json:"booked"`
+		}
+		if err := c.call(ctx, http.MethodGet, fmt.Sprintf("/v1/bookings/%d", ref.ID), "", nil, &out, http.StatusOK); err != nil {
+			return wrong, err
+		}
+		ch := ref.Choices[k-1]
+		want := slot{Court: fmt.Sprint(ch.Facility), Date: ch.Date, Start: fmt.Sprintf("%02d:00", ch.Slot+5), End: fmt.Sprintf("%02d:00", ch.Slot+6)}
+		if out.WonChoice != k || out.Booked == nil || *out.Booked != want {
+			wrong++
+			c.o.logf("%s: the API shows booking %d (%s) with won_choice %d booked %+v; the site booked choice %d %+v",
+				c.spec.name, ref.ID, out.State, out.WonChoice, out.Booked, k, want)
+		}
+	}
+	return wrong, nil
+}
+
 // ledger fetches the simulator's ground truth.
 func (c *cluster) ledger(ctx context.Context) (*Ledger, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.simURL+"/_sim/ledger", nil)
