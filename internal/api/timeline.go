@@ -31,6 +31,9 @@ const (
 	tlAxisRoom  = 52.0 // tick labels, then T's clock time and the window end
 	tlLegendH   = 18.0
 	tlMinSpanMS = 1000.0 // the axis always shows at least ±1 s around T
+	// A choice label is written in full this far (viewBox units) from the
+	// previous one, as its number nearer, not at all nearer still.
+	tlMarkGap, tlMarkMinGap = 52.0, 12.0
 )
 
 // tlLayout is the horizontal layout of a drawing.
@@ -117,6 +120,13 @@ type tlDot struct {
 	Failed bool // an attempt that got no answer (status 0)
 }
 
+// tlMark labels the first submit of a later choice ("choice 2") above
+// its circle.
+type tlMark struct {
+	X, Y  float64
+	Label string
+}
+
 type tlLegend struct {
 	Class string
 	Color string
@@ -137,6 +147,7 @@ type timeline struct {
 	WindowX             float64
 	HasWindow           bool
 	Dots                []tlDot
+	Marks               []tlMark // where a booking with choices moved on to a later one
 	Legend              []tlLegend
 	LegendY             float64
 	Outcome             string // the label: "booked: R-123" or "failed: sold_out"
@@ -257,9 +268,17 @@ func buildTimelineIn(l tlLayout, b *booking.Booking, attempts []booking.Attempt,
 	}
 	var last, success *tlDot
 	fired := false
+	// A booking with choices labels the submit where it moved on to a
+	// later choice; labels too close to the previous one are shortened to
+	// the number, or left to the tooltip.
+	multi := len(b.Choices()) > 1
+	choiceNow, markX := 0, math.Inf(-1)
 	for _, a := range attempts {
 		o := offset(a.SentAt)
 		title := fmt.Sprintf("#%d %s → %s, HTTP %d, %s on the site's clock, %.1f ms", a.Seq, a.Step, a.Class, a.Status, sinceOpening(o), float64(a.LatencyUS)/1000)
+		if multi && a.Choice > 0 {
+			title = fmt.Sprintf("#%d %s (choice %d) → %s, HTTP %d, %s on the site's clock, %.1f ms", a.Seq, a.Step, a.Choice, a.Class, a.Status, sinceOpening(o), float64(a.LatencyUS)/1000)
+		}
 		if w := waitText(a); w != "" {
 			title += ", " + w
 		}
@@ -273,6 +292,22 @@ func buildTimelineIn(l tlLayout, b *booking.Booking, attempts []booking.Attempt,
 		tl.Dots = append(tl.Dots, tlDot{X: round1(x(o)), Y: laneY[a.Step], Class: a.Class, Color: classColor(a.Class), Title: title, Failed: a.Status == 0})
 		d := &tl.Dots[len(tl.Dots)-1]
 		last = d
+		if multi && a.Step == "submit" && a.Choice > 0 && a.Choice != choiceNow {
+			choiceNow = a.Choice
+			if a.Choice > 1 {
+				label := fmt.Sprintf("choice %d", a.Choice)
+				switch gap := d.X - markX; {
+				case gap < tlMarkMinGap:
+					label = ""
+				case gap < tlMarkGap:
+					label = fmt.Sprint(a.Choice)
+				}
+				if label != "" {
+					tl.Marks = append(tl.Marks, tlMark{X: d.X, Y: d.Y - 10, Label: label})
+					markX = d.X
+				}
+			}
+		}
 		// A login or trace "succeeds" too; the booking is won by a submit
 		// (or found by a verify).
 		if a.Class == "success" && (a.Step == "submit" || a.Step == "verify") && success == nil {

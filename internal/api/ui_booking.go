@@ -34,7 +34,15 @@ type bookingBody struct {
 	CSRF    string
 	// Notice says what became of a cancel just made from this page.
 	Notice string
+	// Choices are the booking's slots in order, the one booked marked;
+	// Won is its 1-based place (0 until a success).
+	Choices []choiceRow
+	Won     int
 }
+
+// Multi reports whether the booking has alternatives: the page then
+// lists them and says which choice each attempt was for.
+func (b bookingBody) Multi() bool { return len(b.Choices) > 1 }
 
 func (s *Server) uiBooking(w http.ResponseWriter, r *http.Request, sess session) {
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
@@ -74,7 +82,8 @@ func (s *Server) uiBooking(w http.ResponseWriter, r *http.Request, sess session)
 	body := bookingBody{B: b, Tenant: names[b.TenantID], Attempts: all, Steps: countSteps(all), Clipped: len(all) >= timelineMax, CSRF: sess.CSRF,
 		Notice: cancelNotice(r.URL.Query().Get("cancel"), b), Refresh: refreshFor(b, now),
 		Opens: s.stamp(b.OpensAt, b.Site, true), Finished: s.stamp(deref(b.FinishedAt), b.Site, false),
-		CancelRequested: s.stamp(deref(b.CancelRequestedAt), b.Site, false)}
+		CancelRequested: s.stamp(deref(b.CancelRequestedAt), b.Site, false),
+		Choices:         choiceRows(b), Won: wonChoice(b)}
 	body.Timeline = buildTimeline(b, all, s.location(b.Site), now)
 	body.Compact = buildTimelineIn(tlCompact, b, all, s.location(b.Site), now)
 	body.Clock = booking.SiteClockFor(b, all)

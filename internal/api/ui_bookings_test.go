@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"fmt"
 	"net/url"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"reserver/internal/booking"
 	"reserver/internal/database"
 	"reserver/internal/database/dbtest"
+	"reserver/internal/tenant"
 )
 
 // pageFixture is the bookings the page tests look at: seedRun's, with
@@ -263,4 +265,103 @@ func TestUIErrorPages(t *testing.T) {
 	require.Equal(t, 404, p.status)
 	require.Contains(t, p.header.Get("Content-Type"), "text/plain")
 	require.Equal(t, "no booking with this id\n", p.body)
+}
+
+// choiceFixture is a booking of three choices that the site booked on
+// its second, and one of three that waits for its opening.
+type choiceFixture struct{ won, queued int64 }
+
+var testChoices = []booking.Choice{
+	{Court: "3", Date: "2026-12-10", Start: "10:00", End: "11:00"},
+	{Court: "4", Date: "2026-12-10", Start: "10:00", End: "11:00"},
+	{Court: "1", Date: "2026-12-11", Start: "12:00", End: "13:00"},
+}
+
+func seedChoices(t *testing.T, b *bundle) choiceFixture {
+	t.Helper()
+	ctx := context.Background()
+	p, err := tenant.NewStore(b.db).Authenticate(ctx, b.alice)
+	require.NoError(t, err)
+	opens := time.Date(2026, 11, 25, 1, 0, 0, 0, time.UTC)
+	create := func(user string, at time.Time) *booking.Booking {
+		bk, _, err := b.store.Create(ctx, booking.NewBooking{
+			TenantID: p.TenantID, Site: "courtsim", Username: user, Password: "S3cr3t-Pa55!", Choices: testChoices,
+			OpensAt: at, WindowSeconds: 300, RatePerSecond: 2,
+		})
+		require.NoError(t, err)
+		return bk
+	}
+	won := create("chooser", opens)
+	_, err = b.store.Claim(ctx, won.ID, "inst-a", opens.Add(-2*time.Minute), opens.Add(10*time.Minute))
+	require.NoError(t, err)
+	rows := []booking.Attempt{
+		{BookingID: won.ID, Instance: "inst-a", Seq: 1, Step: "login", SentAt: opens.Add(-time.Minute), Status: 302, Class: "success", Egress: "direct"},
+		{BookingID: won.ID, Instance: "inst-a", Seq: 2, Step: "submit", SentAt: opens.Add(3 * time.Millisecond), Status: 200, Class: "sold_out", Egress: "direct", Choice: 1},
+		{BookingID: won.ID, Instance: "inst-a", Seq: 3, Step: "submit", SentAt: opens.Add(503 * time.Millisecond), Status: 200, Class: "success", Egress: "direct", Choice: 2},
+	}
+	require.NoError(t, b.store.AddAttempts(ctx, rows))
+	// Stopgap: AddAttempts does not write attempts.choice yet (the lead's
+	// booking/store.go; see the report): put it there as it will.
+	for _, a := range rows {
+		require.NoError(t, b.db.Exec("UPDATE attempts SET choice = ? WHERE booking_id = ? AND seq = ?", a.Choice, a.BookingID, a.Seq).Error)
+	}
+	require.NoError(t, b.store.Succeed(ctx, won.ID, booking.Armed, "inst-a", booking.Reserved{No: "R-1", Choice: 2}, nil, opens.Add(time.Second)))
+	queued := create("waiter", opens.Add(24*time.Hour))
+	return choiceFixture{won: won.ID, queued: queued.ID}
+}
+
+// A booking with choices: its page lists them in order and marks the one
+// booked, says which choice each attempt was for and labels the move to a
+// later choice on the timeline; the list shows the slot booked, or the
+// first choice and how many more.
+func TestUIBookingChoices(t *testing.T) {
+	t.Parallel()
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
+		b := setup(t, db)
+		one := seedRun(t, db, b.bob, "courtsim", "7", booking.Succeeded, "", "success")
+		f := seedChoices(t, b)
+		br := newBrowser(t, b.url)
+		require.Equal(t, 303, br.login(b.op).status)
+
+		p := br.get(fmt.Sprintf("/ui/bookings/%d", f.won))
+		require.Equal(t, 200, p.status, p.body)
+		items := p.doc.Find("dd.choices ol li.choice")
+		require.Equal(t, []string{
+			"court 3, 2026-12-10 10:00–11:00",
+			"court 4, 2026-12-10 10:00–11:00 booked",
+			"court 1, 2026-12-11 12:00–13:00",
+		}, items.Map(func(_ int, s *goquery.Selection) string { return strings.TrimSpace(s.Text()) }), "every choice, in order")
+		require.Equal(t, "2", p.doc.Find("dd.choices li.won").AttrOr("value", ""), "the second is the one booked")
+		require.Equal(t, 1, p.doc.Find("dd.choices li.won").Length())
+		require.Equal(t, "choice 2, court 4, 2026-12-10 10:00–11:00", p.doc.Find("dd.booked").Text())
+		require.Equal(t, []string{"", "choice 1", "choice 2"},
+			p.doc.Find("table.attempts tr.attempt td.choice").Map(func(_ int, s *goquery.Selection) string { return s.Text() }),
+			"which choice each request was for; none for the login")
+		svg := p.doc.Find("figure.timeline svg.wide")
+		require.Equal(t, []string{"choice 2"}, svg.Find("text.choice-mark").Map(func(_ int, s *goquery.Selection) string { return s.Text() }),
+			"the timeline marks the move to the second choice")
+		require.Contains(t, svg.Find("circle.attempt").Eq(2).Find("title").Text(), "#3 submit (choice 2) → success")
+
+		p = br.get(fmt.Sprintf("/ui/bookings/%d", f.queued))
+		require.Equal(t, 200, p.status)
+		require.Equal(t, 3, p.doc.Find("dd.choices li.choice").Length())
+		require.Zero(t, p.doc.Find("dd.choices li.won, dd.booked").Length(), "nothing booked yet")
+
+		p = br.get(fmt.Sprintf("/ui/bookings/%d", one.id))
+		require.Equal(t, "7, 2026-12-01 10:00–11:00", p.doc.Find("dd.slot").Text(), "one slot: as before")
+		require.Zero(t, p.doc.Find("dd.choices, th:contains('Choice'), td.choice").Length(), "no choices to speak of")
+
+		p = br.get("/ui/bookings")
+		require.Equal(t, 200, p.status)
+		slot := func(id int64) string {
+			return strings.Join(strings.Fields(p.doc.Find(fmt.Sprintf(`tr.booking[data-id="%d"] td.slot`, id)).Text()), " ")
+		}
+		require.Equal(t, "4, 2026-12-10 10:00–11:00 choice 2 of 3", slot(f.won), "the slot booked")
+		require.Equal(t, "3, 2026-12-10 10:00–11:00 +2 choices", slot(f.queued), "the first choice and how many more")
+		require.Equal(t, "7, 2026-12-01 10:00–11:00", slot(one.id))
+
+		// The play-date filter keeps reading the first choice.
+		p = br.get("/ui/bookings?by=play&from=2026-12-10&to=2026-12-10")
+		require.Equal(t, ids(f.queued, f.won), rowIDs(p, "tr.booking"))
+	})
 }

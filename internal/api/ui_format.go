@@ -98,6 +98,7 @@ func (s *Server) uiFuncs() template.FuncMap {
 			return b.Account.Username
 		},
 		"stateLabel": stateLabel,
+		"slotText":   slotText,
 	}
 }
 
@@ -125,6 +126,43 @@ func stateLabel(st booking.State) string {
 		return "running"
 	}
 	return string(st)
+}
+
+// choiceRow is one of a booking's choices as the page lists it: N is its
+// 1-based place in the booking's order, Won marks the one the site booked.
+type choiceRow struct {
+	N int
+	booking.Choice
+	Won bool
+}
+
+// choiceRows are b's choices in order, the winner marked.
+func choiceRows(b *booking.Booking) []choiceRow {
+	won := wonChoice(b)
+	cs := b.Choices()
+	out := make([]choiceRow, len(cs))
+	for i, c := range cs {
+		out[i] = choiceRow{N: i + 1, Choice: c, Won: i+1 == won}
+	}
+	return out
+}
+
+// wonChoice is the 1-based choice b won (its won_choice, 1 for a success
+// recorded without one), 0 until it succeeded.
+func wonChoice(b *booking.Booking) int {
+	if _, ok := b.Won(); !ok {
+		return 0
+	}
+	if b.WonChoice != nil {
+		return *b.WonChoice
+	}
+	return 1
+}
+
+// slotText is a choice as the page writes a slot: "3, 2026-12-10 10:00–11:00"
+// (the court, then the play date and times, site-local).
+func slotText(c booking.Choice) string {
+	return fmt.Sprintf("%s, %s %s–%s", c.Court, c.Date, c.Start, c.End)
 }
 
 // stepChip is one class count of one step.
