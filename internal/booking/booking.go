@@ -185,6 +185,7 @@ const (
 	WaitEgressCeiling  = "egress_ceiling"  // the per-egress ceiling for the host
 	WaitEgressCooling  = "egress_cooling"  // every egress was cooling down after a block
 	WaitClockRemeasure = "clock_remeasure" // the site's clock was measured again first
+	WaitAccountTurn    = "account_turn"    // another booking of the account was submitting (serial_submits)
 )
 
 // Outbox is a notification waiting to be sent.

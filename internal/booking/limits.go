@@ -1,6 +1,8 @@
 package booking
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -38,8 +40,9 @@ func (e *LimitError) Error() string {
 		e.Username, e.Limit, e.Period, e.Held, what, strings.Join(ids, ", "), e.Period)
 }
 
-// weekOf is the Monday of date's week (dates are site-local already).
-func weekOf(date string) string {
+// WeekOf is the Monday of date's week, YYYY-MM-DD (dates are site-local
+// already); a date that does not parse is returned as it is.
+func WeekOf(date string) string {
 	d, err := time.Parse(time.DateOnly, date)
 	if err != nil {
 		return date
@@ -117,5 +120,35 @@ func (s *Store) checkLimits(tx *gorm.DB, acct *Account, exclude int64, dates []s
 	if err := check("day", lim.PerDay, func(d string) string { return d }); err != nil {
 		return err
 	}
-	return check("week", lim.PerWeek, weekOf)
+	return check("week", lim.PerWeek, WeekOf)
+}
+
+// StopForLimit cancels, with reason account_limit, the unfinished bookings
+// of b's account at b's site (b itself left out) whose every choice is in
+// the period the site's "limit reached" covers (in): the site would refuse
+// them too. Each goes through Cancel, so one a live instance is running is
+// only asked to stop before its next request. It returns the ids it
+// cancelled or asked to cancel; the first error ends it.
+func (s *Store) StopForLimit(ctx context.Context, b *Booking, in func(Choice) bool) ([]int64, error) {
+	var rows []Booking
+	err := database.Retry(ctx, func() error {
+		rows = nil
+		return s.db.WithContext(ctx).
+			Select("id", "state", "court", "play_date", "start_time", "end_time", "choices").
+			Where("account_id = ? AND site = ? AND id <> ? AND state IN ?", b.AccountID, b.Site, b.ID, []State{Queued, Armed, Running}).
+			Order("id").Find(&rows).Error
+	})
+	if err != nil {
+		return nil, err
+	}
+	var ids []int64
+	for i := range rows {
+		if !slices.ContainsFunc(rows[i].Choices(), func(c Choice) bool { return !in(c) }) {
+			if _, err := s.Cancel(ctx, Scope{All: true}, rows[i].ID, ReasonAccountLimit); err != nil && !errors.Is(err, ErrTerminal) {
+				return ids, fmt.Errorf("booking %d: %w", rows[i].ID, err)
+			}
+			ids = append(ids, rows[i].ID)
+		}
+	}
+	return ids, nil
 }

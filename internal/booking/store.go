@@ -623,7 +623,7 @@ func insertOutbox(tx *gorm.DB, notes []Outbox, now time.Time) error {
 // one plain multi-row INSERT per 500 rows: gorm's Create would read every
 // new id back, which costs more than the insert at a thousand bookings.
 func (s *Store) AddAttempts(ctx context.Context, rows []Attempt) error {
-	const cols = "booking_id, instance, boot, seq, step, sent_at, site_date, latency_us, status, class, egress, excerpt, error, waited_for, waited_us"
+	const cols = "booking_id, instance, boot, seq, step, sent_at, site_date, latency_us, status, class, egress, excerpt, error, waited_for, waited_us, choice"
 	tail := " ON CONFLICT DO NOTHING"
 	if s.db.Dialect == database.MySQL {
 		tail = " ON DUPLICATE KEY UPDATE seq = seq"
@@ -632,19 +632,19 @@ func (s *Store) AddAttempts(ctx context.Context, rows []Attempt) error {
 		n := min(len(rows), 500)
 		var q strings.Builder
 		q.WriteString("INSERT INTO attempts (" + cols + ") VALUES ")
-		args := make([]any, 0, n*15)
+		args := make([]any, 0, n*16)
 		for i, a := range rows[:n] {
 			if i > 0 {
 				q.WriteString(", ")
 			}
-			q.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+			q.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
 			var siteDate *time.Time
 			if a.SiteDate != nil {
 				d := utc(*a.SiteDate)
 				siteDate = &d
 			}
 			args = append(args, a.BookingID, a.Instance, a.Boot, a.Seq, a.Step, utc(a.SentAt), siteDate,
-				a.LatencyUS, a.Status, a.Class, a.Egress, a.Excerpt, a.Error, a.WaitedFor, a.WaitedUS)
+				a.LatencyUS, a.Status, a.Class, a.Egress, a.Excerpt, a.Error, a.WaitedFor, a.WaitedUS, a.Choice)
 		}
 		q.WriteString(tail)
 		if err := s.db.WithContext(ctx).Exec(q.String(), args...).Error; err != nil {

@@ -46,7 +46,36 @@ func TestSubmitDecision(t *testing.T) {
 		{profile.ClassNotOpen, false, true, decision{act: actAgain}},
 		{profile.ClassRetry, false, false, decision{act: actAgain}},
 	} {
-		got := submitDecision(tc.class, tc.ambiguous, tc.verify)
+		got := submitDecision(tc.class, answer{ambiguous: tc.ambiguous, hasVerify: tc.verify})
 		require.Equal(t, tc.want, got, "class %s ambiguous %v verify %v: got %s", tc.class, tc.ambiguous, tc.verify, got.act)
+	}
+}
+
+// With another choice after the current one: sold_out moves on at once,
+// unless this choice had an answer of unknown outcome (then verify: the
+// "taken" may be ours); conflict, an unknown outcome and already_mine are
+// verified first, as for one slot; not_open stays.
+func TestSubmitDecisionWithChoices(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		class profile.Class
+		a     answer
+		want  decision
+	}{
+		{profile.ClassSoldOut, answer{hasVerify: true, more: true}, decision{act: actNext}},
+		{profile.ClassSoldOut, answer{hasVerify: false, more: true}, decision{act: actNext}},
+		{profile.ClassSoldOut, answer{hasVerify: true, more: true, doubt: true}, decision{act: actVerify, reason: booking.ReasonSoldOut}},
+		{profile.ClassSoldOut, answer{hasVerify: true, more: false}, decision{act: actVerify, reason: booking.ReasonSoldOut}},
+		{profile.ClassConflict, answer{hasVerify: true, more: true}, decision{act: actVerify, reason: booking.ReasonSoldOut}},
+		{profile.ClassUnknown, answer{hasVerify: true, more: true}, decision{act: actVerify}},
+		{profile.ClassUnknown, answer{hasVerify: false, more: true}, decision{act: actFail, reason: booking.ReasonUnrecognised}},
+		{profile.ClassSuccess, answer{ambiguous: true, hasVerify: true, more: true}, decision{act: actVerify}},
+		{profile.ClassAlreadyMine, answer{hasVerify: true, more: true}, decision{act: actVerify, reason: booking.ReasonUnconfirmed}},
+		{profile.ClassNotOpen, answer{hasVerify: true, more: true}, decision{act: actAgain}},
+		{profile.ClassLimitReached, answer{hasVerify: true, more: true}, decision{act: actLimit}},
+		{profile.ClassLimitReached, answer{}, decision{act: actLimit}},
+	} {
+		got := submitDecision(tc.class, tc.a)
+		require.Equal(t, tc.want, got, "class %s %+v: got %s", tc.class, tc.a, got.act)
 	}
 }

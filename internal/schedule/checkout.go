@@ -65,6 +65,10 @@ func (r *run) checkout(ctx context.Context) (done bool, err error) {
 			}
 		case profile.ClassBlocked:
 			r.onBlocked(res)
+		case profile.ClassLimitReached:
+			// The site refused the checkout for the account's limit:
+			// nothing was booked, and the hold lapses by itself.
+			return r.limitReached(), nil
 		}
 		why := fmt.Sprintf("checkout step %s answered %s", st.Name, res.Class)
 		var notMine booking.Reason

@@ -148,6 +148,9 @@ type Daemon struct {
 type accountConns struct {
 	refs       int
 	transports map[string]http.RoundTripper
+	// turns orders the account's submits at a serial_submits site
+	// (turns.go); made by the first run that needs it.
+	turns *turns
 }
 
 // New validates cfg and builds a Daemon; Start starts it.
@@ -452,6 +455,20 @@ func (d *Daemon) releaseAccount(key string) {
 			c.CloseIdleConnections()
 		}
 	}
+}
+
+// accountTurns is the submit order of account (held by holdAccount).
+func (d *Daemon) accountTurns(account string) *turns {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	ac, ok := d.accounts[account]
+	if !ok {
+		return newTurns() // not held: nobody to share with
+	}
+	if ac.turns == nil {
+		ac.turns = newTurns()
+	}
+	return ac.turns
 }
 
 // sessionTransport is the account's own connection pool on egress eg: a

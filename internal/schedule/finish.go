@@ -48,8 +48,15 @@ func (r *run) succeed(reservation string) {
 	if reservation == "" {
 		what = "booked (the site showed no reservation number)"
 	}
+	o := outcome{Op: opSucceed, ReservationNo: reservation, Notes: r.notes(KindBooked, reservation)}
+	if r.choices != nil {
+		o.WonChoice = r.choice + 1
+		if len(r.choices) > 1 {
+			what += fmt.Sprintf(" for choice %d of %d (%s)", o.WonChoice, len(r.choices), r.current())
+		}
+	}
 	r.d.event(r.b.ID, what)
-	r.finish(outcome{Op: opSucceed, ReservationNo: reservation, Notes: r.notes(KindBooked, reservation)})
+	r.finish(o)
 }
 
 func (r *run) fail(reason booking.Reason, kinds ...string) {

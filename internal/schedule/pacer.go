@@ -10,6 +10,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"reserver/internal/booking"
+	"reserver/internal/profile"
 	"reserver/internal/session"
 )
 
@@ -214,6 +215,13 @@ func (r *run) fence(o sendOpts) error {
 func (r *run) request(ctx context.Context, step string, o sendOpts) (*session.Result, error) {
 	if err := r.pace(ctx, o); err != nil {
 		return nil, err
+	}
+	if step == profile.StepSubmit {
+		done, err := r.takeTurn(ctx)
+		if err != nil {
+			return nil, err
+		}
+		defer done()
 	}
 	if err := r.fence(o); err != nil {
 		return nil, err

@@ -18,10 +18,14 @@ const classProfileError = "profile_error"
 
 // attempt is the one constructor of attempt rows.
 func (r *run) attempt(step string, sentAt time.Time, class, errText string) booking.Attempt {
-	return booking.Attempt{
+	a := booking.Attempt{
 		BookingID: r.b.ID, Instance: r.d.cfg.Instance, Boot: r.d.boot, Seq: r.d.nextSeq(), Step: step,
 		SentAt: sentAt, Class: class, Egress: r.eg.Name(), Error: errText,
 	}
+	if r.choiceStep(step) {
+		a.Choice = r.choice + 1
+	}
+	return a
 }
 
 func (r *run) record(res *session.Result) {

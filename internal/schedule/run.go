@@ -96,6 +96,19 @@ type run struct {
 	blocked bool
 	// checkouts counts the checkout chains this run started (maxCheckouts).
 	checkouts int
+	// choices are the booking's slots in order, choice the index of the
+	// one being tried (choices.go); doubt: an answer for the current
+	// choice had an unknown outcome, so a later "taken" may be ours and is
+	// verified before the run moves on.
+	choices []booking.Choice
+	choice  int
+	doubt   bool
+	// stalePages: the pages visited were for another first choice (the
+	// choices changed before the opening): visit them before submitting.
+	stalePages bool
+	// turns orders the account's submits when the site takes one at a
+	// time (nil otherwise).
+	turns *turns
 
 	sess     *session.Session
 	eg       ippool.Egress
@@ -255,6 +268,8 @@ func (r *run) execute() error {
 	}
 	password = r.patchedPassword(password)
 	r.data = profile.Data{Booking: b.TemplateData(r.prof.Location), X: map[string]string{}}
+	r.choices = b.Choices()
+	r.useChoice(0)
 	if err := r.useSession(password); err != nil {
 		return err
 	}
@@ -269,6 +284,10 @@ func (r *run) execute() error {
 	// account's (its row), never shared with another tenant's.
 	r.account = fmt.Sprintf("%s/%d", b.Site, b.AccountID)
 	defer r.d.holdAccount(r.account)()
+	if r.prof.SerialSubmits {
+		r.turns = r.d.accountTurns(r.account)
+		defer r.turns.release(r, true)
+	}
 	if err := r.assign(); err != nil {
 		return err
 	}
@@ -305,6 +324,8 @@ func (r *run) execute() error {
 		if err := r.sleepUntil(r.ctx, fire.Add(-refreshBefore)); err != nil {
 			return err
 		}
+		// A PATCH may have changed the choices since the pre-warm.
+		r.stalePages = r.reloadChoices()
 		// The visit must not hold up the first submit: on a host where many
 		// bookings open together the ceiling may have no room for it in
 		// time, and the pre-warm visit's page serves instead.
@@ -317,6 +338,9 @@ func (r *run) execute() error {
 		}
 		if errors.Is(err, errNoTurn) {
 			r.log.Info("no room under the ceilings to visit the booking page again before the opening; submitting with the pre-warm visit's page")
+		}
+		if err == nil && pagesPassed(res) {
+			r.stalePages = false
 		}
 		if err == nil && res != nil && res.Class == profile.ClassSessionExpired {
 			if err := r.login(r.ctx, r.sess.Generation(), sendOpts{}); isCancelOrStop(err) {
@@ -341,6 +365,9 @@ func (r *run) execute() error {
 		fire.Format("15:04:05.000"), r.est.Offset.Round(time.Millisecond), r.est.Uncertainty, r.est.Precision,
 		r.est.RTT.Round(10*time.Microsecond), r.est.Spread.Round(10*time.Microsecond), r.aimedBy))
 	r.fire = fire
+	if r.turns != nil {
+		r.turns.setDue(r, true)
+	}
 	wctx, done := r.wakeOnCancel(r.ctx)
 	err = r.d.fires.WaitUntil(wctx, fire)
 	done()

@@ -18,6 +18,7 @@ var waitNames = map[string]string{
 	booking.WaitEgressCeiling:  "egress ceiling",
 	booking.WaitEgressCooling:  "cooling egresses",
 	booking.WaitClockRemeasure: "clock measurement",
+	booking.WaitAccountTurn:    "account's other booking to submit",
 }
 
 // waits is what one request waited for before it went on the wire, for

@@ -3,6 +3,7 @@ package schedule
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"go.uber.org/zap"
@@ -20,18 +21,23 @@ func (r *run) window(end time.Time) error {
 	defer cancel()
 
 	pages := pagesNone
+	if r.stalePages {
+		pages = pagesAll
+	}
 	first := true
 	renderFails := 0
 	for {
 		// A booking taken over mid-window may have been booked by the
 		// instance before us, whose answer was lost with it: ask before
-		// submitting, and before honouring a cancel.
+		// submitting, and before honouring a cancel — for every choice,
+		// since the instance before may have reached any of them.
 		if r.unsure {
-			done, err := r.resolve(ctx, "taken over mid-window", "")
+			done, err := r.resolveTakeover(ctx)
 			r.unsure = false
 			if done || err != nil {
 				return err
 			}
+			pages = pagesAll
 			continue
 		}
 		if r.cancelRequested() {
@@ -134,7 +140,10 @@ func (r *run) window(end time.Time) error {
 		if res.Class != profile.ClassBlocked {
 			r.blocked = false // the site let this one through
 		}
-		dec := submitDecision(res.Class, res.Ambiguous, r.prof.Verify != nil)
+		dec := submitDecision(res.Class, answer{ambiguous: res.Ambiguous, hasVerify: r.prof.Verify != nil, more: r.hasNext(), doubt: r.doubt})
+		if res.Ambiguous || dec.act == actVerify {
+			r.doubt = true
+		}
 		switch dec.act {
 		case actSucceed:
 			r.succeed(res.Reservation)
@@ -182,6 +191,14 @@ func (r *run) window(end time.Time) error {
 			pages = pagesAll
 		case actMove:
 			r.onBlocked(res)
+			pages = pagesAll
+		case actNext:
+			r.next("is taken")
+			pages = pagesAll
+		case actLimit:
+			if r.limitReached() {
+				return nil
+			}
 			pages = pagesAll
 		case actAgain:
 		}
@@ -261,6 +278,11 @@ func (r *run) resolve(ctx context.Context, why string, notMine booking.Reason) (
 			r.d.event(r.b.ID, "verify: held for this account; checking out")
 			return r.checkout(ctx)
 		case profile.ClassRetry, profile.ClassNotOpen, profile.ClassSoldOut:
+			if notMine == booking.ReasonSoldOut && r.hasNext() {
+				// Verified: not ours, so someone else holds this choice.
+				r.next("is taken (verified: not booked for this account)")
+				return false, nil
+			}
 			if notMine != "" {
 				r.d.event(r.b.ID, "verify: not booked for this account: "+string(notMine))
 				r.fail(notMine, r.failedKinds()...)
@@ -276,4 +298,23 @@ func (r *run) resolve(ctx context.Context, why string, notMine booking.Reason) (
 			r.onBlocked(res)
 		}
 	}
+}
+
+// resolveTakeover verifies every choice of a booking taken over
+// mid-window, in order, before anything is submitted: the instance before
+// may have booked any of them. The run then goes on from the first
+// choice (a taken one answers sold_out at once and moves on).
+func (r *run) resolveTakeover(ctx context.Context) (done bool, err error) {
+	for i := range r.choices {
+		r.useChoice(i)
+		why := "taken over mid-window"
+		if len(r.choices) > 1 {
+			why = fmt.Sprintf("taken over mid-window: choice %d of %d (%s)", i+1, len(r.choices), r.current())
+		}
+		if done, err := r.resolve(ctx, why, ""); done || err != nil {
+			return done, err
+		}
+	}
+	r.useChoice(0)
+	return false, nil
 }
