@@ -255,3 +255,40 @@ func TestSerialSubmitsInPriorityOrder(t *testing.T) {
 		require.Positive(t, waited, "a submit that waited for the account's turn says so")
 	})
 }
+
+// The site says the account holds all it may (a cap of one a day): the
+// booking that got the answer fails with account_limit, and the account's
+// other booking of that day, queued for a later opening, is cancelled
+// with it — the site would refuse it too. A booking of another day is
+// left alone.
+func TestLimitReachedAtTheSite(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := setup(t, setupOpts{limitPerDay: 1})
+		opensAt := b.site.Now().Add(90 * time.Second).Truncate(time.Second)
+		b.site.SetOpenAt(opensAt)
+		date := opensAt.In(b.prof.Location).AddDate(0, 0, 7).Format(time.DateOnly)
+		other := opensAt.In(b.prof.Location).AddDate(0, 0, 8).Format(time.DateOnly)
+		// Court 3 was booked by this account earlier (on the site).
+		_, err := b.site.Reserve("user001", 3, date, 3)
+		require.NoError(t, err)
+		now := b.bookChoices(t, opensAt, "user001", courtChoices(date, "10:00", "11:00", "4", "5"))
+		later := b.bookChoices(t, opensAt.Add(time.Hour), "user001", courtChoices(date, "12:00", "13:00", "6"))
+		elsewhere := b.bookChoices(t, opensAt.Add(time.Hour), "user001", courtChoices(other, "12:00", "13:00", "6"))
+
+		d := b.daemon(t, "i1", nil)
+		require.NoError(t, d.Start(t.Context()))
+		got := b.waitTerminal(t, now.ID, 3*time.Minute)
+		require.Equal(t, booking.Failed, got.State)
+		require.Equal(t, booking.ReasonAccountLimit, got.Reason)
+		gone := b.waitTerminal(t, later.ID, 10*time.Second)
+		require.Equal(t, booking.Cancelled, gone.State)
+		require.Equal(t, booking.ReasonAccountLimit, gone.Reason)
+		require.Equal(t, booking.Queued, b.get(t, elsewhere.ID).State, "another day's booking is not the limit's")
+		d.Stop()
+
+		led := b.site.Ledger()
+		require.Len(t, reservationsOf(led, "user001"), 1, "only the earlier reservation")
+		require.Len(t, led.Submits, 1, "one submit: the answer ends the booking (choice 2 is on the same day)")
+		require.Equal(t, sitesim.ResultLimit, led.Submits[0].Result)
+	})
+}

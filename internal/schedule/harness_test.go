@@ -47,6 +47,9 @@ type setupOpts struct {
 	// openLag: the site decides on a clock this far behind its Date
 	// header's (sitesim.Options.OpenLag).
 	openLag time.Duration
+	// limitPerDay: the site's cap on one account's reservations a day
+	// (sitesim.Options.AccountLimitPerDay).
+	limitPerDay int
 }
 
 func loadProfile(t testing.TB, file, baseURL string) *profile.Profile {
@@ -79,7 +82,8 @@ func newBundle(t *testing.T) *bundle {
 
 func setup(t *testing.T, o setupOpts) *bundle {
 	t.Helper()
-	site, err := sitesim.New(sitesim.Options{Skew: o.skew, Charset: o.charset, Accounts: 50, Strict: !o.lenient, OpenLag: o.openLag})
+	site, err := sitesim.New(sitesim.Options{Skew: o.skew, Charset: o.charset, Accounts: 50, Strict: !o.lenient, OpenLag: o.openLag,
+		AccountLimitPerDay: o.limitPerDay})
 	require.NoError(t, err)
 	t.Cleanup(func() {
 		if n := site.Ledger().RepeatSubmits; n != 0 {
