@@ -84,13 +84,18 @@ func (s *Store) checkLimits(tx *gorm.DB, acct *Account, exclude int64, dates []s
 	if !lim.Any() {
 		return nil
 	}
+	q := tx
 	if s.db.Dialect == database.MySQL {
 		if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Where("id = ?", acct.ID).Take(&Account{}).Error; err != nil {
 			return err
 		}
+		// A locking read sees what the creates before this one committed
+		// (a plain read keeps the transaction's first snapshot, taken
+		// before the lock was granted).
+		q = tx.Clauses(clause.Locking{Strength: "SHARE"})
 	}
 	var rows []Booking
-	err := tx.Select("id", "state", "court", "play_date", "start_time", "end_time", "choices", "won_choice").
+	err := q.Select("id", "state", "court", "play_date", "start_time", "end_time", "choices", "won_choice").
 		Where("account_id = ? AND id <> ? AND state IN ?", acct.ID, exclude, []State{Queued, Armed, Running, Succeeded}).
 		Order("id").Find(&rows).Error
 	if err != nil {
