@@ -33,7 +33,16 @@ type bookingView struct {
 	Fields        map[string]string `json:"fields"`
 	// Notify is the booking's own notify settings (left out: the
 	// defaults).
-	Notify        *notifyView    `json:"notify,omitempty"`
+	Notify *notifyView `json:"notify,omitempty"`
+	// Choices are the booking's slots in order of preference (always one
+	// at least; the first is court, date, start and end); WonChoice the
+	// 1-based one the site booked and Booked that slot, once it succeeded.
+	Choices   []booking.Choice `json:"choices"`
+	WonChoice int              `json:"won_choice,omitempty"`
+	Booked    *booking.Choice  `json:"booked,omitempty"`
+	// Priority orders the account's bookings that open at one instant
+	// when the site takes one submit at a time (lower first).
+	Priority      int            `json:"priority"`
 	State         booking.State  `json:"state"`
 	Reason        booking.Reason `json:"reason,omitempty"`
 	ReservationNo string         `json:"reservation_no,omitempty"`
@@ -70,6 +79,14 @@ func (s *Server) view(b *booking.Booking, p tenant.Principal) bookingView {
 		CancelRequestedAt: b.CancelRequestedAt, Review: b.Review, ReviewNote: b.ReviewNote,
 		OpensAtLocal: sitetime.Format(b.OpensAt, s.location(b.Site)),
 		Notify:       viewNotify(b),
+		Choices:      b.Choices(), Priority: b.Priority,
+	}
+	if c, ok := b.Won(); ok {
+		v.Booked = &c
+		v.WonChoice = 1
+		if b.WonChoice != nil {
+			v.WonChoice = *b.WonChoice
+		}
 	}
 	if b.Account != nil {
 		v.Account.Username = b.Account.Username
