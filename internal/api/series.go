@@ -30,9 +30,9 @@ func (s *Server) seriesStore(w http.ResponseWriter) (*series.Store, bool) {
 const typeNoOpeningRule = "/problems/no-opening-rule"
 
 // seriesRequest is the JSON body of POST /v1/series: a booking's fields
-// without a date, and the rule and season that give the dates. (Choices,
-// an ordered list of alternatives per occurrence, will sit beside court,
-// start and end; they do not exist yet.)
+// without a date, and the rule and season that give the dates. Choices
+// are a booking's choices without dates (each occurrence's date is used);
+// notify is a booking's.
 type seriesRequest struct {
 	Site          *string                    `json:"site"`
 	Account       *accountRequest            `json:"account"`
@@ -48,6 +48,8 @@ type seriesRequest struct {
 	Phone         *string                    `json:"phone"`
 	Name          *string                    `json:"name"`
 	Fields        map[string]json.RawMessage `json:"fields"`
+	Notify        *notifyRequest             `json:"notify"`
+	Choices       []choiceRequest            `json:"choices"`
 }
 
 type ruleRequest struct {
@@ -62,7 +64,11 @@ type Series struct {
 	Rule        series.Rule
 	From, Until string
 	Skip        []string
-	Warnings    []string
+	// Choices are the series' choices, expanded, without dates; a cron
+	// rule's choice that gives no times has Start and End "" (each
+	// occurrence's slot). Nil without choices.
+	Choices  []booking.Choice
+	Warnings []string
 }
 
 // DecodeSeries decodes and validates a POST /v1/series body as the API
@@ -185,22 +191,62 @@ func decodeSeries(body []byte, sites Sites, lim Limits, now time.Time) (Series, 
 			ruleOK = false
 		}
 	}
-	if ruleOK && okFrom && okUntil && site != nil {
-		sr := &series.Series{Site: *req.Site, Weekdays: series.WeekdayNames(out.Rule.Weekdays), Cron: out.Rule.Cron,
+	var due []series.Planned
+	planned := ruleOK && okFrom && okUntil && site != nil
+	var sr *series.Series
+	if planned {
+		sr = &series.Series{Site: *req.Site, Weekdays: series.WeekdayNames(out.Rule.Weekdays), Cron: out.Rule.Cron,
 			SlotMinutes: out.Rule.SlotMinutes, StartTime: out.Rule.Start, EndTime: out.Rule.End, SeasonFrom: out.From, SeasonUntil: out.Until}
 		sr.Skip = skipJSON(out.Skip)
-		due, err := series.Due(sr, site, nil, now, -1)
+		var err error
+		due, err = series.Due(sr, site, nil, now, -1)
 		switch {
 		case err != nil:
 			bad("rule", err.Error())
+			planned = false
 		case len(due) == 0:
 			bad("until", fmt.Sprintf("no occurrence of this series from %s to %s opens after now (%s): give a season with dates still to open",
 				out.From, out.Until, sitetime.Format(now, loc)))
+			planned = false
 		default:
 			probe = due[0].Date
 			if out.Rule.Cron != "" {
 				breq.Start, breq.End = &due[0].Start, &due[0].End
 			}
+		}
+	}
+	if req.Choices != nil {
+		if req.Court != nil {
+			bad("court", "give the court in each choice: with choices, a top-level court is not used")
+		}
+		// A cron rule's choices default to the first occurrence's slot,
+		// known only once the rule and season are right.
+		if planned || out.Rule.Cron == "" {
+			out.Choices = seriesChoices(req.Choices, out.Rule, due, site, bad)
+		}
+		if out.Choices != nil && planned {
+			raw, _ := json.Marshal(out.Choices)
+			list := string(raw)
+			sr.ChoiceList = &list
+			due, _ = series.Due(sr, site, nil, now, -1)
+			if len(due) == 0 {
+				bad("choices[0]", fmt.Sprintf("no occurrence of this series opens after now (%s) by its first choice's times: give a season with dates still to open",
+					sitetime.Format(now, loc)))
+				planned = false
+			}
+		}
+		if out.Choices != nil && planned {
+			sameOpenings(req.Choices, due, site, bad)
+			// The booking's own checks run on the first occurrence's
+			// first choice.
+			probe = due[0].Date
+			breq.Court = (*flexString)(&due[0].Choices[0].Court)
+			breq.Start, breq.End = &due[0].Start, &due[0].End
+		} else {
+			// The choices' problems are reported (or wait for the rule's);
+			// the booking's own checks run on a court standing in for them.
+			stand := flexString("1")
+			breq.Court = &stand
 		}
 	}
 	if probe == "" {
@@ -213,16 +259,103 @@ func decodeSeries(body []byte, sites Sites, lim Limits, now time.Time) (Series, 
 		at, to := "00:00", "00:01"
 		breq.Start, breq.End = &at, &to
 	}
+	breq.Notify = req.Notify
 	v, bprobs := validate(breq, sites, lim, now)
 	for _, p := range bprobs {
 		if p.Field == "date" || p.Field == "opens_at" {
 			continue // the series' dates and the site's rule give them, checked above
 		}
+		if req.Choices != nil && p.Field == "court" {
+			continue // the choices' courts are checked by seriesChoices
+		}
 		probs = append(probs, p)
+	}
+	if req.Choices != nil && (out.Choices == nil || !planned) {
+		v.SlotProblems = nil // of the stand-in court's slot
 	}
 	out.Booking = v
 	out.Warnings = v.Warnings
 	return out, probs, status
+}
+
+// seriesChoices expands a series' choices with the site (expandChoices,
+// without dates): a choice's start and end default to the rule's (a
+// weekday rule), or to each occurrence's slot (a cron rule: the match and
+// slot_minutes; checked on the first occurrence, due[0], and stored as ""
+// so that each occurrence fills in its own). Nil when there is a problem.
+func seriesChoices(reqs []choiceRequest, rule series.Rule, due []series.Planned, site Site, bad func(field, detail string)) []booking.Choice {
+	def := booking.Choice{Start: rule.Start, End: rule.End}
+	cron := rule.Cron != ""
+	ok := true
+	if cron {
+		def = booking.Choice{Start: due[0].Start, End: due[0].End}
+		for i, r := range reqs {
+			if (r.Start == nil) != (r.End == nil) {
+				bad(fmt.Sprintf("choices[%d].start", i), "with a cron rule give a choice both start and end, or neither: "+
+					"then it takes each occurrence's slot (the match, and rule.slot_minutes long)")
+				ok = false
+			}
+		}
+	}
+	cs := expandChoices(reqs, def, site, false, "choices", bad)
+	if cs == nil || !ok {
+		return nil
+	}
+	if cron {
+		items := choiceItems(reqs, site)
+		for i := range cs {
+			if r := reqs[items[i]]; r.Start == nil && r.End == nil {
+				cs[i].Start, cs[i].End = "", ""
+			}
+		}
+	}
+	return cs
+}
+
+// choiceItems is, for each choice expandChoices made of reqs (which it
+// accepted), the index of the item it came from: a court is one choice, a
+// courts shorthand as many as the site expands it to.
+func choiceItems(reqs []choiceRequest, site Site) []int {
+	var out []int
+	for i, r := range reqs {
+		n := 1
+		if r.Courts != nil {
+			if ce, ok := site.(ChoiceExpander); ok {
+				cs, _ := ce.ExpandCourts(*r.Courts)
+				n = len(cs)
+			}
+		}
+		for range n {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// sameOpenings refuses each choice that, on some occurrence, opens at
+// another instant than the occurrence (its first choice), naming the
+// first such date and both instants: a booking opens at one instant.
+func sameOpenings(reqs []choiceRequest, due []series.Planned, site Site, bad func(field, detail string)) {
+	if len(due) == 0 {
+		return
+	}
+	items := choiceItems(reqs, site)
+	loc := site.Location()
+	refused := map[int]bool{}
+	for _, p := range due {
+		day, _ := time.ParseInLocation("2006-01-02", p.Date, loc)
+		for j, c := range p.Choices {
+			if j == 0 || j >= len(items) || refused[items[j]] {
+				continue
+			}
+			if at, ok := site.OpensAt(day, c.Start, c.End); ok && !at.Equal(p.OpensAt) {
+				refused[items[j]] = true
+				bad(fmt.Sprintf("choices[%d]", items[j]), fmt.Sprintf("%s opens at %s, but the occurrence of %s opens at %s (its first choice, %s): "+
+					"a booking opens at one instant; make it a separate series",
+					c, sitetime.Format(at, loc), p.Date, sitetime.Format(p.OpensAt, loc), p.Choices[0]))
+			}
+		}
+	}
 }
 
 func skipJSON(dates []string) string {
@@ -275,6 +408,7 @@ func (s *Server) createSeries(w http.ResponseWriter, r *http.Request) {
 		TenantID: p.TenantID, Site: b.Site, Username: b.Username, Password: b.Password, Court: b.Court,
 		Rule: v.Rule, From: v.From, Until: v.Until, Skip: v.Skip,
 		WindowSeconds: b.Window, RatePerSecond: b.Rate, Phone: b.Phone, BookerName: b.Name, Fields: b.Fields,
+		Choices: v.Choices, NotifyOn: b.NotifyOn, NotifyLanguage: b.NotifyLanguage,
 		IdempotencyKey: key, RequestHash: hash,
 	})
 	switch {
@@ -437,15 +571,27 @@ type seriesView struct {
 	Phone         string            `json:"phone,omitempty"`
 	Name          string            `json:"name,omitempty"`
 	Fields        map[string]string `json:"fields"`
-	State         series.State      `json:"state"`
-	CreatedAt     time.Time         `json:"created_at"`
-	UpdatedAt     time.Time         `json:"updated_at"`
-	EndedAt       *time.Time        `json:"ended_at,omitempty"`
+	// Choices are the occurrences' courts and times in order (at least
+	// one: the series' court); a choice without times takes each
+	// occurrence's slot (a cron rule's).
+	Choices   []seriesChoiceView `json:"choices"`
+	Notify    *notifyView        `json:"notify,omitempty"`
+	State     series.State       `json:"state"`
+	CreatedAt time.Time          `json:"created_at"`
+	UpdatedAt time.Time          `json:"updated_at"`
+	EndedAt   *time.Time         `json:"ended_at,omitempty"`
 	// Occurrences are those created so far (with their booking), Upcoming
 	// the next ones still to be created, soonest first.
 	Occurrences []occurrenceView `json:"occurrences,omitempty"`
 	Upcoming    []occurrenceView `json:"upcoming"`
 	Warnings    []string         `json:"warnings,omitempty"`
+}
+
+// seriesChoiceView is one of a series' choices.
+type seriesChoiceView struct {
+	Court string `json:"court"`
+	Start string `json:"start,omitempty"`
+	End   string `json:"end,omitempty"`
 }
 
 type ruleView struct {
@@ -481,6 +627,16 @@ func (s *Server) seriesView(r *http.Request, st *series.Store, sr *series.Series
 	}
 	if v.Skip == nil {
 		v.Skip = []string{}
+	}
+	v.Choices = []seriesChoiceView{{Court: sr.Court, Start: sr.StartTime, End: sr.EndTime}}
+	if cs := sr.Choices(); cs != nil {
+		v.Choices = make([]seriesChoiceView, len(cs))
+		for i, c := range cs {
+			v.Choices[i] = seriesChoiceView{Court: c.Court, Start: c.Start, End: c.End}
+		}
+	}
+	if sr.NotifyOn != "" || sr.NotifyLanguage != "" {
+		v.Notify = &notifyView{On: sr.NotifyOn, Language: sr.NotifyLanguage}
 	}
 	if sr.Weekdays != "" {
 		v.Rule.Weekdays = strings.Split(sr.Weekdays, ",")
@@ -523,7 +679,7 @@ func (s *Server) seriesView(r *http.Request, st *series.Store, sr *series.Series
 	}
 	for _, p := range due[:min(len(due), upcomingShown)] {
 		v.Upcoming = append(v.Upcoming, occurrenceView{Date: p.Date, Start: p.Start, End: p.End,
-			OpensAt: p.OpensAt.UTC(), OpensAtLocal: sitetime.Format(p.OpensAt, loc)})
+			OpensAt: p.OpensAt.UTC(), OpensAtLocal: sitetime.Format(p.OpensAt, loc), Note: p.Note})
 	}
 	return v, nil
 }

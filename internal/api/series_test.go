@@ -16,6 +16,7 @@ import (
 	"reserver/internal/booking"
 	"reserver/internal/database"
 	"reserver/internal/database/dbtest"
+	"reserver/internal/profile"
 	"reserver/internal/secret"
 	"reserver/internal/series"
 	"reserver/internal/tenant"
@@ -33,6 +34,13 @@ type seriesBundle struct {
 }
 
 func setupSeries(t *testing.T, db *database.DB) seriesBundle {
+	t.Helper()
+	return setupSeriesOf(t, db, sites)
+}
+
+// setupSeriesOf is setupSeries with the API and the materialiser on
+// sites.
+func setupSeriesOf(t *testing.T, db *database.DB, sites Sites) seriesBundle {
 	t.Helper()
 	ctx := context.Background()
 	box, err := secret.NewBox(bytes.Repeat([]byte{9}, secret.KeySize))
@@ -174,8 +182,10 @@ func TestSeriesValidation(t *testing.T) {
 			"start", "leave start and end out with a cron rule"},
 		{"booking field", `"fields": {"people": 4}`, `"fields": {}`, 400,
 			"fields.people", "required: an integer"},
-		{"choices not yet", `"court": 3,`, `"court": 3, "choices": [],`, 400,
-			"choices", "unknown field"},
+		{"empty choices", `"court": 3,`, `"choices": [],`, 400,
+			"choices", "expected at least one choice"},
+		{"bad notify", `"court": 3,`, `"court": 3, "notify": {"on": "sometimes"},`, 400,
+			"notify.on", `"sometimes" is not a notify policy: expected one of`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			body := strings.Replace(saturdaysBody, tc.from, tc.to, 1)
@@ -220,4 +230,160 @@ func TestCronSeriesThroughTheAPI(t *testing.T) {
 	for _, it := range list.body["items"].([]any) {
 		require.Equal(t, "07:30", it.(map[string]any)["start"])
 	}
+}
+
+// seriesSite is a site backed by a real profile, as the binary's are:
+// courts that expand shorthands, a slot grid, an opening rule and
+// account limits.
+type seriesSite struct{ p *profile.Profile }
+
+func (s seriesSite) Location() *time.Location { return s.p.Location }
+func (s seriesSite) CheckFields(f map[string]string) []FieldProblem {
+	var out []FieldProblem
+	for _, e := range s.p.ValidateFields(f) {
+		out = append(out, FieldProblem{Field: e.Field, Detail: e.Problem})
+	}
+	return out
+}
+func (s seriesSite) OpensAt(d time.Time, start, end string) (time.Time, bool) {
+	return s.p.OpensAt(d, start, end)
+}
+func (s seriesSite) CheckSlot(court, _, start, end string) ([]FieldProblem, []string) {
+	var out []FieldProblem
+	for _, e := range s.p.CheckSlot(court, start, end) {
+		out = append(out, FieldProblem{Field: e.Field, Detail: e.Problem})
+	}
+	return out, nil
+}
+func (s seriesSite) ExpandCourts(spec string) ([]string, error) { return s.p.Courts.Expand(spec) }
+func (s seriesSite) AccountLimits() profile.AccountLimits       { return s.p.AccountLimits }
+
+// profileSites are courtsim's profile (courts 1-10, one-hour slots from
+// 06:00 to 18:00, a date opens seven days before at 09:00) as "courtsim",
+// and as "rolling", whose slots open seven days before their start.
+func profileSites(t *testing.T) siteMap {
+	t.Helper()
+	p, err := profile.Load("../../configs/sites/courtsim.yaml")
+	require.NoError(t, err)
+	rolling := *p
+	rolling.Name = "rolling"
+	rolling.Opening = &profile.Opening{Rolling: true, Before: 7 * 24 * time.Hour, Of: profile.OfStart, Granularity: time.Minute}
+	return siteMap{"courtsim": seriesSite{p}, "rolling": seriesSite{&rolling}}
+}
+
+// choicesBody is a series of the Saturdays of December 2026 but the 19th
+// on courtsim, 10:00-11:00, with the members extra added.
+func choicesBody(extra string) string {
+	return `{"site": "courtsim", "account": {"username": "user001", "password": "S3cr3t-Pa55!"},
+  "rule": {"weekdays": ["sat"]}, "start": "10:00", "end": "11:00",
+  "from": "2026-12-01", "until": "2026-12-31", "skip": ["2026-12-19"], ` + extra + `}`
+}
+
+// A series with choices and notify settings shows them, and every
+// occurrence's booking carries both, the choices on its date: a weekday
+// rule's choice without times takes the series' start and end, a courts
+// shorthand is expanded by the site's profile.
+func TestSeriesChoicesAndNotifyThroughTheAPI(t *testing.T) {
+	t.Parallel()
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
+		b := setupSeriesOf(t, db, profileSites(t))
+		r := b.do(t, "POST", "/v1/series", b.alice, choicesBody(`"choices": [{"court": 3}, {"court": "4"}, {"courts": "1-2", "start": "12:00", "end": "13:00"}],
+  "notify": {"on": "always", "language": "en"}`))
+		require.Equal(t, 201, r.status, r.raw)
+		require.Equal(t, []any{
+			map[string]any{"court": "3", "start": "10:00", "end": "11:00"}, map[string]any{"court": "4", "start": "10:00", "end": "11:00"},
+			map[string]any{"court": "1", "start": "12:00", "end": "13:00"}, map[string]any{"court": "2", "start": "12:00", "end": "13:00"},
+		}, r.body["choices"])
+		require.Equal(t, map[string]any{"on": "always", "language": "en"}, r.body["notify"])
+		require.Equal(t, "3", r.body["court"], "the first choice's court")
+		id := int64(r.body["id"].(float64))
+		one := b.do(t, "GET", fmt.Sprintf("/v1/series/%d", id), b.alice, "")
+		require.Equal(t, r.body["choices"], one.body["choices"])
+		require.Equal(t, r.body["notify"], one.body["notify"])
+
+		res, err := b.mat.RunOnce(context.Background(), fixedNow)
+		require.NoError(t, err)
+		require.Equal(t, series.Result{Created: 2, Recorded: 2}, res)
+		occ, err := b.series.Occurrences(context.Background(), id)
+		require.NoError(t, err)
+		require.Len(t, occ[id], 2)
+		for _, o := range occ[id] {
+			bk, err := b.store.Get(context.Background(), booking.Scope{All: true}, *o.BookingID)
+			require.NoError(t, err)
+			d := o.PlayDate
+			require.Equal(t, []booking.Choice{{Court: "3", Date: d, Start: "10:00", End: "11:00"}, {Court: "4", Date: d, Start: "10:00", End: "11:00"},
+				{Court: "1", Date: d, Start: "12:00", End: "13:00"}, {Court: "2", Date: d, Start: "12:00", End: "13:00"}}, bk.Choices())
+			require.Equal(t, "always", bk.NotifyOn)
+			require.Equal(t, "en", bk.NotifyLanguage)
+		}
+	})
+}
+
+// A cron series' choice without times takes each occurrence's slot (the
+// match, slot_minutes long); one with times keeps them.
+func TestCronSeriesChoices(t *testing.T) {
+	t.Parallel()
+	b := setupSeriesOf(t, dbtest.SQLite(t), profileSites(t))
+	body := strings.Replace(strings.Replace(choicesBody(`"choices": [{"court": 5}, {"court": 6, "start": "12:00", "end": "13:00"}]`),
+		`"rule": {"weekdays": ["sat"]}, "start": "10:00", "end": "11:00",`, `"rule": {"cron": "0 7 * * sun", "slot_minutes": 60},`, 1), `"2026-12-19"`, `"2026-12-20"`, 1)
+	r := b.do(t, "POST", "/v1/series", b.alice, body)
+	require.Equal(t, 201, r.status, r.raw)
+	require.Equal(t, []any{map[string]any{"court": "5"}, map[string]any{"court": "6", "start": "12:00", "end": "13:00"}}, r.body["choices"])
+	res, err := b.mat.RunOnce(context.Background(), fixedNow)
+	require.NoError(t, err)
+	require.Equal(t, 2, res.Created)
+	list, err := b.store.List(context.Background(), booking.ListFilter{Scope: booking.Scope{All: true}})
+	require.NoError(t, err)
+	require.Len(t, list, 2)
+	for _, bk := range list {
+		d := bk.PlayDate
+		require.Equal(t, []booking.Choice{{Court: "5", Date: d, Start: "07:00", End: "08:00"}, {Court: "6", Date: d, Start: "12:00", End: "13:00"}}, bk.Choices())
+	}
+}
+
+// Each bad choice of a series is refused naming it and what to give
+// instead, and nothing is stored.
+func TestSeriesChoicesValidation(t *testing.T) {
+	t.Parallel()
+	b := setupSeriesOf(t, dbtest.SQLite(t), profileSites(t))
+	cron := func(body string) string {
+		return strings.Replace(body, `"rule": {"weekdays": ["sat"]}, "start": "10:00", "end": "11:00",`, `"rule": {"cron": "0 7 * * sun", "slot_minutes": 60},`, 1)
+	}
+	for _, tc := range []struct {
+		name, body    string
+		status        int
+		field, detail string
+	}{
+		{"a date", choicesBody(`"choices": [{"court": 3}, {"court": 4, "date": "2026-12-05"}]`), 400,
+			"choices[1].date", "a series' choice has no date: each occurrence's date is used; leave it out"},
+		{"top-level court", choicesBody(`"court": 3, "choices": [{"court": 4}]`), 400,
+			"court", "give the court in each choice: with choices, a top-level court is not used"},
+		{"unknown court", choicesBody(`"choices": [{"court": 3}, {"court": 11}]`), 400,
+			"choices[1].court", "11"},
+		{"bad shorthand", choicesBody(`"choices": [{"courts": "9-12"}]`), 400,
+			"choices[0].courts", "its courts: 1-10"},
+		{"twice", choicesBody(`"choices": [{"court": 3}, {"courts": "2-4"}]`), 400,
+			"choices[1]", "is the same slot as choices[0]"},
+		{"cron start only", cron(choicesBody(`"choices": [{"court": 3, "start": "12:00"}]`)), 400,
+			"choices[0].start", "with a cron rule give a choice both start and end, or neither"},
+		{"another opening", strings.Replace(choicesBody(`"choices": [{"court": 3}, {"court": 4, "start": "14:00", "end": "15:00"}]`), `"courtsim"`, `"rolling"`, 1), 400,
+			"choices[1]", "court 4, 2026-12-05 14:00-15:00 opens at 2026-11-28 14:00:00 +09:00 KST, but the occurrence of 2026-12-05 opens at 2026-11-28 10:00:00 +09:00 KST (its first choice, court 3, 2026-12-05 10:00-11:00): a booking opens at one instant; make it a separate series"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := b.do(t, "POST", "/v1/series", b.alice, tc.body)
+			require.Equal(t, tc.status, r.status, r.raw)
+			found := false
+			for _, e := range r.body["errors"].([]any) {
+				e := e.(map[string]any)
+				if e["field"] == tc.field {
+					require.Contains(t, e["detail"], tc.detail)
+					found = true
+				}
+			}
+			require.True(t, found, "no problem for %s in %s", tc.field, r.raw)
+		})
+	}
+	var n int64
+	require.NoError(t, b.db.Table("series").Count(&n).Error)
+	require.Zero(t, n)
 }
