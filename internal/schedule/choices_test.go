@@ -81,6 +81,14 @@ func TestThreeChoicesFirstTwoTaken(t *testing.T) {
 			require.Equal(t, got.ReservationNo, mine[0].Number)
 			rows := b.attempts(t, bk.ID)
 			require.Equal(t, []int{1, 2, 3}, submitChoices(rows), "each choice submitted once, in order")
+			// The confirmation names the slot booked, and which choice it was.
+			var note booking.Outbox
+			require.NoError(t, b.db.Where("booking_id = ? AND kind = ?", bk.ID, KindBooked).Take(&note).Error)
+			var payload map[string]any
+			require.NoError(t, json.Unmarshal([]byte(note.Payload), &payload))
+			require.Equal(t, "5", payload["court"])
+			require.EqualValues(t, 3, payload["choice"])
+			require.EqualValues(t, 3, payload["choices"])
 			for _, a := range rows {
 				require.NotEqual(t, profile.StepVerify, a.Step, "a plain sold_out moves on without verify")
 			}

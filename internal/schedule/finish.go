@@ -284,10 +284,19 @@ func (r *run) notesFor(n booking.Notice, kind, reservation string) []booking.Out
 		return nil
 	}
 	lang, noun := r.noticeLanguage(n.NotifyLanguage)
+	// The slot is the one booked (the choice won) for a confirmation, the
+	// first choice otherwise; choice and choices say which of how many.
+	slot, choice, choices := booking.Choice{Court: r.b.Court, Date: r.b.PlayDate, Start: r.b.StartTime, End: r.b.EndTime}, 1, 1
+	if len(r.choices) > 0 {
+		choices = len(r.choices)
+		if kind == KindBooked {
+			slot, choice = r.current(), r.choice+1
+		}
+	}
 	payload, _ := json.Marshal(map[string]any{
-		"site": r.b.Site, "court": r.b.Court, "date": r.b.PlayDate, "start": r.b.StartTime,
-		"end": r.b.EndTime, "reservation_no": reservation, "name": n.BookerName,
-		"language": lang, "noun": noun,
+		"site": r.b.Site, "court": slot.Court, "date": slot.Date, "start": slot.Start,
+		"end": slot.End, "reservation_no": reservation, "name": n.BookerName,
+		"language": lang, "noun": noun, "choice": choice, "choices": choices,
 		// The opening, shown in the site's zone (notify: time_zone).
 		"opens_at": r.b.OpensAt.UTC().Format(time.RFC3339Nano), "time_zone": r.zone(),
 	})
