@@ -82,7 +82,12 @@ func cancelCmd(c *common) *cobra.Command {
 func cancelOutcome(b *booking.Booking, before bool) (string, int) {
 	switch {
 	case b.State == booking.Succeeded:
-		return fmt.Sprintf("booking %d was booked before the cancel took effect: reservation %s", b.ID, b.ReservationNo), exitBooked
+		// The slot booked, so that a person can find it on the site.
+		slot := shownSlot(b).String()
+		if n := len(b.Choices()); n > 1 {
+			slot = fmt.Sprintf("choice %d of %d, %s", wonChoice(b), n, slot)
+		}
+		return fmt.Sprintf("booking %d was booked before the cancel took effect: reservation %s (%s)", b.ID, b.ReservationNo, slot), exitBooked
 	case b.State == booking.Cancelled && before:
 		return fmt.Sprintf("booking %d was already cancelled (%s)", b.ID, b.Reason), 0
 	case b.State == booking.Cancelled:

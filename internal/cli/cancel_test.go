@@ -97,7 +97,7 @@ func TestCancelCommand(t *testing.T) {
 			out, errOut, code = e.run(t, "cancel", fmt.Sprint(booked))
 			require.NoError(t, <-done)
 			require.Equal(t, 2, code)
-			require.Equal(t, fmt.Sprintf("booking %d was booked before the cancel took effect: reservation R-555\n", booked), out)
+			require.Equal(t, fmt.Sprintf("booking %d was booked before the cancel took effect: reservation R-555 (court 3, 2026-12-01 10:00-11:00)\n", booked), out)
 			require.Empty(t, errOut, "the one line says it")
 
 			stuck := e.seed(t, "courtsim", "4", opens, booking.Queued, "")
@@ -151,4 +151,17 @@ func TestFailuresCommandShowsReviews(t *testing.T) {
 	require.Contains(t, out, `"state": "succeeded"`)
 	require.Contains(t, out, `"reservation_no": "R-7"`)
 	require.NotContains(t, out, "R-8")
+}
+
+// Too late to cancel a booking of several choices: the line names the
+// choice the site booked, so that a person can find it there.
+func TestCancelOutcomeNamesTheChoiceBooked(t *testing.T) {
+	t.Parallel()
+	list := `[{"court":"3","date":"2026-12-10","start":"10:00","end":"11:00"},{"court":"4","date":"2026-12-10","start":"10:00","end":"11:00"}]`
+	won := 2
+	b := &booking.Booking{ID: 7, State: booking.Succeeded, ReservationNo: "R-1", Court: "3", PlayDate: "2026-12-10", StartTime: "10:00", EndTime: "11:00",
+		ChoiceList: &list, WonChoice: &won}
+	line, code := cancelOutcome(b, false)
+	require.Equal(t, exitBooked, code)
+	require.Equal(t, "booking 7 was booked before the cancel took effect: reservation R-1 (choice 2 of 2, court 4, 2026-12-10 10:00-11:00)", line)
 }

@@ -99,6 +99,47 @@ func sortedClasses(m map[string]int) []string {
 	return keys
 }
 
+// slotCell is the slot a table shows for b, the one booked or else its
+// first choice: "2026-12-10 10:00-11:00" (its court is in the COURT
+// column).
+func slotCell(c booking.Choice) string {
+	return fmt.Sprintf("%s %s-%s", c.Date, c.Start, c.End)
+}
+
+// choicesCell is the CHOICES column for b: how many choices it has ("1",
+// "3"), and which of them the site booked ("2 of 3").
+func choicesCell(b *booking.Booking) string {
+	n := len(b.Choices())
+	if won := wonChoice(b); won > 0 && n > 1 {
+		return fmt.Sprintf("%d of %d", won, n)
+	}
+	return strconv.Itoa(n)
+}
+
+// wonChoice is the 1-based choice the site booked for b: its won_choice
+// (also on a failed or cancelled booking that a late reservation was
+// recorded for, flagged for review), 1 for a success recorded without
+// one, 0 when nothing was booked.
+func wonChoice(b *booking.Booking) int {
+	if w := b.WonChoice; w != nil && *w >= 1 && *w <= len(b.Choices()) {
+		return *w
+	}
+	if _, ok := b.Won(); ok {
+		return 1
+	}
+	return 0
+}
+
+// shownSlot is the slot a table shows for b: the one booked, else its
+// first choice.
+func shownSlot(b *booking.Booking) booking.Choice {
+	cs := b.Choices()
+	if w := wonChoice(b); w > 0 {
+		return cs[w-1]
+	}
+	return cs[0]
+}
+
 // clip shortens s to n runes for a table cell, on one line.
 func clip(s string, n int) string {
 	s = strings.Join(strings.Fields(s), " ")
@@ -169,7 +210,7 @@ func failuresCmd(c *common) *cobra.Command {
 				return nil
 			}
 			tw := newTable(out)
-			fmt.Fprintln(tw, "ID\tFAILED AT\tSITE\tACCOUNT\tCOURT\tSLOT\tREASON\tATTEMPTS\tBY CLASS\tLAST ANSWER")
+			fmt.Fprintln(tw, "ID\tFAILED AT\tSITE\tACCOUNT\tCOURT\tSLOT\tCHOICES\tREASON\tATTEMPTS\tBY CLASS\tLAST ANSWER")
 			for _, it := range items {
 				b := it.Booking
 				finished := ""
@@ -195,8 +236,10 @@ func failuresCmd(c *common) *cobra.Command {
 				if b.State != booking.Failed {
 					why = string(b.State) // flagged for review, shown below
 				}
-				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s %s-%s\t%s\t%d\t%s\t%s\n",
-					b.ID, finished, b.Site, user, b.Court, b.PlayDate, b.StartTime, b.EndTime,
+				// The slot booked (a success flagged for review), else the first choice.
+				slot := shownSlot(&b)
+				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n",
+					b.ID, finished, b.Site, user, slot.Court, slotCell(slot), choicesCell(&b),
 					why, it.Attempts, stepSummary(it.Steps), last)
 			}
 			if err := tw.Flush(); err != nil {
@@ -261,15 +304,21 @@ func writeReviews(w io.Writer, items []booking.Failure) error {
 
 // failureJSON is one failure as `failures --json` prints it.
 type failureJSON struct {
-	ID      int64     `json:"id"`
-	Tenant  int64     `json:"tenant_id"`
-	Site    string    `json:"site"`
-	Account string    `json:"account"`
-	Court   string    `json:"court"`
-	Date    string    `json:"date"`
-	Start   string    `json:"start"`
-	End     string    `json:"end"`
-	OpensAt time.Time `json:"opens_at"`
+	ID      int64  `json:"id"`
+	Tenant  int64  `json:"tenant_id"`
+	Site    string `json:"site"`
+	Account string `json:"account"`
+	Court   string `json:"court"`
+	Date    string `json:"date"`
+	Start   string `json:"start"`
+	End     string `json:"end"`
+	// Choices are the booking's slots in order (court, date, start and
+	// end above are the first); WonChoice and Booked the one the site
+	// booked, when it did (a success flagged for review).
+	Choices   []booking.Choice `json:"choices"`
+	WonChoice int              `json:"won_choice,omitempty"`
+	Booked    *booking.Choice  `json:"booked,omitempty"`
+	OpensAt   time.Time        `json:"opens_at"`
 	// OpensAtLocal and FinishedAtLocal are the instants in the site's
 	// time zone with its offset, for a person.
 	OpensAtLocal    string         `json:"opens_at_local"`
@@ -311,6 +360,9 @@ type attemptJSON struct {
 	// booking.Wait*; empty when it did not), WaitedMS for how long.
 	WaitedFor string  `json:"waited_for,omitempty"`
 	WaitedMS  float64 `json:"waited_ms"`
+	// Choice is the booking's 1-based choice the request was for (absent:
+	// none in particular, such as a login).
+	Choice int `json:"choice,omitempty"`
 }
 
 // toAttemptJSON writes a; offset_ms is from the opening instant on the
@@ -322,6 +374,7 @@ func toAttemptJSON(a booking.Attempt, opensAt time.Time, clk booking.SiteClock, 
 		OffsetMS: off, Offset: sitetime.SinceOpening(msDuration(off)), Status: a.Status,
 		Class: a.Class, LatencyMS: float64(a.LatencyUS) / 1000, Egress: a.Egress, Instance: a.Instance,
 		Excerpt: a.Excerpt, Error: a.Error, WaitedFor: a.WaitedFor, WaitedMS: float64(a.WaitedUS) / 1000,
+		Choice: a.Choice,
 	}
 }
 
@@ -337,6 +390,11 @@ func writeFailuresJSON(w io.Writer, items []booking.Failure, zones siteZones) er
 			OpensAt: b.OpensAt, OpensAtLocal: sitetime.Format(b.OpensAt, zones.of(b.Site)),
 			FinishedAt: b.FinishedAt, State: string(b.State), Reason: string(b.Reason),
 			Reservation: b.ReservationNo, Review: b.Review, ReviewNote: b.ReviewNote, Attempts: it.Attempts, Classes: it.Classes, Steps: it.Steps,
+			Choices: b.Choices(),
+		}
+		if w := wonChoice(&b); w > 0 {
+			c := shownSlot(&b)
+			f.WonChoice, f.Booked = w, &c
 		}
 		if b.FinishedAt != nil {
 			f.FinishedAtLocal = sitetime.Format(*b.FinishedAt, zones.of(b.Site))
@@ -366,7 +424,9 @@ func attemptsCmd(c *common) *cobra.Command {
 			"opening instant in milliseconds on the site's clock (negative: before it), the step,\n" +
 			"the HTTP status, the response class, the latency, why it waited before it was sent and\n" +
 			"for how long in ms (WAITED: booking_rate, host_ceiling, egress_ceiling, egress_cooling,\n" +
-			"clock_remeasure; - when it did not), the egress and a short redacted excerpt. The\n" +
+			"clock_remeasure; - when it did not), the egress and a short redacted excerpt. CHOICE is\n" +
+			"the booking's choice (alternative slot, 1 the first) a request was for, blank for none in\n" +
+			"particular (a login); a booking of several choices lists them above the table. The\n" +
 			"opening instant T is shown in the site's time zone with its offset. The site's clock is\n" +
 			"estimated from the answers' Date headers; the line above the table says by how much it\n" +
 			"differs from ours and how sure that is.",
@@ -417,7 +477,22 @@ func attemptsCmd(c *common) *cobra.Command {
 			if b.ReservationNo != "" {
 				state += ", reservation " + b.ReservationNo
 			}
-			fmt.Fprintf(out, "booking %d on %s, court %s, %s %s-%s: %s\n", b.ID, b.Site, b.Court, b.PlayDate, b.StartTime, b.EndTime, state)
+			if cs := b.Choices(); len(cs) > 1 {
+				won := wonChoice(b)
+				if won > 0 {
+					state += fmt.Sprintf(", booked choice %d", won)
+				}
+				fmt.Fprintf(out, "booking %d on %s, %d choices: %s\n", b.ID, b.Site, len(cs), state)
+				for i, ch := range cs {
+					mark := ""
+					if i+1 == won {
+						mark = " (booked)"
+					}
+					fmt.Fprintf(out, "  choice %d: %s%s\n", i+1, ch, mark)
+				}
+			} else {
+				fmt.Fprintf(out, "booking %d on %s, court %s, %s %s-%s: %s\n", b.ID, b.Site, b.Court, b.PlayDate, b.StartTime, b.EndTime, state)
+			}
 			fmt.Fprintf(out, "opening instant T = %s on the site's clock (%s); %d attempts\n",
 				sitetime.FormatMilli(b.OpensAt, loc), sitetime.UTC(b.OpensAt), len(rows))
 			if len(rows) == 0 {
@@ -425,7 +500,7 @@ func attemptsCmd(c *common) *cobra.Command {
 			}
 			fmt.Fprintln(out, clk.String())
 			tw := newTable(out)
-			fmt.Fprintln(tw, "SEQ\tT+MS\tSTEP\tSTATUS\tCLASS\tLATENCY MS\tWAITED\tEGRESS\tINSTANCE\tEXCERPT")
+			fmt.Fprintln(tw, "SEQ\tT+MS\tSTEP\tCHOICE\tSTATUS\tCLASS\tLATENCY MS\tWAITED\tEGRESS\tINSTANCE\tEXCERPT")
 			for _, a := range rows {
 				ex := a.Excerpt
 				if a.Error != "" {
@@ -435,8 +510,12 @@ func attemptsCmd(c *common) *cobra.Command {
 				if a.WaitedFor != "" {
 					wait = fmt.Sprintf("%s %.1f", a.WaitedFor, float64(a.WaitedUS)/1000)
 				}
-				fmt.Fprintf(tw, "%d\t%+.1f\t%s\t%d\t%s\t%.1f\t%s\t%s\t%s\t%s\n",
-					a.Seq, clk.SinceOpening(a.SentAt, b.OpensAt), a.Step, a.Status, a.Class,
+				choice := ""
+				if a.Choice > 0 {
+					choice = strconv.Itoa(a.Choice)
+				}
+				fmt.Fprintf(tw, "%d\t%+.1f\t%s\t%s\t%d\t%s\t%.1f\t%s\t%s\t%s\t%s\n",
+					a.Seq, clk.SinceOpening(a.SentAt, b.OpensAt), a.Step, choice, a.Status, a.Class,
 					float64(a.LatencyUS)/1000, wait, a.Egress, a.Instance, clip(ex, 60))
 			}
 			return tw.Flush()

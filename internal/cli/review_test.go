@@ -113,8 +113,8 @@ func TestFailuresCommand(t *testing.T) {
 	out0 := out
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	require.Len(t, lines, 3, out)
-	require.Regexp(t, `^ID\s+FAILED AT\s+SITE\s+ACCOUNT\s+COURT\s+SLOT\s+REASON\s+ATTEMPTS\s+BY CLASS\s+LAST ANSWER$`, lines[0])
-	require.Regexp(t, fmt.Sprintf(`^%d\s.*\sother\s+user-2\s+2\s+2026-12-01 10:00-11:00\s+window_closed\s+3\s+submit: blocked×1 retry×1; other: login success×1\s+submit → blocked 200: page says blocked$`, win), lines[1])
+	require.Regexp(t, `^ID\s+FAILED AT\s+SITE\s+ACCOUNT\s+COURT\s+SLOT\s+CHOICES\s+REASON\s+ATTEMPTS\s+BY CLASS\s+LAST ANSWER$`, lines[0])
+	require.Regexp(t, fmt.Sprintf(`^%d\s.*\sother\s+user-2\s+2\s+2026-12-01 10:00-11:00\s+1\s+window_closed\s+3\s+submit: blocked×1 retry×1; other: login success×1\s+submit → blocked 200: page says blocked$`, win), lines[1])
 	require.Regexp(t, fmt.Sprintf(`^%d\s.*\scourtsim\s.*sold_out\s+4\s+submit: not_open×2 sold_out×1; other: login success×1\s`, sold), lines[2])
 	require.NotContains(t, out, "secret")
 
@@ -178,7 +178,7 @@ func TestAttemptsCommand(t *testing.T) {
 	require.Equal(t, fmt.Sprintf("booking %d on courtsim, court 1, 2026-12-01 10:00-11:00: failed (sold_out)", id), lines[0])
 	require.Equal(t, "opening instant T = 2026-11-25 10:00:00.000 +09:00 KST on the site's clock (2026-11-25T01:00:00.000Z); 3 attempts", lines[1])
 	require.Equal(t, "site clock unknown (no Date headers): times are on the local clock", lines[2])
-	require.Regexp(t, `^SEQ\s+T\+MS\s+STEP\s+STATUS\s+CLASS\s+LATENCY MS\s+WAITED\s+EGRESS\s+INSTANCE\s+EXCERPT$`, lines[3])
+	require.Regexp(t, `^SEQ\s+T\+MS\s+STEP\s+CHOICE\s+STATUS\s+CLASS\s+LATENCY MS\s+WAITED\s+EGRESS\s+INSTANCE\s+EXCERPT$`, lines[3])
 	require.Regexp(t, `^1\s+-60000\.0\s+login\s+302\s+success\s+40\.5\s+-\s+direct\s+inst-a\s*$`, lines[4])
 	require.Regexp(t, `^2\s+\+1\.5\s+submit\s+200\s+not_open\s+35\.2\s+-\s+direct\s+inst-a\s+page says not_open$`, lines[5])
 	require.Regexp(t, `^3\s+\+501\.5\s+submit\s+200\s+sold_out\s`, lines[6])
@@ -389,4 +389,109 @@ func TestAttemptsShowWhyTheyWaited(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(out), &rows))
 	require.Equal(t, "host_ceiling", rows[len(rows)-1]["waited_for"])
 	require.Equal(t, 20.5, rows[len(rows)-1]["waited_ms"])
+}
+
+// A booking of several choices in the commands: attempts lists the
+// choices, marks the one booked and says which choice each request was
+// for (CHOICE, blank for a login); status and failures count the choices
+// and show the slot the site booked.
+func TestCommandsShowChoices(t *testing.T) {
+	t.Parallel()
+	for _, dialect := range []database.Dialect{database.SQLite, database.MySQL} {
+		t.Run(string(dialect), func(t *testing.T) {
+			e := newReviewEnv(t, dialect)
+			db, err := database.Open(e.dsn)
+			require.NoError(t, err)
+			t.Cleanup(func() { db.Close() })
+			ctx := context.Background()
+			choices := []booking.Choice{
+				{Court: "3", Date: "2026-12-10", Start: "10:00", End: "11:00"},
+				{Court: "4", Date: "2026-12-10", Start: "10:00", End: "11:00"},
+				{Court: "1", Date: "2026-12-11", Start: "12:00", End: "13:00"},
+			}
+			create := func(user string, opens time.Time) int64 {
+				b, _, err := e.store.Create(ctx, booking.NewBooking{
+					TenantID: e.tenant, Site: "courtsim", Username: user, Password: "Pw-secret", Choices: choices,
+					OpensAt: opens, WindowSeconds: 300, RatePerSecond: 2,
+				})
+				require.NoError(t, err)
+				if opens.Before(time.Now()) {
+					_, err = e.store.Claim(ctx, b.ID, "inst-a", time.Now(), time.Now().Add(time.Hour))
+					require.NoError(t, err)
+				}
+				return b.ID
+			}
+			opens := time.Date(2026, 11, 25, 1, 0, 0, 0, time.UTC)
+			won := create("u-won", opens)
+			rows := []booking.Attempt{
+				{BookingID: won, Instance: "inst-a", Seq: 1, Step: "login", SentAt: opens.Add(-time.Minute), Status: 302, Class: "success", Egress: "direct"},
+				{BookingID: won, Instance: "inst-a", Seq: 2, Step: "submit", SentAt: opens.Add(3 * time.Millisecond), Status: 200, Class: "sold_out", Egress: "direct", Choice: 1},
+				{BookingID: won, Instance: "inst-a", Seq: 3, Step: "submit", SentAt: opens.Add(503 * time.Millisecond), Status: 200, Class: "success", Egress: "direct", Choice: 2},
+			}
+			require.NoError(t, e.store.AddAttempts(ctx, rows))
+			// Stopgap: AddAttempts does not write attempts.choice yet (the
+			// lead's booking/store.go; see the report): put it there as it will.
+			for _, a := range rows {
+				require.NoError(t, db.Exec("UPDATE attempts SET choice = ? WHERE booking_id = ? AND seq = ?", a.Choice, a.BookingID, a.Seq).Error)
+			}
+			require.NoError(t, e.store.Succeed(ctx, won, booking.Armed, "inst-a", booking.Reserved{No: "R-1", Choice: 2}, nil, time.Now()))
+
+			out, errOut, code := e.run(t, "attempts", fmt.Sprint(won))
+			require.Equal(t, 0, code, errOut)
+			lines := strings.Split(strings.TrimSpace(out), "\n")
+			require.Equal(t, []string{
+				fmt.Sprintf("booking %d on courtsim, 3 choices: succeeded, reservation R-1, booked choice 2", won),
+				"  choice 1: court 3, 2026-12-10 10:00-11:00",
+				"  choice 2: court 4, 2026-12-10 10:00-11:00 (booked)",
+				"  choice 3: court 1, 2026-12-11 12:00-13:00",
+			}, lines[:4], out)
+			require.Regexp(t, `^SEQ\s+T\+MS\s+STEP\s+CHOICE\s+STATUS\s+CLASS\s`, lines[6])
+			require.Regexp(t, `^1\s+-60000\.0\s+login\s+302\s+success\s`, lines[7], "no choice for the login")
+			require.Regexp(t, `^2\s+\+3\.0\s+submit\s+1\s+200\s+sold_out\s`, lines[8])
+			require.Regexp(t, `^3\s+\+503\.0\s+submit\s+2\s+200\s+success\s`, lines[9])
+			header := strings.Index(lines[6], "CHOICE")
+			require.Equal(t, "2", lines[9][header:header+1], "the choice under its heading")
+			require.Equal(t, " ", lines[7][header:header+1], "blank for none")
+
+			out, _, code = e.run(t, "attempts", "--json", fmt.Sprint(won))
+			require.Equal(t, 0, code)
+			var items []map[string]any
+			require.NoError(t, json.Unmarshal([]byte(out), &items))
+			require.NotContains(t, items[0], "choice")
+			require.Equal(t, 2.0, items[2]["choice"])
+
+			// A queued booking of three choices, in status.
+			queued := create("u-queued", time.Now().Add(time.Hour))
+			out, errOut, code = e.run(t, "status")
+			require.Equal(t, 0, code, errOut)
+			require.Regexp(t, `(?m)^  ID\s+SITE\s+COURT\s+SLOT\s+CHOICES\s+OPENS AT$`, out)
+			require.Regexp(t, fmt.Sprintf(`(?m)^  %d\s+courtsim\s+3\s+2026-12-10 10:00-11:00\s+3\s+\d{4}-`, queued), out)
+
+			// A failed one, and one the site booked (its 2nd choice) after it
+			// had failed: flagged for review, listed with the slot booked.
+			sold := create("u-sold", opens)
+			require.NoError(t, e.store.Fail(ctx, sold, booking.Armed, "inst-a", booking.ReasonSoldOut, nil, time.Now()))
+			late := create("u-late", opens)
+			require.NoError(t, e.store.Fail(ctx, late, booking.Armed, "inst-a", booking.ReasonWindow, nil, time.Now()))
+			_, err = e.store.RecordLateReservation(ctx, late, booking.Reserved{No: "R-9", Choice: 2}, nil, time.Now())
+			require.NoError(t, err)
+			out, errOut, code = e.run(t, "failures")
+			require.Equal(t, 0, code, errOut)
+			require.Regexp(t, `(?m)^ID\s+FAILED AT\s+SITE\s+ACCOUNT\s+COURT\s+SLOT\s+CHOICES\s+REASON\s`, out)
+			require.Regexp(t, fmt.Sprintf(`(?m)^%d\s.*\su-sold\s+3\s+2026-12-10 10:00-11:00\s+3\s+sold_out\s`, sold), out, "the first choice, and how many")
+			require.Regexp(t, fmt.Sprintf(`(?m)^%d\s.*\su-late\s+4\s+2026-12-10 10:00-11:00\s+2 of 3\s+window_closed\s`, late), out, "the slot the site booked")
+			out, _, code = e.run(t, "failures", "--json")
+			require.Equal(t, 0, code)
+			items = nil
+			require.NoError(t, json.Unmarshal([]byte(out), &items))
+			byID := map[float64]map[string]any{}
+			for _, it := range items {
+				byID[it["id"].(float64)] = it
+			}
+			require.Len(t, byID[float64(sold)]["choices"], 3)
+			require.NotContains(t, byID[float64(sold)], "booked")
+			require.Equal(t, 2.0, byID[float64(late)]["won_choice"])
+			require.Equal(t, map[string]any{"court": "4", "date": "2026-12-10", "start": "10:00", "end": "11:00"}, byID[float64(late)]["booked"])
+		})
+	}
 }

@@ -57,9 +57,11 @@ func statusCmd(c *common) *cobra.Command {
 			fmt.Fprintf(out, "\nnext openings (queued): %d shown\n", len(st.Next))
 			if len(st.Next) > 0 {
 				tw := newTable(out)
-				fmt.Fprintln(tw, "  ID\tSITE\tCOURT\tSLOT\tOPENS AT")
+				// The first choice's court and slot, and how many choices.
+				fmt.Fprintln(tw, "  ID\tSITE\tCOURT\tSLOT\tCHOICES\tOPENS AT")
 				for _, b := range st.Next {
-					fmt.Fprintf(tw, "  %d\t%s\t%s\t%s %s-%s\t%s\n", b.ID, b.Site, b.Court, b.PlayDate, b.StartTime, b.EndTime, when(now, b.OpensAt, zones.of(b.Site)))
+					fmt.Fprintf(tw, "  %d\t%s\t%s\t%s %s-%s\t%s\t%s\n", b.ID, b.Site, b.Court, b.PlayDate, b.StartTime, b.EndTime,
+						choicesCell(&b), when(now, b.OpensAt, zones.of(b.Site)))
 				}
 				if err := tw.Flush(); err != nil {
 					return err
