@@ -35,9 +35,11 @@ type bookingBody struct {
 	// Notice says what became of a cancel just made from this page.
 	Notice string
 	// Choices are the booking's slots in order, the one booked marked;
-	// Won is its 1-based place (0 until a success).
+	// Won is its 1-based place (0 until the site booked one), Slot the one
+	// booked or else the first.
 	Choices []choiceRow
 	Won     int
+	Slot    booking.Choice
 }
 
 // Multi reports whether the booking has alternatives: the page then
@@ -83,7 +85,7 @@ func (s *Server) uiBooking(w http.ResponseWriter, r *http.Request, sess session)
 		Notice: cancelNotice(r.URL.Query().Get("cancel"), b), Refresh: refreshFor(b, now),
 		Opens: s.stamp(b.OpensAt, b.Site, true), Finished: s.stamp(deref(b.FinishedAt), b.Site, false),
 		CancelRequested: s.stamp(deref(b.CancelRequestedAt), b.Site, false),
-		Choices:         choiceRows(b), Won: wonChoice(b)}
+		Choices:         choiceRows(b), Won: wonChoice(b), Slot: shownSlot(b)}
 	body.Timeline = buildTimeline(b, all, s.location(b.Site), now)
 	body.Compact = buildTimelineIn(tlCompact, b, all, s.location(b.Site), now)
 	body.Clock = booking.SiteClockFor(b, all)

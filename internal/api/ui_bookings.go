@@ -211,7 +211,7 @@ func (s *Server) uiBookings(w http.ResponseWriter, r *http.Request, sess session
 		b := &items[i]
 		row := bookingRow{B: b, Tenant: names[b.TenantID], Opens: s.stamp(b.OpensAt, b.Site, false),
 			Ahead: !b.State.Terminal() && b.OpensAt.After(now), Steps: counts[b.ID],
-			Slot: b.Slot(), Won: wonChoice(b), Count: len(b.Choices())}
+			Slot: shownSlot(b), Won: wonChoice(b), Count: len(b.Choices())}
 		row.More = row.Count - 1
 		for _, m := range row.Steps {
 			for _, n := range m {

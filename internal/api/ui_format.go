@@ -147,16 +147,28 @@ func choiceRows(b *booking.Booking) []choiceRow {
 	return out
 }
 
-// wonChoice is the 1-based choice b won (its won_choice, 1 for a success
-// recorded without one), 0 until it succeeded.
+// wonChoice is the 1-based choice the site booked for b: its won_choice
+// (also on a failed or cancelled booking that a late reservation was
+// recorded for, flagged for review), 1 for a success recorded without
+// one, 0 when nothing was booked.
 func wonChoice(b *booking.Booking) int {
-	if _, ok := b.Won(); !ok {
-		return 0
+	if w := b.WonChoice; w != nil && *w >= 1 && *w <= len(b.Choices()) {
+		return *w
 	}
-	if b.WonChoice != nil {
-		return *b.WonChoice
+	if _, ok := b.Won(); ok {
+		return 1
 	}
-	return 1
+	return 0
+}
+
+// shownSlot is the slot to show for b: the one booked, else its first
+// choice.
+func shownSlot(b *booking.Booking) booking.Choice {
+	cs := b.Choices()
+	if w := wonChoice(b); w > 0 {
+		return cs[w-1]
+	}
+	return cs[0]
 }
 
 // slotText is a choice as the page writes a slot: "3, 2026-12-10 10:00–11:00"
