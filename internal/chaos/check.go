@@ -94,6 +94,7 @@ type Audit struct {
 	OverlappingSubmits int // submits from an instance after another had taken the booking over
 	LostReservations   int // reservations at the site not recorded on their booking
 	WrongChoice        int // succeeded with a won_choice that is not the slot the site reserved, or a pre-taken one
+	SkippedChoice      int // booked at the site in a later choice than the first one nobody had taken
 
 	Pretaken int           // competitors' reservations made before the opening (not the bookings')
 	Won      map[int]int   // succeeded bookings by the choice they won (1-based)
@@ -117,7 +118,7 @@ func (a Audit) broken() []string {
 		{"number_mismatch", a.NumberMismatch}, {"phantom", a.Phantom}, {"lost_submits", a.LostSubmits},
 		{"missing_outbox", a.MissingOutbox}, {"open", a.Open}, {"repeat_submits", a.RepeatSubmits},
 		{"overlapping_submits", a.OverlappingSubmits}, {"lost_reservations", a.LostReservations},
-		{"wrong_choice", a.WrongChoice}, {"double_bookings", a.DoubleBookings},
+		{"wrong_choice", a.WrongChoice}, {"skipped_choice", a.SkippedChoice}, {"double_bookings", a.DoubleBookings},
 	} {
 		if f.n != 0 {
 			out = append(out, fmt.Sprintf("%s=%d", f.name, f.n))
@@ -250,6 +251,27 @@ func audit(refs []bookingRef, pretakes []pretake, l *Ledger, s *DBState, runs []
 		if site, ok := wonAt[r.ID]; ok && site != won {
 			a.WrongChoice++
 			a.problem("booking %d records won choice %d (%s), the site reserved choice %d (%s)", r.ID, won, r.Choices[won-1], site, r.Choices[site-1])
+		}
+	}
+	// The first choice the site still has is booked: nobody but the
+	// competitors takes a booking's slots, so a reservation in a later
+	// choice than the first one they left free skipped a free slot (an
+	// unknown outcome taken for "taken", say).
+	for _, r := range refs {
+		site, ok := wonAt[r.ID]
+		if !ok {
+			continue
+		}
+		free := 0
+		for i, ch := range r.Choices {
+			if _, taken := pre[ch]; !taken {
+				free = i + 1
+				break
+			}
+		}
+		if free > 0 && site > free {
+			a.SkippedChoice++
+			a.problem("booking %d was booked in choice %d (%s) with choice %d (%s) free", r.ID, site, r.Choices[site-1], free, r.Choices[free-1])
 		}
 	}
 	t := newTimeline(runs)

@@ -190,20 +190,29 @@ func TestAuditChoices(t *testing.T) {
 		{name: "an account of no booking and no competitor", change: func(s *auditSetup, l *Ledger, db *DBState) {
 			l.Reservations = append(l.Reservations, resAt("X1", "user099", 1, 1))
 		}, broken: []string{"unknown=1"}, won: map[int]int{1: 1}},
-		{name: "won_choice 1 recorded, the site reserved choice 2", change: func(s *auditSetup, l *Ledger, db *DBState) {
-			fellTo(l, db, 2)
-			db.Bookings[1] = DBBooking{ID: 1, State: "succeeded", ReservationNo: "R1", WonChoice: 1}
-		}, broken: []string{"wrong_choice=1"}, won: map[int]int{1: 1}},
-		{name: "no won_choice recorded, the site reserved choice 3", change: func(s *auditSetup, l *Ledger, db *DBState) {
+		{name: "won_choice 2 recorded, the site reserved choice 1", change: func(s *auditSetup, l *Ledger, db *DBState) {
+			db.Bookings[1] = DBBooking{ID: 1, State: "succeeded", ReservationNo: "R1", WonChoice: 2}
+		}, broken: []string{"wrong_choice=1"}, won: map[int]int{2: 1}},
+		{name: "no won_choice recorded, the site reserved choice 3 past pre-taken choices", change: func(s *auditSetup, l *Ledger, db *DBState) {
+			s.pretakes = []pretake{pretakeOf(s.refs[0], 1, "user050", "P1"), pretakeOf(s.refs[0], 2, "user051", "P2")}
+			l.Reservations = append(l.Reservations, resAt("P1", "user050", 1, 1), resAt("P2", "user051", 2, 1))
 			fellTo(l, db, 3)
 			db.Bookings[1] = DBBooking{ID: 1, State: "succeeded", ReservationNo: "R1"}
-		}, broken: []string{"wrong_choice=1"}, won: map[int]int{1: 1}},
+		}, broken: []string{"wrong_choice=1"}, pretaken: 2, won: map[int]int{1: 1}},
 		{name: "won the choice a competitor had taken", change: func(s *auditSetup, l *Ledger, db *DBState) {
 			s.pretakes = []pretake{pretakeOf(s.refs[0], 1, "user050", "P1"), pretakeOf(s.refs[0], 2, "user051", "P2")}
 			l.Reservations = append(l.Reservations, resAt("P1", "user050", 1, 1), resAt("P2", "user051", 2, 1))
 			fellTo(l, db, 3)
 			db.Bookings[1] = DBBooking{ID: 1, State: "succeeded", ReservationNo: "R1", WonChoice: 2}
 		}, broken: []string{"wrong_choice=1"}, pretaken: 2, won: map[int]int{2: 1}},
+		{name: "booked in choice 2 with choice 1 free", change: func(s *auditSetup, l *Ledger, db *DBState) {
+			fellTo(l, db, 2)
+		}, broken: []string{"skipped_choice=1"}, won: map[int]int{2: 1}},
+		{name: "booked in choice 3 with choice 2 free", change: func(s *auditSetup, l *Ledger, db *DBState) {
+			s.pretakes = []pretake{pretakeOf(s.refs[0], 1, "user050", "P1")}
+			l.Reservations = append(l.Reservations, resAt("P1", "user050", 1, 1))
+			fellTo(l, db, 3)
+		}, broken: []string{"skipped_choice=1"}, pretaken: 1, won: map[int]int{3: 1}},
 		{name: "won a choice the booking does not have", change: func(s *auditSetup, l *Ledger, db *DBState) {
 			db.Bookings[1] = DBBooking{ID: 1, State: "succeeded", ReservationNo: "R1", WonChoice: 4}
 		}, broken: []string{"wrong_choice=1"}, won: map[int]int{4: 1}},
