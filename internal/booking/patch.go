@@ -13,6 +13,7 @@ import (
 	"gorm.io/gorm/clause"
 
 	"reserver/internal/database"
+	"reserver/internal/profile"
 )
 
 // Patch is a change of a booking (PATCH /v1/bookings/{id}); a nil field
@@ -26,7 +27,19 @@ type Patch struct {
 	// create); the next login proves it.
 	Password *string
 	Rate     *float64
+	// Choices replace the booking's choices (at least one; the first
+	// becomes its court, date and times); Limits are the site's caps per
+	// account, checked again for the new choices.
+	Choices *[]Choice
+	Limits  profile.AccountLimits
+	// Priority replaces Booking.Priority.
+	Priority *int
 }
+
+// ChoicesCutoff is how long before opens_at a running booking's choices
+// stop changing: the daemon reads them again about 2 s before it fires,
+// and a change later than this might miss that read.
+const ChoicesCutoff = 10 * time.Second
 
 // Patchable field names, as the API calls them.
 const (
@@ -36,6 +49,8 @@ const (
 	FieldNotifyLanguage = "notify.language"
 	FieldPassword       = "account.password"
 	FieldRate           = "rate_per_second"
+	FieldChoices        = "choices"
+	FieldPriority       = "priority"
 )
 
 // Fields names the fields p changes, in documentation order.
@@ -52,6 +67,8 @@ func (p Patch) Fields() []string {
 	add(p.NotifyLanguage != nil, FieldNotifyLanguage)
 	add(p.Password != nil, FieldPassword)
 	add(p.Rate != nil, FieldRate)
+	add(p.Choices != nil, FieldChoices)
+	add(p.Priority != nil, FieldPriority)
 	return f
 }
 
@@ -66,30 +83,39 @@ func (e *StateForbidsError) Error() string {
 	if e.State.Terminal() {
 		return fmt.Sprintf("the booking is %s: nothing of it changes any more", e.State)
 	}
-	return fmt.Sprintf("the booking is %s: %s no longer change%s (the rate changes while the booking is queued, the password until its run starts at the pre-warm); phone, name and notify still change until it finishes",
-		e.State, strings.Join(e.Fields, " and "), map[bool]string{true: "s", false: ""}[len(e.Fields) == 1])
+	return fmt.Sprintf("the booking is %s: %s no longer change%s (the rate changes while the booking is queued, the password and the priority until its run starts at the pre-warm, the choices until %s before it opens); phone, name and notify still change until it finishes",
+		e.State, strings.Join(e.Fields, " and "), map[bool]string{true: "s", false: ""}[len(e.Fields) == 1], ChoicesCutoff)
 }
 
 // notWhile are the fields a booking in a state no longer takes: the rate
 // is read when an instance arms the booking, the password when its run
 // starts (armed → running, at the pre-warm).
+// The priority orders the submits of a run, so it is read when the run
+// starts too. The choices of a running booking change until ChoicesCutoff
+// before it opens (choicesClosed).
 var notWhile = map[State][]string{
 	Armed:   {FieldRate},
-	Running: {FieldPassword, FieldRate},
+	Running: {FieldPassword, FieldRate, FieldPriority},
 }
 
-// forbidden is the part of fields that state refuses.
-func forbidden(state State, fields []string) []string {
-	if state.Terminal() {
+// forbidden is the part of fields that booking b refuses at now.
+func forbidden(b *Booking, fields []string, now time.Time) []string {
+	if b.State.Terminal() {
 		return fields
 	}
 	var out []string
 	for _, f := range fields {
-		if slices.Contains(notWhile[state], f) {
+		if slices.Contains(notWhile[b.State], f) || (f == FieldChoices && choicesClosed(b, now)) {
 			out = append(out, f)
 		}
 	}
 	return out
+}
+
+// choicesClosed reports whether b's choices no longer change at now: it
+// is running and opens within ChoicesCutoff (or opened).
+func choicesClosed(b *Booking, now time.Time) bool {
+	return b.State == Running && !b.OpensAt.After(now.Add(ChoicesCutoff))
 }
 
 // Apply changes booking id (visible in sc) as p says, if its state allows
@@ -99,16 +125,34 @@ func forbidden(state State, fields []string) []string {
 // version read, so a booking that moves meanwhile is read and judged
 // again. Phone, name and notify settings change while the booking is
 // queued, armed or running (the daemon reads them when it writes the
-// outcome); the password while it is queued or armed (the run reads it
-// again when it starts), the rate only while it is queued.
+// outcome); the password and the priority while it is queued or armed
+// (the run reads them again when it starts), the rate only while it is
+// queued; the choices while it is queued or armed, and while it runs
+// until ChoicesCutoff before opens_at (now is that clock). New choices
+// move the booking to their first slot: ErrDuplicate when the account has
+// another active booking of it, a *LimitError when the account's other
+// bookings leave no room for them (checked in the same transaction).
 func (s *Store) Apply(ctx context.Context, sc Scope, id int64, p Patch, now time.Time) (*Booking, error) {
 	fields := p.Fields()
+	var choices *string
+	if p.Choices != nil {
+		if len(*p.Choices) == 0 {
+			return nil, fmt.Errorf("%w: no choice", errChoices)
+		}
+		if err := checkChoices(*p.Choices); err != nil {
+			return nil, err
+		}
+		var err error
+		if choices, err = encodeChoices(*p.Choices); err != nil {
+			return nil, err
+		}
+	}
 	for range 5 {
 		b, err := s.Get(ctx, sc, id)
 		if err != nil {
 			return nil, err
 		}
-		if bad := forbidden(b.State, fields); len(bad) > 0 {
+		if bad := forbidden(b, fields, now); len(bad) > 0 {
 			return b, &StateForbidsError{State: b.State, Fields: bad}
 		}
 		if len(fields) == 0 {
@@ -141,13 +185,46 @@ func (s *Store) Apply(ctx context.Context, sc Scope, id int64, p Patch, now time
 			set["password_enc"] = sealed
 			set["password_set_at"] = utc(now)
 		}
+		if p.Priority != nil {
+			set["priority"] = *p.Priority
+		}
+		var dates []string
+		if p.Choices != nil {
+			first := (*p.Choices)[0]
+			set["court"], set["play_date"], set["start_time"], set["end_time"] = first.Court, first.Date, first.Start, first.End
+			set["choices"] = choices
+			set["active_key"] = activeKey(b.TenantID, b.AccountID, b.Site, first.Court, first.Date, first.Start, first.End)
+			probe := Booking{Court: first.Court, PlayDate: first.Date, StartTime: first.Start, EndTime: first.End, ChoiceList: choices}
+			dates = probe.mayHold()
+		}
 		var n int64
 		err = database.Retry(ctx, func() error {
-			res := s.db.WithContext(ctx).Model(&Booking{}).Where("id = ? AND version = ? AND state = ?", id, b.Version, b.State).Updates(set)
-			n = res.RowsAffected
-			return res.Error
+			return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+				if p.Choices != nil {
+					if b.Account == nil {
+						return fmt.Errorf("booking %d: account not loaded", b.ID)
+					}
+					if err := s.checkLimits(tx, b.Account, b.ID, dates, p.Limits); err != nil {
+						return err
+					}
+				}
+				q := tx.Model(&Booking{}).Where("id = ? AND version = ? AND state = ?", id, b.Version, b.State)
+				if p.Choices != nil && b.State == Running {
+					// The cutoff is part of the update's condition, as the state is.
+					q = q.Where("opens_at > ?", utc(now.Add(ChoicesCutoff)))
+				}
+				res := q.Updates(set)
+				n = res.RowsAffected
+				return res.Error
+			})
 		})
-		if err != nil {
+		var le *LimitError
+		switch {
+		case errors.As(err, &le):
+			return b, err
+		case errors.Is(err, gorm.ErrDuplicatedKey):
+			return b, ErrDuplicate
+		case err != nil:
 			return nil, fmt.Errorf("patch booking: %w", err)
 		}
 		if n == 1 {
