@@ -84,3 +84,32 @@ func TestRelayNamesTheChoiceBooked(t *testing.T) {
 		require.Equal(t, "[reserver] 2030-05-01 10:00-11:00 court 3 not booked: someone else booked it first", texts[oneEn], "one slot: as before")
 	})
 }
+
+// The payload the daemon writes says which of how many choices a
+// confirmation's slot is: enough for the texts when the booking's row
+// says nothing more.
+func TestPayloadChoices(t *testing.T) {
+	t.Parallel()
+	tx, err := parseTexts(nil, nil)
+	require.NoError(t, err)
+	tests := []struct{ kind, payload, want string }{
+		{KindBooked, `{"court":"4","date":"2030-05-01","start":"10:00","end":"11:00","reservation_no":"R-1","language":"en","choice":2,"choices":3}`,
+			"[reserver] 2030-05-01 10:00-11:00 court 4 booked (2nd choice). Reservation no. R-1"},
+		{KindBooked, `{"court":"4","date":"2030-05-01","start":"10:00","end":"11:00","reservation_no":"R-1","language":"ko","choice":3,"choices":3}`,
+			"[reserver] 2030-05-01 10:00-11:00 4번 코트 예약 완료(3순위). 예약번호 R-1"},
+		{KindBooked, `{"court":"4","date":"2030-05-01","start":"10:00","end":"11:00","reservation_no":"R-1","language":"en","choice":1,"choices":1}`,
+			"[reserver] 2030-05-01 10:00-11:00 court 4 booked. Reservation no. R-1"},
+		{KindFailed, `{"court":"3","date":"2030-05-01","start":"10:00","end":"11:00","language":"ko","reason":"sold_out","choice":1,"choices":3}`,
+			"[reserver] 2030-05-01 10:00-11:00 3번 코트 외 2개 예약 실패: 선택지 3개 모두 이미 다른 사람이 예약했습니다"},
+		{KindFailed, `{"court":"3","date":"2030-05-01","start":"10:00","end":"11:00","language":"en","reason":"sold_out","choice":1,"choices":3}`,
+			"[reserver] 2030-05-01 10:00-11:00 court 3 (+2 more) not booked: all 3 choices were taken"},
+	}
+	for _, tt := range tests {
+		d, err := payloadData(tt.payload)
+		require.NoError(t, err)
+		choiceWords(&d, tt.kind)
+		text, err := tx.render(tt.kind, d)
+		require.NoError(t, err)
+		require.Equal(t, tt.want, text, tt.payload)
+	}
+}

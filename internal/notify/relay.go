@@ -261,7 +261,7 @@ func (r *Relay) message(ctx context.Context, row *booking.Outbox) (Message, erro
 	if b != nil {
 		withBooking(&d, row.Kind, b)
 	}
-	d.ReasonText = smstext.ChoicesReasonText(d.Language, d.Reason, d.Choices)
+	choiceWords(&d, row.Kind)
 	text, err := r.texts.render(row.Kind, d)
 	if err != nil {
 		return Message{}, err
@@ -292,11 +292,10 @@ func (r *Relay) booking(ctx context.Context, id int64) (*booking.Booking, error)
 	return &bs[0], nil
 }
 
-// withBooking completes d from its booking b: a confirmation names the
-// choice the site booked (the outbox payload holds the first choice's
-// slot, written before the winner mattered), every message of a booking
-// with several choices says how many, and a failure without a reason in
-// its payload takes the booking's.
+// withBooking completes d from its booking b, which says more surely
+// than the payload what was booked: a confirmation names the choice the
+// site booked (daemons before choices wrote the first choice's slot),
+// and a failure without a reason in its payload takes the booking's.
 func withBooking(d *Data, kind string, b *booking.Booking) {
 	cs := b.Choices()
 	d.Choices = len(cs)
@@ -315,14 +314,25 @@ func withBooking(d *Data, kind string, b *booking.Booking) {
 			c := cs[won-1]
 			d.Court, d.Date, d.Start, d.End = c.Court, c.Date, c.Start, c.End
 			d.Choice = won
-			d.ChoiceText = smstext.ChoiceText(d.Language, won, d.Choices)
 		}
-	} else if d.Choices > 1 {
-		d.OtherChoices = d.Choices - 1
 	}
 	if d.Reason == "" && kind == KindFailed {
 		d.Reason = string(b.Reason)
 	}
+}
+
+// choiceWords fills in what d's texts say about choices: which one a
+// confirmation booked, how many others a failure had and why none of
+// them could be booked.
+func choiceWords(d *Data, kind string) {
+	if kind != KindBooked {
+		d.Choice = 0 // the payload's choice is the first, not one booked
+	}
+	d.ChoiceText = smstext.ChoiceText(d.Language, d.Choice, d.Choices)
+	if kind != KindBooked && d.Choices > 1 {
+		d.OtherChoices = d.Choices - 1
+	}
+	d.ReasonText = smstext.ChoicesReasonText(d.Language, d.Reason, d.Choices)
 }
 
 // retry schedules the next try after a failed one. uncertain: the failed

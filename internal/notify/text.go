@@ -119,8 +119,10 @@ func (t texts) render(kind string, d Data) (string, error) {
 
 // payloadData decodes an outbox payload (JSON object: site, court, date,
 // start, end, reservation_no, name, language, noun and optionally reason,
-// opens_at (RFC 3339) and time_zone (the site's IANA zone, in which
-// opens_at is shown; UTC without it)).
+// opens_at (RFC 3339), time_zone (the site's IANA zone, in which
+// opens_at is shown; UTC without it), choices (how many the booking has)
+// and choice (the 1-based one a confirmation's slot is)). The relay
+// prefers the booking's own row for the slot booked (withBooking).
 // A payload without a language (written before languages existed) or
 // with one this version has no texts for is Korean; one without a noun
 // gets its language's default noun (코트, court).
@@ -141,10 +143,17 @@ func payloadData(payload string) (Data, error) {
 			return fmt.Sprint(v)
 		}
 	}
+	num := func(k string) int {
+		if v, ok := p[k].(float64); ok && v >= 0 && v <= 1000 {
+			return int(v)
+		}
+		return 0
+	}
 	d := Data{
 		Site: str("site"), Court: str("court"), Date: str("date"), Start: str("start"), End: str("end"),
 		ReservationNo: str("reservation_no"), Name: str("name"), Reason: str("reason"),
 		Language: str("language"), Noun: str("noun"),
+		Choice: num("choice"), Choices: num("choices"),
 	}
 	if !smstext.Known(d.Language) {
 		d.Language = smstext.DefaultLanguage
