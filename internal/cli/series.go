@@ -1,12 +1,14 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -26,9 +28,10 @@ func seriesCmd(c *common) *cobra.Command {
 		Use:   "series",
 		Short: "Create, list, show, pause, resume and end recurring bookings",
 		Long: "A series books one slot on each date of its rule (weekdays at a time, or a cron\n" +
-			"expression in the site's zone) within a season, less its skipped dates. The daemon\n" +
-			"creates each occurrence's booking when its opening is within 14 days; each is an\n" +
-			"ordinary booking (reserver cancel, reserver attempts). See docs/series.md.",
+			"expression in the site's zone) within a season, less its skipped dates, with the\n" +
+			"choices and notify settings of a booking. The daemon creates each occurrence's\n" +
+			"booking when its opening is within daemon.series_horizon (default 14 days); each is\n" +
+			"an ordinary booking (reserver cancel, reserver attempts). See docs/series.md.",
 	}
 	cmd.AddCommand(seriesCreateCmd(c), seriesListCmd(c), seriesShowCmd(c),
 		seriesStateCmd(c, "pause", series.Paused, "Pause a series: nothing is created until it is resumed"),
@@ -78,6 +81,7 @@ func seriesCreateCmd(c *common) *cobra.Command {
 				TenantID: tn.ID, Site: b.Site, Username: b.Username, Password: b.Password, Court: b.Court,
 				Rule: v.Rule, From: v.From, Until: v.Until, Skip: v.Skip,
 				WindowSeconds: b.Window, RatePerSecond: b.Rate, Phone: b.Phone, BookerName: b.Name, Fields: b.Fields,
+				Choices: v.Choices, NotifyOn: b.NotifyOn, NotifyLanguage: b.NotifyLanguage,
 			})
 			if errors.Is(err, booking.ErrAccountOwned) {
 				return fmt.Errorf("the account %q on site %q is registered by another tenant", b.Username, b.Site)
@@ -90,6 +94,9 @@ func seriesCreateCmd(c *common) *cobra.Command {
 				fmt.Fprintln(out, "warning:", w)
 			}
 			fmt.Fprintf(out, "created series %d for tenant %s: %s\n", sr.ID, tenantName, describe(sr))
+			for _, l := range settings(sr, profiles) {
+				fmt.Fprintln(out, l)
+			}
 			return writeNext(cmd.Context(), out, env, profiles, sr.ID, 5)
 		}),
 	}
@@ -140,6 +147,47 @@ func describe(sr *series.Series) string {
 	return s
 }
 
+// settings are the lines that show a series' choices and notify
+// settings, when it has them: "choices: court 3, court 4, any court
+// 12:00-13:00" (a run of choices at one time that is every court of the
+// site's profile, in its order, is "any court"; a choice at the series'
+// own times shows none) and "notify: always, en".
+func settings(sr *series.Series, profiles map[string]*profile.Profile) []string {
+	var out []string
+	if cs := sr.Choices(); cs != nil {
+		var all []string
+		if p := profiles[sr.Site]; p != nil && p.Courts != nil {
+			all, _ = p.Courts.Expand("any")
+		}
+		var parts []string
+		for i := 0; i < len(cs); {
+			c := cs[i]
+			at := ""
+			if c.Start != sr.StartTime || c.End != sr.EndTime {
+				at = " " + c.Start + "-" + c.End
+			}
+			if n := len(all); n > 1 && i+n <= len(cs) && slices.EqualFunc(cs[i:i+n], all, func(x booking.Choice, court string) bool {
+				return x.Court == court && x.Start == c.Start && x.End == c.End
+			}) {
+				parts = append(parts, "any court"+at)
+				i += n
+				continue
+			}
+			parts = append(parts, "court "+c.Court+at)
+			i++
+		}
+		out = append(out, "choices: "+strings.Join(parts, ", "))
+	}
+	if sr.NotifyOn != "" || sr.NotifyLanguage != "" {
+		n := "notify: " + cmp.Or(sr.NotifyOn, "default")
+		if sr.NotifyLanguage != "" {
+			n += ", " + sr.NotifyLanguage
+		}
+		out = append(out, n)
+	}
+	return out
+}
+
 func seriesListCmd(c *common) *cobra.Command {
 	var tenantName, state string
 	var upcoming bool
@@ -184,11 +232,15 @@ func seriesListCmd(c *common) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			// The profiles name the courts "any court" stands for; without
+			// them the choices are listed one by one.
+			profiles, _ := env.LoadProfiles()
 			tw := newTable(out)
 			fmt.Fprintln(tw, "ID\tTENANT\tSTATE\tACCOUNT\tSERIES")
 			for i := range items {
 				sr := &items[i]
-				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", sr.ID, names[sr.TenantID], sr.State, sr.Username, describe(sr))
+				desc := strings.Join(append([]string{describe(sr)}, settings(sr, profiles)...), "; ")
+				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", sr.ID, names[sr.TenantID], sr.State, sr.Username, desc)
 			}
 			return tw.Flush()
 		}),
@@ -269,6 +321,9 @@ func seriesShowCmd(c *common) *cobra.Command {
 			}
 			out := cmd.OutOrStdout()
 			fmt.Fprintf(out, "series %d (%s): %s\naccount %s, window %d s, %g req/s\n", sr.ID, sr.State, describe(sr), sr.Username, sr.WindowSeconds, sr.RatePerSecond)
+			for _, l := range settings(sr, profiles) {
+				fmt.Fprintln(out, l)
+			}
 			occ, err := env.Series().Occurrences(cmd.Context(), sr.ID)
 			if err != nil {
 				return err

@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"reserver/internal/app"
+	"reserver/internal/booking"
 	"reserver/internal/database"
 	"reserver/internal/secret"
 	"reserver/internal/series"
@@ -127,4 +128,60 @@ func (e reviewEnv) runEnv(t *testing.T, more map[string]string, args ...string) 
 	var out, errOut bytes.Buffer
 	code := Reserver(context.Background(), args, IO{Out: &out, Err: &errOut, Getenv: func(k string) string { return env[k] }})
 	return out.String(), strings.TrimSpace(errOut.String()), code
+}
+
+// `reserver series create` takes the document's choices and notify, the
+// commands print them, and each occurrence's booking carries both.
+func TestSeriesCommandsChoicesAndNotify(t *testing.T) {
+	t.Parallel()
+	e := newReviewEnv(t, database.SQLite)
+	doc, sats := seriesDoc(t)
+	doc = strings.Replace(doc, `"court": 3,`, `"choices": [{"court": 3}, {"court": "4"}, {"courts": "any", "start": "12:00", "end": "13:00"}],
+  "notify": {"on": "always", "language": "en"},`, 1)
+	file := filepath.Join(t.TempDir(), "series.json")
+	require.NoError(t, os.WriteFile(file, []byte(doc), 0o600))
+	run := func(args ...string) string {
+		t.Helper()
+		out, errOut, code := e.runEnv(t, map[string]string{"SITE_PW": "S3cr3t-pw"}, args...)
+		require.Equal(t, 0, code, errOut)
+		return out
+	}
+	out := run("series", "create", "--tenant", "acme", "--file", file, "--password-env", "SITE_PW")
+	id := regexp.MustCompile(`created series (\d+) for tenant acme: courtsim court 3, every sat 10:00-11:00`).FindStringSubmatch(out)
+	require.NotNil(t, id, out)
+	const choices, notify = "choices: court 3, court 4, any court 12:00-13:00\n", "notify: always, en\n"
+	require.Contains(t, out, choices)
+	require.Contains(t, out, notify)
+	out = run("series", "show", id[1])
+	require.Contains(t, out, choices)
+	require.Contains(t, out, notify)
+	require.Regexp(t, `; choices: court 3, court 4, any court 12:00-13:00; notify: always, en\n`, run("series", "list"))
+
+	bad := strings.Replace(doc, `{"court": "4"}`, `{"court": "4", "date": "`+sats[0]+`"}`, 1)
+	require.NoError(t, os.WriteFile(file, []byte(bad), 0o600))
+	_, errOut, code := e.runEnv(t, map[string]string{"SITE_PW": "S3cr3t-pw"}, "series", "create", "--tenant", "acme", "--file", file, "--password-env", "SITE_PW")
+	require.Equal(t, 1, code)
+	require.Contains(t, errOut, "choices[1].date: a series' choice has no date: each occurrence's date is used")
+
+	db, err := database.Open(e.dsn)
+	require.NoError(t, err)
+	defer db.Close()
+	box, err := secret.NewBox(testKey)
+	require.NoError(t, err)
+	profiles, err := app.LoadProfiles("../../configs/sites", func(string) (string, bool) { return "", false })
+	require.NoError(t, err)
+	m, err := series.New(series.Config{Series: series.NewStore(db, box), Bookings: e.store, Sites: app.SeriesSites(profiles), Horizon: 20 * 24 * time.Hour})
+	require.NoError(t, err)
+	res, err := m.RunOnce(context.Background(), time.Now())
+	require.NoError(t, err)
+	require.Positive(t, res.Created)
+	list, err := e.store.List(context.Background(), booking.ListFilter{Scope: booking.Scope{All: true}})
+	require.NoError(t, err)
+	for _, bk := range list {
+		cs := bk.Choices()
+		require.Len(t, cs, 12, "court 3, court 4 and the site's ten courts at noon")
+		require.Equal(t, booking.Choice{Court: "10", Date: bk.PlayDate, Start: "12:00", End: "13:00"}, cs[11])
+		require.Equal(t, "always", bk.NotifyOn)
+		require.Equal(t, "en", bk.NotifyLanguage)
+	}
 }
