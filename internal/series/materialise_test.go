@@ -496,6 +496,11 @@ func TestChoiceOpeningElsewhereIsRecorded(t *testing.T) {
 	require.Equal(t, "not booked: choice 2 (court 4, 2027-03-06 14:00-15:00) opens at 2027-02-27 14:00:00 +09:00 KST, not at the occurrence's opening "+
 		"2027-02-27 10:00:00 +09:00 KST (choice 1): a booking's choices open at one instant; make it a separate series", due[0].Note)
 
+	next, err := b.series.Upcoming(ctx, sites, kst("2027-02-25", 12), 1)
+	require.NoError(t, err)
+	require.Len(t, next, 1)
+	require.Equal(t, due[0].Note, next[0].Note, "upcoming says it beforehand")
+
 	res, err := b.materialiserOf(t, sites).RunOnce(ctx, kst("2027-02-25", 12))
 	require.NoError(t, err)
 	require.Equal(t, Result{Recorded: 4, Refused: 4}, res)

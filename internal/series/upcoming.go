@@ -7,7 +7,9 @@ import (
 )
 
 // Next is one of a series' next occurrences: already created (BookingID,
-// or Note when it could not be) and still to open, or still to be created.
+// or Note when it could not be) and still to open, or still to be created
+// (Note when it will not be booked: a choice that opens at another
+// instant).
 type Next struct {
 	Series    *Series
 	Date      string
@@ -53,7 +55,7 @@ func (s *Store) Upcoming(ctx context.Context, sites Sites, now time.Time, n int)
 			continue // the profile changed under the series; RunOnce logs it
 		}
 		for _, p := range due[:min(n, len(due))] {
-			out = append(out, Next{Series: sr, Date: p.Date, Start: p.Start, End: p.End, OpensAt: p.OpensAt})
+			out = append(out, Next{Series: sr, Date: p.Date, Start: p.Start, End: p.End, OpensAt: p.OpensAt, Note: p.Note})
 		}
 	}
 	slices.SortStableFunc(out, func(a, b Next) int { return a.OpensAt.Compare(b.OpensAt) })
