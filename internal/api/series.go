@@ -229,7 +229,7 @@ func decodeSeries(body []byte, sites Sites, lim Limits, now time.Time) (Series, 
 			list := string(raw)
 			sr.ChoiceList = &list
 			due, _ = series.Due(sr, site, nil, now, -1)
-			if len(due) == 0 {
+			if len(due) == 0 || len(due[0].Choices) == 0 {
 				bad("choices[0]", fmt.Sprintf("no occurrence of this series opens after now (%s) by its first choice's times: give a season with dates still to open",
 					sitetime.Format(now, loc)))
 				planned = false
