@@ -47,6 +47,8 @@ func TestBrowserOperatorPage(t *testing.T) {
 		1400: seedRun(t, db, b.bob, "courtsim", "4", booking.Armed, "", "not_open", "not_open"),
 		390:  seedRun(t, db, b.bob, "courtsim", "5", booking.Armed, "", "not_open", "not_open"),
 	}
+	// A booking of three choices booked on its second, and one waiting.
+	choices := seedChoices(t, b)
 	require.NoError(t, db.Exec("UPDATE attempts SET excerpt = ?, waited_for = ?, waited_us = ? WHERE booking_id = ? AND seq = 7",
 		koreanExcerpt, booking.WaitHostCeiling, 20000, sold.id).Error)
 
@@ -173,7 +175,10 @@ func TestBrowserOperatorPage(t *testing.T) {
 			chromedp.Navigate(b.url+"/ui/bookings"),
 			chromedp.WaitVisible(chromedp.CSS("table.bookings")),
 		))
-		require.Equal(t, 5, count("tr.booking"), "%d px: every booking", w)
+		require.Equal(t, 7, count("tr.booking"), "%d px: every booking", w)
+		onScreen(w, fmt.Sprintf(`tr.booking[data-id="%d"] td.slot .choice-note`, choices.won))
+		onScreen(w, fmt.Sprintf(`tr.booking[data-id="%d"] td.slot .choice-note`, choices.queued))
+		noSideScroll(w, "bookings with choices")
 		require.True(t, eval(`!!document.querySelector('section.dashboard .active')`), "%d px: the dashboard line", w)
 		require.NoError(t, chromedp.Do(ctx,
 			chromedp.SetValue(chromedp.CSS(`select[name=tenant]`), "alice"),
@@ -233,6 +238,21 @@ func TestBrowserOperatorPage(t *testing.T) {
 		png, err := chromedp.Run(ctx, chromedp.Screenshot(chromedp.CSS("figure.timeline")))
 		require.NoError(t, err)
 		require.NoError(t, os.WriteFile(filepath.Join(dir, fmt.Sprintf("timeline-figure-%d.png", w)), png, 0o644))
+
+		// A booking with choices: the list of them, the one booked, the
+		// attempts' choice and the timeline's label fit the screen.
+		require.NoError(t, chromedp.Do(ctx,
+			chromedp.Navigate(fmt.Sprintf("%s/ui/bookings/%d", b.url, choices.won)),
+			chromedp.WaitVisible(chromedp.CSS(svg)),
+		))
+		require.Equal(t, 3, count("dd.choices li.choice"))
+		onScreen(w, "dd.choices li.won")
+		onScreen(w, "dd.booked")
+		onScreen(w, "tr.attempt:last-child td.choice .chip")
+		onScreen(w, svg+" text.choice-mark")
+		require.Equal(t, "choice 2", text(svg+" text.choice-mark"))
+		noSideScroll(w, "booking with choices")
+		shoot(fmt.Sprintf("choices-%d", w))
 
 		// A running booking: amber, reloading itself; it succeeds in the
 		// database while the page is open, and the page shows it.

@@ -123,8 +123,9 @@ type tlDot struct {
 // tlMark labels the first submit of a later choice ("choice 2") above
 // its circle.
 type tlMark struct {
-	X, Y  float64
-	Label string
+	X, Y   float64
+	Label  string
+	Anchor string // beside the circle: start (to its right), end near the right edge
 }
 
 type tlLegend struct {
@@ -303,7 +304,13 @@ func buildTimelineIn(l tlLayout, b *booking.Booking, attempts []booking.Attempt,
 					label = fmt.Sprint(a.Choice)
 				}
 				if label != "" {
-					tl.Marks = append(tl.Marks, tlMark{X: d.X, Y: d.Y - 10, Label: label})
+					// Beside the circle, clear of the outcome's line
+					// through a winning one.
+					m := tlMark{X: d.X + 8, Y: d.Y - 8, Label: label, Anchor: "start"}
+					if d.X+8+float64(len(label))*6.5 > tlRight {
+						m.X, m.Anchor = d.X-8, "end"
+					}
+					tl.Marks = append(tl.Marks, m)
 					markX = d.X
 				}
 			}

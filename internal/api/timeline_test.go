@@ -186,3 +186,40 @@ func TestTimelineOnTheSiteClock(t *testing.T) {
 	require.Contains(t, tl.Dots[0].Title, "#1 submit → not_open, HTTP 200, T+")
 	require.Regexp(t, `^200 attempts; failed: window_closed; site clock ≈ local \+0\.(29|30)\d s ±0\.00\d s \(from 200 Date headers\)$`, tl.Description())
 }
+
+// A booking with choices: the submit where the run moved on to a later
+// choice is labelled, in full when there is room, by its number when it
+// is close to the previous label, not at all closer still; the tooltips
+// always say the choice, and a booking of one slot gets no labels.
+func TestTimelineChoiceMarks(t *testing.T) {
+	t.Parallel()
+	opens := time.Date(2026, 11, 25, 1, 0, 0, 0, time.UTC)
+	list := `[{"court":"3","date":"2026-12-10","start":"10:00","end":"11:00"},{"court":"4","date":"2026-12-10","start":"10:00","end":"11:00"},` +
+		`{"court":"5","date":"2026-12-10","start":"10:00","end":"11:00"},{"court":"6","date":"2026-12-10","start":"10:00","end":"11:00"}]`
+	submit := func(seq, choice int, class string, off time.Duration) booking.Attempt {
+		return booking.Attempt{Seq: seq, Step: "submit", Class: class, SentAt: opens.Add(off), Status: 200, Choice: choice}
+	}
+	rows := []booking.Attempt{
+		{Seq: 1, Step: "login", Class: "success", SentAt: opens.Add(-time.Minute), Status: 302},
+		submit(2, 1, "sold_out", 3*time.Millisecond),
+		submit(3, 2, "sold_out", 500*time.Millisecond),
+		submit(4, 3, "sold_out", time.Second),
+		submit(5, 4, "success", 1100*time.Millisecond),
+	}
+	b := booking.Booking{State: booking.Succeeded, OpensAt: opens, WindowSeconds: 300, ChoiceList: &list}
+	tl := buildTimeline(&b, rows, time.UTC, opens)
+	var labels []string
+	for _, m := range tl.Marks {
+		labels = append(labels, m.Label)
+	}
+	require.Equal(t, []string{"choice 2", "3"}, labels, "choice 3 close to choice 2's label: its number; choice 4 closer still: its tooltip says it")
+	require.Equal(t, "start", tl.Marks[0].Anchor)
+	require.Greater(t, tl.Marks[0].X, tl.Dots[2].X, "beside its circle, clear of the outcome's line")
+	require.Contains(t, tl.Dots[4].Title, "#5 submit (choice 4) → success")
+	require.NotContains(t, tl.Dots[0].Title, "choice", "a login is for no choice")
+
+	one := booking.Booking{State: booking.Succeeded, OpensAt: opens, WindowSeconds: 300}
+	tl = buildTimeline(&one, rows[:2], time.UTC, opens)
+	require.Empty(t, tl.Marks)
+	require.NotContains(t, tl.Dots[1].Title, "choice", "one slot: nothing to tell apart")
+}
