@@ -377,12 +377,7 @@ func runCrashes(ctx context.Context, o Options, r *result) error {
 // daemon took for "not booked" and answered with the next choice would
 // book twice.
 func runFaults(ctx context.Context, o Options, r *result) error {
-	n := o.Bookings
-	if n > MaxChoiceBookings {
-		o.logf("faults: %d bookings of three choices fit the site's day, not %d", MaxChoiceBookings, n)
-		n = MaxChoiceBookings
-	}
-	c, err := setup(ctx, o, r, clusterSpec{name: "faults", bookings: n, openIn: 30 * time.Second, window: 60, daemons: 3, choices: 3,
+	c, err := setup(ctx, o, r, clusterSpec{name: "faults", bookings: o.Bookings, openIn: 30 * time.Second, window: 60, daemons: 3, choices: 3,
 		simFlags: []string{"-jitter", "300ms", "-fail-rate", "0.2", "-reset-rate", "0.1", "-reset-applied", "0.5", "-seed", "9"}})
 	if err != nil {
 		return err

@@ -25,8 +25,8 @@ func setupAudit(t *testing.T) auditSetup {
 	t0 := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
 	return auditSetup{
 		refs: []bookingRef{
-			{ID: 1, Account: "user001", Choices: bookingSlots(0, 3, "2026-12-01")},
-			{ID: 2, Account: "user002", Choices: bookingSlots(1, 3, "2026-12-01")},
+			{ID: 1, Account: "user001", Choices: bookingSlots(0, 3, time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC))},
+			{ID: 2, Account: "user002", Choices: bookingSlots(1, 3, time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC))},
 		},
 		runs: []DaemonRun{
 			{Instance: "d1", IP: "127.0.0.11", Started: t0.Add(-time.Minute)},
@@ -388,31 +388,40 @@ func TestValidSignature(t *testing.T) {
 	require.False(t, validSignature([]byte("k"), "", body))
 }
 
-// The faults scenario's bookings: three choices each at one slot, no slot
-// shared, within the courtsim profile's courts; one more does not fit.
+// The scenarios' bookings: no slot shared, every court within the
+// courtsim profile's, each booking's choices at one date and time; what
+// does not fit one date goes to the next.
 func TestBookingSlots(t *testing.T) {
 	t.Parallel()
-	seen := map[slotRef]int{}
-	for i := range MaxChoiceBookings {
-		chs := bookingSlots(i, 3, "2026-12-15")
-		require.Len(t, chs, 3)
-		for _, ch := range chs {
-			require.Equal(t, chs[0].Slot, ch.Slot, "booking %d: every choice at the same time", i)
-			require.LessOrEqual(t, ch.Facility, siteCourts)
-			prev, dup := seen[ch]
-			require.False(t, dup, "booking %d and %d share %s", prev, i, ch)
-			seen[ch] = i
+	first := time.Date(2026, 12, 15, 0, 0, 0, 0, time.UTC)
+	for _, tt := range []struct {
+		choices, bookings, facilities int
+		lastDate                      string
+	}{
+		{choices: 3, bookings: 40, facilities: 9, lastDate: "2026-12-16"},
+		{choices: 3, bookings: 36, facilities: 9, lastDate: "2026-12-15"},
+		{choices: 3, bookings: 20, facilities: 6, lastDate: "2026-12-15"},
+		{choices: 0, bookings: 150, facilities: 10, lastDate: "2026-12-16"},
+		{choices: 1, bookings: 40, facilities: 4, lastDate: "2026-12-15"},
+	} {
+		seen := map[slotRef]int{}
+		var last slotRef
+		for i := range tt.bookings {
+			chs := bookingSlots(i, tt.choices, first)
+			require.Len(t, chs, max(tt.choices, 1))
+			for _, ch := range chs {
+				require.Equal(t, chs[0].Slot, ch.Slot, "booking %d: every choice at the same time", i)
+				require.Equal(t, chs[0].Date, ch.Date, "booking %d: every choice on the same date", i)
+				require.LessOrEqual(t, ch.Facility, siteCourts)
+				prev, dup := seen[ch]
+				require.False(t, dup, "booking %d and %d share %s", prev, i, ch)
+				seen[ch] = i
+				last = ch
+			}
 		}
+		require.Equal(t, tt.lastDate, last.Date, "%d bookings of %d choices", tt.bookings, tt.choices)
+		require.Equal(t, tt.facilities, facilitiesFor(tt.bookings, tt.choices), "%d bookings of %d choices", tt.bookings, tt.choices)
 	}
-	f, err := facilitiesFor(MaxChoiceBookings, 3)
-	require.NoError(t, err)
-	require.Equal(t, 9, f)
-	_, err = facilitiesFor(MaxChoiceBookings+1, 3)
-	require.ErrorContains(t, err, "use at most 36 bookings")
-
 	// One slot each: court i/12+1, slot i%12+1, as before choices.
-	require.Equal(t, []slotRef{{Facility: 4, Date: "d", Slot: 4}}, bookingSlots(39, 1, "d"))
-	f, err = facilitiesFor(40, 0)
-	require.NoError(t, err)
-	require.Equal(t, 4, f)
+	require.Equal(t, []slotRef{{Facility: 4, Date: "2026-12-15", Slot: 4}}, bookingSlots(39, 1, first))
 }

@@ -46,8 +46,8 @@ type clusterSpec struct {
 	egressCeiling float64
 	firstCeiling  float64 // the first daemon's egressCeiling, when set
 	// choices is the number of slots of every booking (0 or 1: one slot):
-	// its own first, then other facilities at the same date and time,
-	// no slot shared with another booking (bookingSlots).
+	// its own first, then other courts at the same date and time, no slot
+	// shared with another booking (bookingSlots).
 	choices int
 }
 
@@ -251,10 +251,7 @@ notify:
 	c.token = strings.TrimSpace(lines[len(lines)-1])
 
 	c.opensAt = time.Now().Add(spec.openIn).Truncate(time.Second)
-	facilities, err := facilitiesFor(spec.bookings, spec.choices)
-	if err != nil {
-		return c, err
-	}
+	facilities := facilitiesFor(spec.bookings, spec.choices)
 	// Strict: a repeated submit is answered like a taken slot, so a daemon
 	// that resubmits blindly loses the booking it holds, and the ledger
 	// counts it.
@@ -450,29 +447,32 @@ const (
 	siteSlots  = 12
 )
 
-// MaxChoiceBookings is the most bookings of three choices each that fit
-// the site's day: every booking's choices at one slot on three courts, no
-// two bookings sharing a slot.
-const MaxChoiceBookings = siteSlots * (siteCourts / 3)
+// perDay is how many bookings of choices slots each fit one play date:
+// twelve slots, and at each as many bookings as the profile's courts hold
+// runs of choices courts (10 of one slot, 3 of three).
+func perDay(choices int) int { return siteSlots * (siteCourts / max(choices, 1)) }
 
 // facilitiesFor is the simulator's -facilities for n bookings of the given
-// number of choices, or an error when their slots do not fit the profile.
-func facilitiesFor(n, choices int) (int, error) {
-	choices = max(choices, 1)
-	groups := (n + siteSlots - 1) / siteSlots
-	if choices > 1 && groups*choices > siteCourts {
-		return 0, fmt.Errorf("chaos: %d bookings of %d choices need %d courts at each slot, the courtsim profile has %d: use at most %d bookings",
-			n, choices, groups*choices, siteCourts, siteSlots*(siteCourts/choices))
+// number of choices: the highest court they use.
+func facilitiesFor(n, choices int) int {
+	f := 1
+	for i := range min(n, perDay(choices)) {
+		for _, s := range bookingSlots(i, choices, time.Time{}) {
+			f = max(f, s.Facility)
+		}
 	}
-	return max(groups*choices, n/siteSlots+1), nil
+	return f
 }
 
-// bookingSlots are the choices of booking i (0-based) of n: all at slot
-// i%12+1 of date; booking i of the g-th dozen takes the g-th run of
-// choices courts (one choice: court g+1, as before choices existed).
-func bookingSlots(i, choices int, date string) []slotRef {
+// bookingSlots are the choices of booking i (0-based): all at one slot of
+// the play date first + i/perDay days; within its date booking j takes
+// slot j%12+1 on the (j/12)-th run of choices courts (one choice: court
+// j/12+1, as before choices existed). No slot is two bookings'.
+func bookingSlots(i, choices int, first time.Time) []slotRef {
 	choices = max(choices, 1)
-	g, slot := i/siteSlots, i%siteSlots+1
+	day, j := i/perDay(choices), i%perDay(choices)
+	date := first.AddDate(0, 0, day).Format(time.DateOnly)
+	g, slot := j/siteSlots, j%siteSlots+1
 	out := make([]slotRef, choices)
 	for k := range out {
 		out[k] = slotRef{Facility: g*choices + k + 1, Date: date, Slot: slot}
@@ -487,13 +487,13 @@ func (c *cluster) createBookings(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	date := c.opensAt.In(seoul).AddDate(0, 0, 14).Format("2006-01-02")
+	first := c.opensAt.In(seoul).AddDate(0, 0, 14)
 	refs := make([]bookingRef, c.spec.bookings)
 	errs := make(chan error, c.spec.bookings)
 	sem := make(chan struct{}, 8)
 	var wg sync.WaitGroup
 	for i := range refs {
-		ref := bookingRef{Account: fmt.Sprintf("user%03d", i+1), Choices: bookingSlots(i, c.spec.choices, date)}
+		ref := bookingRef{Account: fmt.Sprintf("user%03d", i+1), Choices: bookingSlots(i, c.spec.choices, first)}
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
