@@ -1,5 +1,5 @@
 // Command chaos runs the reliability scenarios of `make chaos` — crashes,
-// site faults, database outages at the opening and at the pre-warm, an SMS
+// site faults under bookings of three choices, database outages at the opening and at the pre-warm, an SMS
 // provider outage, restarts under the same instance names, cancels racing
 // the opening, SIGTERM during a window, a cut database connection — against
 // real processes on loopback and the local MariaDB. See docs/reliability.md.

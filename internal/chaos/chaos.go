@@ -2,10 +2,11 @@
 // binaries (courtsim in strict mode, the API and three `reserver run`
 // daemons, each sending from its own 127.0.0.x) against one MariaDB
 // database per scenario, breaks things on purpose — SIGKILLed and
-// restarted daemons, SIGTERM during a window, a faulty site, database
-// outages, a cut database connection, cancels racing the opening, an SMS
-// provider outage — and checks the promises against the simulator's
-// ledger and the database. Each scenario prints one line
+// restarted daemons, SIGTERM during a window, a faulty site under bookings
+// of three choices whose first ones competitors took, database outages, a
+// cut database connection, cancels racing the opening, an SMS provider
+// outage — and checks the promises against the simulator's ledger and the
+// database. Each scenario prints one line
 // "CHAOS <name> result=pass|FAIL key=value ...".
 //
 // It owns no production code and is not part of `make test`: it takes
