@@ -42,12 +42,6 @@ type bookingRow struct {
 	Ahead    bool
 	Attempts int
 	Steps    map[string]map[string]int
-	// Slot is the slot the list shows: the one booked, else the first
-	// choice; Won is the booked one's place among the choices (0 until a
-	// success), Count how many choices it has and More how many besides
-	// the one shown.
-	Slot             booking.Choice
-	Won, Count, More int
 }
 
 type bookingsBody struct {
@@ -210,9 +204,7 @@ func (s *Server) uiBookings(w http.ResponseWriter, r *http.Request, sess session
 	for i := range items {
 		b := &items[i]
 		row := bookingRow{B: b, Tenant: names[b.TenantID], Opens: s.stamp(b.OpensAt, b.Site, false),
-			Ahead: !b.State.Terminal() && b.OpensAt.After(now), Steps: counts[b.ID],
-			Slot: shownSlot(b), Won: wonChoice(b), Count: len(b.Choices())}
-		row.More = row.Count - 1
+			Ahead: !b.State.Terminal() && b.OpensAt.After(now), Steps: counts[b.ID]}
 		for _, m := range row.Steps {
 			for _, n := range m {
 				row.Attempts += n

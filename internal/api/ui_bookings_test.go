@@ -358,5 +358,20 @@ func TestUIBookingChoices(t *testing.T) {
 		// The play-date filter keeps reading the first choice.
 		p = br.get("/ui/bookings?by=play&from=2026-12-10&to=2026-12-10")
 		require.Equal(t, ids(f.queued, f.won), rowIDs(p, "tr.booking"))
+
+		// A failure of two choices, in the failures list.
+		ctx := context.Background()
+		pr, err := tenant.NewStore(db).Authenticate(ctx, b.alice)
+		require.NoError(t, err)
+		sold, _, err := b.store.Create(ctx, booking.NewBooking{TenantID: pr.TenantID, Site: "courtsim", Username: "loser", Password: "S3cr3t-Pa55!",
+			Choices: testChoices[:2], OpensAt: fixedNow.Add(-time.Hour), WindowSeconds: 300, RatePerSecond: 2})
+		require.NoError(t, err)
+		_, err = b.store.Claim(ctx, sold.ID, "inst-a", fixedNow.Add(-2*time.Hour), fixedNow.Add(time.Hour))
+		require.NoError(t, err)
+		require.NoError(t, b.store.Fail(ctx, sold.ID, booking.Armed, "inst-a", booking.ReasonSoldOut, nil, fixedNow.Add(-time.Hour)))
+		p = br.get("/ui/failures?since=30d")
+		require.Equal(t, 200, p.status)
+		require.Equal(t, "3, 2026-12-10 10:00–11:00 +1 choice",
+			strings.Join(strings.Fields(p.doc.Find(fmt.Sprintf(`tr.failure[data-id="%d"] td.slot`, sold.ID)).Text()), " "))
 	})
 }

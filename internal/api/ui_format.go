@@ -99,6 +99,11 @@ func (s *Server) uiFuncs() template.FuncMap {
 		},
 		"stateLabel": stateLabel,
 		"slotText":   slotText,
+		// shownSlot and choiceNote are a booking's slot in a list: the
+		// one booked, else its first choice, and how it stands among its
+		// choices.
+		"shownSlot":  shownSlot,
+		"choiceNote": choiceNote,
 	}
 }
 
@@ -169,6 +174,22 @@ func shownSlot(b *booking.Booking) booking.Choice {
 		return cs[w-1]
 	}
 	return cs[0]
+}
+
+// choiceNote is what a list adds to the slot it shows for b (shownSlot):
+// "choice 2 of 3" once one was booked, "+2 choices" before; empty for a
+// booking of one slot.
+func choiceNote(b *booking.Booking) string {
+	n := len(b.Choices())
+	switch w := wonChoice(b); {
+	case n <= 1:
+		return ""
+	case w > 0:
+		return fmt.Sprintf("choice %d of %d", w, n)
+	case n == 2:
+		return "+1 choice"
+	}
+	return fmt.Sprintf("+%d choices", n-1)
 }
 
 // slotText is a choice as the page writes a slot: "3, 2026-12-10 10:00–11:00"
