@@ -499,12 +499,12 @@ func (c *cluster) createBookings(ctx context.Context) error {
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			first := ref.Choices[0]
-			hour := first.Slot + 5
+			own := ref.Choices[0]
+			hour := own.Slot + 5
 			body := map[string]any{
 				"site":           "courtsim",
 				"account":        map[string]string{"username": ref.Account, "password": "pass1234"},
-				"date":           first.Date,
+				"date":           own.Date,
 				"start":          fmt.Sprintf("%02d:00", hour),
 				"end":            fmt.Sprintf("%02d:00", hour+1),
 				"opens_at":       c.opensAt.In(seoul).Format(time.RFC3339),
@@ -513,7 +513,7 @@ func (c *cluster) createBookings(ctx context.Context) error {
 				"name":           "Chaos",
 			}
 			if len(ref.Choices) == 1 {
-				body["court"] = fmt.Sprint(first.Facility)
+				body["court"] = fmt.Sprint(own.Facility)
 			} else {
 				// The date and times default to the top-level ones.
 				var choices []map[string]string
@@ -537,11 +537,9 @@ func (c *cluster) createBookings(ctx context.Context) error {
 				errs <- fmt.Errorf("booking %d: %w", i, err)
 				return
 			}
-			if len(ref.Choices) > 1 && len(out.Choices) > 0 {
+			if len(ref.Choices) > 1 {
 				// The audit maps the site's reservations to choices by the
-				// slots sent: the API must have kept them, in order. (An
-				// API that does not show them yet is caught at the site:
-				// a pre-taken first choice fails the booking.)
+				// slots sent: the API must have kept them, in order.
 				var got, want []string
 				for _, ch := range out.Choices {
 					got = append(got, fmt.Sprintf("%s %s %s", ch.Court, ch.Date, ch.Start))
