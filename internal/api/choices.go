@@ -242,31 +242,36 @@ func choiceClock(s *string, def, field, here string, bad func(string, string)) (
 	return clockValue{s: *s, d: d}, ok
 }
 
-// sameOpening refuses each choice whose opening by the site's rule is not
-// the first choice's: a booking opens at one instant, and a choice that
-// opens at another must be a booking of its own. A site without an
-// opening rule is not checked (the booking's opens_at is given).
-func sameOpening(cs []expandedChoice, site Site, prefix string, bad func(field, detail string)) {
-	if len(cs) < 2 || site == nil {
+// sameOpening refuses each choice of cs whose opening by the site's rule
+// is not ref's (the booking's first choice, or at a PATCH its current
+// first choice: what it opens by): a booking opens at one instant, and a
+// choice that opens at another must be a booking of its own. A site
+// without an opening rule is not checked (the booking's opens_at is
+// given).
+func sameOpening(cs []expandedChoice, ref booking.Choice, site Site, prefix string, bad func(field, detail string)) {
+	if len(cs) == 0 || site == nil {
 		return
 	}
 	loc := site.Location()
-	opens := func(c expandedChoice) (time.Time, bool) {
+	opens := func(c booking.Choice) (time.Time, bool) {
 		d, err := time.ParseInLocation(time.DateOnly, c.Date, loc)
 		if err != nil {
 			return time.Time{}, false
 		}
 		return site.OpensAt(d, c.Start, c.End)
 	}
-	first, ok := opens(cs[0])
+	first, ok := opens(ref)
 	if !ok {
 		return
 	}
-	for _, c := range cs[1:] {
-		t, ok := opens(c)
+	for _, c := range cs {
+		if c.Choice == ref {
+			continue
+		}
+		t, ok := opens(c.Choice)
 		if ok && !t.Equal(first) {
-			bad(fmt.Sprintf("%s[%d]", prefix, c.Item), fmt.Sprintf("%s (%s) opens at %s, but the booking opens at %s (its first choice, %s): a booking opens at one instant; make it a separate booking",
-				c.position(prefix), c.Choice, sitetime.Format(t, loc), sitetime.Format(first, loc), cs[0].Choice))
+			bad(fmt.Sprintf("%s[%d]", prefix, c.Item), fmt.Sprintf("%s (%s) opens at %s, but the booking opens at %s (by %s): a booking opens at one instant; make it a separate booking",
+				c.position(prefix), c.Choice, sitetime.Format(t, loc), sitetime.Format(first, loc), ref))
 		}
 	}
 }

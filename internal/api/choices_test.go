@@ -52,7 +52,7 @@ var courtsimProfile = sync.OnceValues(func() (*profile.Profile, error) {
 // next month opens on the last day of the month before: choices on
 // several dates open together), "limited" (monthly, 2 reservations a day
 // and 3 a week for one account) and "plain" (no courts: no shorthand).
-func choiceSites(t *testing.T) siteMap {
+func choiceSites(t testing.TB) siteMap {
 	t.Helper()
 	p, err := courtsimProfile()
 	require.NoError(t, err)

@@ -3,6 +3,8 @@ package api
 import (
 	"testing"
 	"time"
+
+	"reserver/internal/booking"
 )
 
 func FuzzDecodeBooking(f *testing.F) {
@@ -13,9 +15,15 @@ func FuzzDecodeBooking(f *testing.F) {
 	f.Add([]byte(`{"date":"2026-02-29","start":"23:59","end":"00:00"}`))
 	f.Add([]byte(`{"phone":"+82 10-1234-5678","fields":{"a":true,"b":null}}`))
 	f.Add([]byte("\xff\xfe"))
+	f.Add([]byte(choiceBody("courtsim", `"choices": [{"court": "3"}, {"court": 4}, {"courts": "any", "start": "12:00", "end": "13:00"}], "priority": 1`)))
+	f.Add([]byte(choiceBody("monthly", `"choices": [{"court": 7}, {"courts": "1-4", "date": "2026-12-11"}, {"courts": "2,3", "x": 1}]`)))
+	f.Add([]byte(choiceBody("courtsim", `"choices": [{"court": 2}, {"court": "02"}, {"courts": "1-99"}, {"court": 1, "courts": "1"}], "priority": 101`)))
 	lim := Limits{DefaultRate: 2, MaxRate: 2, DefaultWindow: 300, MinWindow: 10, MaxWindow: 3600}
+	// The profile-backed sites (shorthands, courts, slots) and "ruled".
+	fuzzSites := choiceSites(f)
+	fuzzSites["ruled"] = sites["ruled"]
 	f.Fuzz(func(t *testing.T, body []byte) {
-		v, probs := decodeBooking(body, sites, lim, fixedNow)
+		v, probs := decodeBooking(body, fuzzSites, lim, fixedNow)
 		if len(probs) > 0 {
 			for _, p := range probs {
 				if p.Detail == "" {
@@ -39,6 +47,24 @@ func FuzzDecodeBooking(f *testing.F) {
 		}
 		if v.Rate <= 0 || v.Rate > lim.MaxRate || v.Window < lim.MinWindow || v.Window > lim.MaxWindow {
 			t.Fatalf("accepted rate %v window %v out of range", v.Rate, v.Window)
+		}
+		// The choices: one at least, at most booking.MaxChoices, the first
+		// the booking's slot, each a slot the daemon can run, none twice.
+		if len(v.Choices) < 1 || len(v.Choices) > booking.MaxChoices {
+			t.Fatalf("accepted %d choices", len(v.Choices))
+		}
+		if first := (booking.Choice{Court: v.Court, Date: v.Date, Start: v.Start, End: v.End}); v.Choices[0] != first {
+			t.Fatalf("choice 1 %v is not the booking's slot %v", v.Choices[0], first)
+		}
+		seen := map[booking.Choice]bool{}
+		for _, c := range v.Choices {
+			if _, err := time.Parse(time.DateOnly, c.Date); err != nil || c.Court == "" || c.End <= c.Start || seen[c] {
+				t.Fatalf("accepted choice %+v of %v", c, v.Choices)
+			}
+			seen[c] = true
+		}
+		if v.Priority < 0 || v.Priority > 100 {
+			t.Fatalf("accepted priority %d", v.Priority)
 		}
 	})
 }

@@ -14,7 +14,9 @@ import (
 	"unicode/utf8"
 
 	"reserver/internal/booking"
+	"reserver/internal/database"
 	"reserver/internal/notify/smstext"
+	"reserver/internal/sitetime"
 )
 
 // typeStateForbids: the booking's state does not allow the change asked
@@ -31,6 +33,10 @@ type patchRequest struct {
 	Notify        *patchNotify    `json:"notify"`
 	Account       *patchAccount   `json:"account"`
 	RatePerSecond json.RawMessage `json:"rate_per_second"`
+	// Choices replace the booking's choices (the items of create; their
+	// date, start and end default to the current first choice's).
+	Choices  []choiceRequest `json:"choices"`
+	Priority json.RawMessage `json:"priority"`
 }
 
 type patchNotify struct {
@@ -44,25 +50,33 @@ type patchAccount struct {
 }
 
 // fixedFields are the create fields a PATCH cannot change: they name the
-// slot or the site, which another booking must book.
-var fixedFields = []string{"site", "court", "date", "start", "end", "opens_at", "window_seconds", "fields"}
+// site or the opening, which another booking must book; the slot
+// (slotFields) changes with choices.
+var (
+	fixedFields = []string{"site", "opens_at", "window_seconds", "fields"}
+	slotFields  = []string{"court", "date", "start", "end"}
+)
 
 func isNull(raw json.RawMessage) bool { return string(raw) == "null" }
 
 // decodePatch parses and validates a PATCH body for booking b of site
-// (nil: its profile is gone), reporting every problem at once.
-func decodePatch(body []byte, b *booking.Booking, site Site, lim Limits) (booking.Patch, []FieldProblem) {
-	var p booking.Patch
+// (nil: its profile is gone), reporting every problem at once. slotProbs
+// are the site's refusals of well-formed choices (a court or a slot its
+// profile does not have: 422 when they are all).
+func decodePatch(body []byte, b *booking.Booking, site Site, lim Limits) (p booking.Patch, probs, slotProbs []FieldProblem) {
 	var req patchRequest
 	probs, ok := decodeStrict(body, &req)
 	if !ok {
-		return p, probs
+		return p, probs, nil
 	}
 	for i, pr := range probs {
-		if slices.Contains(fixedFields, pr.Field) {
-			probs[i].Detail = "cannot be changed: it names the slot or the site; cancel this booking and book again"
-		} else if pr.Detail != "unknown field" {
-			probs[i].Detail = "unknown field: a PATCH changes phone, name, notify, account.password and rate_per_second"
+		switch {
+		case slices.Contains(fixedFields, pr.Field):
+			probs[i].Detail = "cannot be changed: it names the site or the opening; cancel this booking and book again"
+		case slices.Contains(slotFields, pr.Field):
+			probs[i].Detail = "cannot be changed on its own: send choices, whose first is the booking's slot (court, date, start and end)"
+		case pr.Detail != "unknown field":
+			probs[i].Detail = "unknown field: a PATCH changes phone, name, notify, account.password, rate_per_second, choices and priority"
 		}
 	}
 	bad := func(field, detail string) { probs = append(probs, FieldProblem{Field: field, Detail: detail}) }
@@ -156,8 +170,74 @@ func decodePatch(body []byte, b *booking.Booking, site Site, lim Limits) (bookin
 			p.Rate = &r
 		}
 	}
+	if raw, ok := topLevel(body, "priority"); ok {
+		var n int
+		if isNull(raw) || json.Unmarshal(raw, &n) != nil || n < 0 || n > 100 {
+			bad("priority", "expected an integer from 0 to 100: lower submits first among the account's bookings that open at the same instant")
+		} else {
+			p.Priority = &n
+		}
+	}
+	if raw, ok := topLevel(body, "choices"); ok {
+		cs, sp := patchChoices(raw, req.Choices, b, site, bad)
+		if cs != nil {
+			p.Choices = &cs
+			if al, ok := site.(AccountLimiter); ok {
+				p.Limits = al.AccountLimits()
+			}
+		}
+		slotProbs = sp
+	}
 	sort.SliceStable(probs, func(i, j int) bool { return probs[i].Field < probs[j].Field })
-	return p, probs
+	return p, probs, slotProbs
+}
+
+// patchChoices checks the choices of a PATCH (raw, decoded as reqs) for
+// booking b as create checks them, their date, start and end defaulting
+// to b's current first choice's; each must open when b does and before
+// it is played. nil when a problem was reported (to bad, or as a slot
+// problem).
+func patchChoices(raw json.RawMessage, reqs []choiceRequest, b *booking.Booking, site Site, bad func(string, string)) ([]booking.Choice, []FieldProblem) {
+	if isNull(raw) || reqs == nil {
+		bad("choices", "expected an array of at least one choice: the choices cannot be removed (a booking of one slot is one choice)")
+		return nil, nil
+	}
+	if site == nil {
+		bad("choices", fmt.Sprintf("the site %q has no profile configured any more, so new choices cannot be checked: cancel this booking", b.Site))
+		return nil, nil
+	}
+	ok := true
+	flag := func(field, detail string) { ok = false; bad(field, detail) }
+	var slotProbs []FieldProblem
+	slotBad := func(field, detail string) { slotProbs = append(slotProbs, FieldProblem{Field: field, Detail: detail}) }
+	current := b.Choices()[0]
+	def := current
+	def.Court = ""
+	chosen, _ := checkChoices(reqs, def, site, true, "choices", flag, slotBad)
+	if !ok || len(slotProbs) > 0 {
+		return nil, slotProbs
+	}
+	sameOpening(chosen, current, site, "choices", flag)
+	loc := site.Location()
+	for _, c := range chosen {
+		d, err := time.ParseInLocation(time.DateOnly, c.Date, loc)
+		if err != nil {
+			continue
+		}
+		play := time.Date(d.Year(), d.Month(), d.Day(), int(c.start/time.Hour), int(c.start%time.Hour/time.Minute), 0, 0, loc)
+		if !b.OpensAt.Before(play) {
+			flag(fmt.Sprintf("choices[%d]", c.Item), fmt.Sprintf("%s (%s) is played at %s, not after the booking opens at %s: choose a later slot",
+				c.position("choices"), c.Choice, sitetime.Format(play, loc), sitetime.Format(b.OpensAt, loc)))
+		}
+	}
+	if !ok {
+		return nil, nil
+	}
+	out := make([]booking.Choice, len(chosen))
+	for i, c := range chosen {
+		out[i] = c.Choice
+	}
+	return out, nil
 }
 
 // topLevel returns the raw value of key in the JSON object body.
@@ -190,26 +270,45 @@ func (s *Server) patchBooking(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		site, _ := s.o.Sites.Site(b.Site)
-		p, probs := decodePatch(body, b, site, s.o.Limits)
+		p, probs, slotProbs := decodePatch(body, b, site, s.o.Limits)
 		if len(probs) > 0 {
-			badRequest(w, probs)
+			badRequest(w, append(probs, slotProbs...))
 			return
 		}
-		// The wall clock, as the store's other writes (created_at): Now judges
-		// opens_at only.
-		got, err := s.o.Bookings.Apply(r.Context(), s.scope(r), b.ID, p, time.Now())
+		if len(slotProbs) > 0 {
+			writeProblem(w, problem{Type: typeSlot, Title: "The site has no such slot", Status: http.StatusUnprocessableEntity,
+				Detail: problemsDetail("the site's profile says it cannot take these choices", slotProbs), Errors: slotProbs})
+			return
+		}
+		// The database's clock, as the store's other writes (updated_at)
+		// and the daemon's: it also judges how close a running booking is to
+		// its opening. Options.Now judges a create's opens_at only.
+		got, err := s.o.Bookings.Apply(r.Context(), s.scope(r), b.ID, p, database.Now())
 		var sf *booking.StateForbidsError
+		var le *booking.LimitError
 		switch {
 		case errors.As(err, &sf):
 			probs := make([]FieldProblem, 0, len(sf.Fields))
 			for _, f := range sf.Fields {
-				probs = append(probs, FieldProblem{Field: f, Detail: "the booking is " + string(sf.State)})
+				detail := "the booking is " + string(sf.State)
+				if f == booking.FieldChoices && sf.State == booking.Running {
+					detail = fmt.Sprintf("the booking is running and opens in less than %s: the daemon reads its choices about 2 s before it fires", booking.ChoicesCutoff)
+				}
+				probs = append(probs, FieldProblem{Field: f, Detail: detail})
 			}
 			writeBookingProblem(w, bookingProblem{
 				problem: problem{Type: typeStateForbids, Title: "The booking's state forbids this change", Status: http.StatusConflict,
 					Detail: sf.Error(), Errors: probs},
 				Booking: s.view(got, principal(r.Context())),
 			})
+			return
+		case errors.As(err, &le):
+			writeLimitProblem(w, le)
+			return
+		case errors.Is(err, booking.ErrDuplicate):
+			c := (*p.Choices)[0]
+			writeProblem(w, problem{Type: typeConflict, Title: "Duplicate booking", Status: http.StatusConflict,
+				Detail: err.Error() + ": this account's other active booking has " + c.String() + " already; cancel it, or choose another first choice"})
 			return
 		case errors.Is(err, booking.ErrNotFound):
 			writeProblem(w, problem{Type: typeNotFound, Title: "Not found", Status: http.StatusNotFound, Detail: "no booking with this id"})

@@ -236,12 +236,17 @@ func FuzzDecodePatch(f *testing.F) {
 	f.Add([]byte(`{"court": 4, "account": {"username": "u"}, "rate_per_second": null}`))
 	f.Add([]byte(`{"notify": "always"}`))
 	f.Add([]byte("\xff\xfe"))
+	f.Add([]byte(`{"choices": [{"court": 5}, {"courts": "1-3", "start": "12:00", "end": "13:00"}], "priority": 3}`))
+	f.Add([]byte(`{"choices": [{"court": 2}, {"courts": "any"}, {"date": "2026-12-11", "court": 1}], "priority": null}`))
+	f.Add([]byte(`{"choices": null, "court": 3}`))
 	lim := Limits{DefaultRate: 2, MaxRate: 2, DefaultWindow: 300, MinWindow: 10, MaxWindow: 3600}
-	site, _ := sites.Site("courtsim")
-	b := &booking.Booking{Site: "courtsim"}
+	site, _ := choiceSites(f).Site("courtsim")
+	b := &booking.Booking{Site: "courtsim", Court: "3", PlayDate: "2026-12-10", StartTime: "10:00", EndTime: "11:00",
+		OpensAt: time.Date(2026, 12, 3, 0, 0, 0, 0, time.UTC)}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		p, probs := decodePatch(body, b, site, lim)
-		if len(probs) > 0 {
+		p, probs, slotProbs := decodePatch(body, b, site, lim)
+		if len(probs) > 0 || len(slotProbs) > 0 {
+			probs = append(probs, slotProbs...)
 			for _, pr := range probs {
 				if pr.Detail == "" {
 					t.Fatalf("a problem without a detail: %+v", pr)
@@ -261,5 +266,181 @@ func FuzzDecodePatch(f *testing.F) {
 		if p.Phone != nil && *p.Phone != "" && !strings.HasPrefix(*p.Phone, "+") {
 			t.Fatalf("accepted phone %q not in E.164", *p.Phone)
 		}
+		if p.Priority != nil && (*p.Priority < 0 || *p.Priority > 100) {
+			t.Fatalf("accepted priority %d", *p.Priority)
+		}
+		if p.Choices != nil {
+			cs := *p.Choices
+			if len(cs) < 1 || len(cs) > booking.MaxChoices {
+				t.Fatalf("accepted %d choices", len(cs))
+			}
+			seen := map[booking.Choice]bool{}
+			for _, c := range cs {
+				if _, err := time.Parse(time.DateOnly, c.Date); err != nil || c.Court == "" || c.End <= c.Start || seen[c] {
+					t.Fatalf("accepted choice %+v of %v", c, cs)
+				}
+				seen[c] = true
+			}
+		}
+	})
+}
+
+// choiceBookingIn creates a booking at courtsim (choiceSites) of court on
+// 2026-12-10 10:00-11:00, opening at opensAt, and moves it to state as the
+// daemon would; it returns its path.
+func (b *bundle) choiceBookingIn(t *testing.T, court int, opensAt time.Time, state booking.State) string {
+	t.Helper()
+	r := b.do(t, "POST", "/v1/bookings", b.alice, choiceBody("courtsim", fmt.Sprintf(`"court": %d`, court)))
+	id := idOf(t, r)
+	require.NoError(t, b.db.Table("bookings").Where("id = ?", id).Update("opens_at", opensAt.UTC()).Error)
+	ctx := context.Background()
+	now := time.Now()
+	switch state {
+	case booking.Queued:
+	case booking.Cancelled:
+		require.Equal(t, 200, b.do(t, "DELETE", bookingPath(id), b.alice, "").status)
+	default:
+		_, err := b.store.Claim(ctx, id, "i1", now, now.Add(time.Hour))
+		require.NoError(t, err)
+		if state == booking.Armed {
+			break
+		}
+		require.NoError(t, b.store.Transition(ctx, id, booking.Armed, booking.Running, booking.Change{Instance: "i1"}))
+		switch state {
+		case booking.Succeeded:
+			require.NoError(t, b.store.Succeed(ctx, id, booking.Running, "i1", booking.Reserved{No: "R-1"}, nil, now))
+		case booking.Failed:
+			require.NoError(t, b.store.Fail(ctx, id, booking.Running, "i1", booking.ReasonSoldOut, nil, now))
+		}
+	}
+	return bookingPath(id)
+}
+
+// PATCH choices in every state: queued, armed, and running until 10 s
+// before it opens take them (expanded, the date and times defaulting to
+// the current first choice's, the first becoming the booking's slot);
+// later, or once finished, 409 /problems/state-forbids and nothing
+// changes. The priority changes while queued or armed.
+func TestPatchChoicesInEveryState(t *testing.T) {
+	t.Parallel()
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
+		b := setupChoices(t, db)
+		ct := []string{"Content-Type", "application/merge-patch+json"}
+		later := time.Now().Add(time.Hour)
+		tests := []struct {
+			name     string
+			state    booking.State
+			opensAt  time.Time
+			choices  bool
+			priority bool
+		}{
+			{"queued", booking.Queued, later, true, true},
+			{"armed", booking.Armed, later, true, true},
+			{"running, more than 10 s before it opens", booking.Running, time.Now().Add(time.Minute), true, false},
+			{"running, less than 10 s before it opens", booking.Running, time.Now().Add(5 * time.Second), false, false},
+			{"succeeded", booking.Succeeded, later, false, false},
+			{"failed", booking.Failed, later, false, false},
+			{"cancelled", booking.Cancelled, later, false, false},
+		}
+		for i, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				court := i + 1
+				path := b.choiceBookingIn(t, court, tt.opensAt, tt.state)
+				before := b.do(t, "GET", path, b.alice, "")
+				body := fmt.Sprintf(`{"choices": [{"court": %d, "start": "12:00", "end": "13:00"}, {"courts": "1-2"}]}`, court)
+				r := b.do(t, "PATCH", path, b.alice, body, ct...)
+				if tt.choices {
+					require.Equal(t, 200, r.status, r.raw)
+					require.Equal(t, []booking.Choice{slot(fmt.Sprint(court), "2026-12-10", "12:00", "13:00"),
+						slot("1", "2026-12-10", "10:00", "11:00"), slot("2", "2026-12-10", "10:00", "11:00")}, choicesOf(t, r.body["choices"]))
+					require.Equal(t, fmt.Sprint(court), r.body["court"])
+					require.Equal(t, "12:00", r.body["start"], "the first choice is the booking's slot")
+					require.Equal(t, string(tt.state), r.body["state"])
+				} else {
+					require.Equal(t, 409, r.status, r.raw)
+					require.Equal(t, typeStateForbids, r.body["type"])
+					require.Contains(t, r.raw, `"field":"choices"`)
+					if tt.state == booking.Running {
+						require.Contains(t, r.raw, "opens in less than 10s")
+					}
+					after := b.do(t, "GET", path, b.alice, "")
+					require.Equal(t, before.body["choices"], after.body["choices"], "nothing changed")
+					require.Equal(t, before.body["updated_at"], after.body["updated_at"])
+				}
+
+				r = b.do(t, "PATCH", path, b.alice, `{"priority": 5}`, ct...)
+				if tt.priority {
+					require.Equal(t, 200, r.status, r.raw)
+					require.Equal(t, 5.0, r.body["priority"])
+				} else {
+					require.Equal(t, 409, r.status, r.raw)
+					require.Contains(t, r.raw, `"field":"priority"`)
+				}
+			})
+		}
+	})
+}
+
+// New choices pass the create's checks: the shape, the site's courts and
+// slots (422), one opening, the account's limits (409 account-limit) and
+// no duplicate of another active booking (409); nothing changes then. A
+// replay under an Idempotency-Key answers the first answer.
+func TestPatchChoicesChecks(t *testing.T) {
+	t.Parallel()
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
+		b := setupChoices(t, db)
+		ct := []string{"Content-Type", "application/merge-patch+json"}
+		later := time.Now().Add(time.Hour)
+		path := b.choiceBookingIn(t, 3, later, booking.Queued)
+		b.choiceBookingIn(t, 4, later, booking.Queued)
+		before := b.do(t, "GET", path, b.alice, "")
+
+		for _, tt := range []struct {
+			name, body string
+			status     int
+			field      string
+			detail     string
+		}{
+			{"null", `{"choices": null}`, 400, "choices", "cannot be removed"},
+			{"empty", `{"choices": []}`, 400, "choices", "at least one choice"},
+			{"a duplicate", `{"choices": [{"court": 2}, {"courts": "1-3"}]}`, 400, "choices[1]", "is the same slot as choices[0]"},
+			{"17", `{"choices": [{"courts": "any"}, {"courts": "1-7", "start": "12:00", "end": "13:00"}]}`, 400, "choices", "17 choices"},
+			{"another opening", `{"choices": [{"court": 3}, {"court": 5, "date": "2026-12-11"}]}`, 400, "choices[1]", "make it a separate booking"},
+			{"a new first choice on another date", `{"choices": [{"court": 3, "date": "2026-12-11"}]}`, 400, "choices[0]", "opens at 2026-12-04 09:00:00"},
+			{"a court the site lacks", `{"choices": [{"court": 3}, {"court": 11}]}`, 422, "choices[1].court", `the site has no court \"11\"`},
+			{"a top-level court", `{"court": 5}`, 400, "court", "send choices"},
+			{"a bad priority", `{"priority": 1.5}`, 400, "priority", "an integer from 0 to 100"},
+			{"the slot of another booking", `{"choices": [{"court": 4}]}`, 409, "", "other active booking has court 4, 2026-12-10 10:00-11:00"},
+		} {
+			t.Run(tt.name, func(t *testing.T) {
+				r := b.do(t, "PATCH", path, b.alice, tt.body, ct...)
+				require.Equal(t, tt.status, r.status, r.raw)
+				if tt.field != "" {
+					require.Contains(t, r.raw, `"field":"`+tt.field+`"`)
+				}
+				require.Contains(t, r.raw, tt.detail)
+				require.Equal(t, before.raw, b.do(t, "GET", path, b.alice, "").raw, "nothing changed")
+			})
+		}
+
+		// The account's limits: "limited" allows 2 a day.
+		one := idOf(t, b.do(t, "POST", "/v1/bookings", b.alice, limitBody("2026-12-10", 1, "")))
+		two := idOf(t, b.do(t, "POST", "/v1/bookings", b.alice, limitBody("2026-12-11", 2, "")))
+		other := idOf(t, b.do(t, "POST", "/v1/bookings", b.alice, limitBody("2026-12-11", 3, "")))
+		r := b.do(t, "PATCH", bookingPath(one), b.alice, `{"choices": [{"court": 1}, {"court": 1, "date": "2026-12-11"}]}`, ct...)
+		requireLimit(t, r, "day", "2026-12-11", 2, two, other)
+		r = b.do(t, "PATCH", bookingPath(one), b.alice, `{"choices": [{"court": 1}, {"court": 1, "date": "2026-12-12"}]}`, ct...)
+		require.Equal(t, 200, r.status, "within the limits: %s", r.raw)
+
+		// Idempotent: the replay answers the first answer and applies nothing.
+		body := `{"choices": [{"court": 6}], "priority": 2}`
+		first := b.do(t, "PATCH", path, b.alice, body, append(ct, "Idempotency-Key", "pc-1")...)
+		require.Equal(t, 200, first.status, first.raw)
+		require.Equal(t, 200, b.do(t, "PATCH", path, b.alice, `{"choices": [{"court": 7}]}`, ct...).status)
+		again := b.do(t, "PATCH", path, b.alice, body, append(ct, "Idempotency-Key", "pc-1")...)
+		require.Equal(t, 200, again.status, again.raw)
+		require.Equal(t, "true", again.header.Get("Idempotent-Replayed"))
+		require.Equal(t, first.raw, again.raw)
+		require.Equal(t, "7", b.do(t, "GET", path, b.alice, "").body["court"], "a replay applies nothing")
 	})
 }

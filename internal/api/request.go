@@ -423,7 +423,9 @@ func validate(req bookingRequest, sites Sites, lim Limits, now time.Time) (valid
 		if req.Court != nil {
 			bad("court", "give the court in each choice: with choices, a top-level court is not used")
 		}
-		sameOpening(chosen, site, "choices", bad)
+		if len(chosen) > 0 {
+			sameOpening(chosen[1:], chosen[0].Choice, site, "choices", bad)
+		}
 	} else {
 		var w []string
 		chosen, w = checkChoices([]choiceRequest{{Court: req.Court, Date: req.Date, Start: req.Start, End: req.End}},
