@@ -13,6 +13,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"reserver/internal/api"
+	"reserver/internal/profile"
 	"reserver/internal/tenant"
 )
 
@@ -70,4 +72,39 @@ func TestAPIRefusesWhatTheSiteLacks(t *testing.T) {
 
 	code, out = post("bare", "99", "10:00", "11:00")
 	require.Equal(t, http.StatusCreated, code, "nothing declared, nothing checked: %v", out)
+}
+
+// A profile's courts expand a choice's shorthand ("any" is every court in
+// the profile's order); a profile without courts cannot expand one and
+// says so; its account_limits are the API's AccountLimits.
+func TestProfileSiteChoicesAndLimits(t *testing.T) {
+	t.Parallel()
+	profiles, err := LoadProfiles("../../configs/sites", func(string) (string, bool) { return "", false })
+	require.NoError(t, err)
+	capped := *profiles["courtsim"]
+	capped.AccountLimits = profile.AccountLimits{PerDay: 1, PerWeek: 4}
+	bare := *profiles["courtsim"]
+	bare.Courts = nil
+	cat := Catalog{"courtsim": profiles["courtsim"], "capped": &capped, "bare": &bare}
+
+	site, ok := cat.Site("courtsim")
+	require.True(t, ok)
+	ex := site.(api.ChoiceExpander)
+	got, err := ex.ExpandCourts("any")
+	require.NoError(t, err)
+	require.Equal(t, []string{"1", "2", "3", "4", "5", "6", "7", "8", "9", "10"}, got)
+	got, err = ex.ExpandCourts("3-5")
+	require.NoError(t, err)
+	require.Equal(t, []string{"3", "4", "5"}, got)
+	_, err = ex.ExpandCourts("9-11")
+	require.ErrorContains(t, err, `the site has no court "11" (its courts: 1-10)`)
+
+	site, _ = cat.Site("bare")
+	_, err = site.(api.ChoiceExpander).ExpandCourts("any")
+	require.ErrorContains(t, err, "the site's profile declares no courts")
+	require.ErrorContains(t, err, "name each court in its own choice")
+
+	require.Equal(t, profile.AccountLimits{}, site.(api.AccountLimiter).AccountLimits())
+	site, _ = cat.Site("capped")
+	require.Equal(t, profile.AccountLimits{PerDay: 1, PerWeek: 4}, site.(api.AccountLimiter).AccountLimits())
 }
