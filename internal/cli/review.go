@@ -164,7 +164,9 @@ func failuresCmd(c *common) *cobra.Command {
 			"failed or been cancelled) are listed too, whatever their state, and again below the\n" +
 			"table with what a person must do. --since and --until take an RFC 3339 instant or a\n" +
 			"duration back from now (90m, 24h, 7d). FAILED AT is in the site's time zone with its\n" +
-			"offset; an unknown --reason or --review is an error naming the known ones.\n" +
+			"offset; an unknown --reason or --review is an error naming the known ones. COURT and\n" +
+			"SLOT are the slot the site booked (a late reservation), else the first choice; CHOICES\n" +
+			"counts the booking's choices (alternative slots): 3, or 2 of 3 once its 2nd was booked.\n" +
 			"See one booking's attempts with: reserver attempts ID",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
