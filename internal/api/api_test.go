@@ -336,6 +336,7 @@ func TestRejectsBadRequests(t *testing.T) {
 		{"missing account", set("account", ""), 400, "account"},
 		{"missing password", set("account", `{"username":"u"}`), 400, "account.password"},
 		{"wrong type", set("window_seconds", `"long"`), 400, "window_seconds"},
+		{"court of the wrong type", set("court", `true`), 400, "court"},
 		{"date that does not exist", set("date", `"2026-02-30"`), 400, "date"},
 		{"time that does not exist", set("start", `"24:30"`), 400, "start"},
 		{"end before start", set("end", `"09:00"`), 400, "end"},

@@ -183,6 +183,8 @@ func TestChoicesProblems(t *testing.T) {
 		{"neither court nor courts", choiceBody("courtsim", `"choices": [{"start": "12:00", "end": "13:00"}]`), 400,
 			"choices[0].court", []string{"required"}},
 		{"no choices", choiceBody("courtsim", `"choices": []`), 400, "choices", []string{"at least one choice"}},
+		{"a court of the wrong type", choiceBody("courtsim", `"choices": [{"court": 3}, {"court": [4]}]`), 400,
+			"choices.court", []string{"expected a string or a number, got array"}},
 		{"an unknown key in a choice", choiceBody("courtsim", `"choices": [{"court": 3, "colour": "red"}]`), 400,
 			"choices[0].colour", []string{"unknown field"}},
 		{"a bad date in a choice", choiceBody("courtsim", `"choices": [{"court": 3, "date": "2026-12-32"}]`), 400,

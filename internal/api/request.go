@@ -128,8 +128,20 @@ func (f *flexString) UnmarshalJSON(b []byte) error {
 		*f = flexString(n.String())
 		return nil
 	}
-	return errors.New("expected a string or a number")
+	// A type error, so that the decoder names the field (decodeStrict).
+	what := "a value"
+	switch string(bytes.TrimSpace(b))[:1] {
+	case "t", "f":
+		what = "bool"
+	case "[":
+		what = "array"
+	case "{":
+		what = "object"
+	}
+	return &json.UnmarshalTypeError{Value: what, Type: flexType}
 }
+
+var flexType = reflect.TypeFor[flexString]()
 
 // validBooking is a request that passed every check.
 type validBooking struct {
@@ -252,8 +264,12 @@ func decodeStrict(body []byte, v any) (probs []FieldProblem, ok bool) {
 		if field == "" {
 			return []FieldProblem{{Field: "", Detail: "expected a JSON object"}}, false
 		}
+		kind := jsonKind(typ.Type.Kind().String())
+		if typ.Type == flexType {
+			kind = "a string or a number"
+		}
 		return append(unknownFields(body, reflect.TypeOf(v), ""),
-			FieldProblem{Field: field, Detail: "expected " + jsonKind(typ.Type.Kind().String()) + ", got " + typ.Value}), false
+			FieldProblem{Field: field, Detail: "expected " + kind + ", got " + typ.Value}), false
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		return []FieldProblem{{Field: "", Detail: "malformed JSON: the body ends in the middle of a value"}}, false
 	}
