@@ -20,11 +20,6 @@ import (
 // before the run moves on, so that one booking never holds two
 // reservations.
 
-// choicePagesReload: a running booking reads its choices again this long
-// before its first submit (a PATCH may have changed them; the API allows
-// that until 10 s before the opening).
-const choicePagesReload = refreshBefore
-
 // useChoice makes choice i current: the templates see its slot, and a
 // prepared first submit (of another slot) is dropped.
 func (r *run) useChoice(i int) {
@@ -62,8 +57,10 @@ func (r *run) choiceStep(step string) bool {
 	return r.choices != nil
 }
 
-// reloadChoices reads the booking's choices again before the opening: a
-// PATCH may have replaced them since the run started. It reports whether
+// reloadChoices reads the booking's choices again before the opening,
+// with the last page visit (refreshBefore ahead of the fire): a PATCH may
+// have replaced them since the run started, which the store allows until
+// booking.ChoicesCutoff before the opening. It reports whether
 // they changed (the pages visited so far were for the old first choice).
 // A failed read keeps the ones the run has.
 func (r *run) reloadChoices() bool {
