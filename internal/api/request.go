@@ -1,20 +1,10 @@
 package api
 
 import (
-	"bytes"
-	"cmp"
-	"crypto/hkdf"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
-	"reflect"
 	"regexp"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -114,35 +104,6 @@ type accountRequest struct {
 	Password *string `json:"password"`
 }
 
-// flexString accepts "3" or 3: court numbers are written both ways.
-type flexString string
-
-func (f *flexString) UnmarshalJSON(b []byte) error {
-	var s string
-	if err := json.Unmarshal(b, &s); err == nil {
-		*f = flexString(s)
-		return nil
-	}
-	var n json.Number
-	if err := json.Unmarshal(b, &n); err == nil {
-		*f = flexString(n.String())
-		return nil
-	}
-	// A type error, so that the decoder names the field (decodeStrict).
-	what := "a value"
-	switch string(bytes.TrimSpace(b))[:1] {
-	case "t", "f":
-		what = "bool"
-	case "[":
-		what = "array"
-	case "{":
-		what = "object"
-	}
-	return &json.UnmarshalTypeError{Value: what, Type: flexType}
-}
-
-var flexType = reflect.TypeFor[flexString]()
-
 // validBooking is a request that passed every check.
 type validBooking struct {
 	Site, Username, Password string
@@ -233,145 +194,6 @@ func DecodeBooking(body []byte, def Defaults, sites Sites, lim Limits, now time.
 		Court: v.Court, Date: v.Date, Start: v.Start, End: v.End, OpensAt: v.OpensAt,
 		Phone: v.Phone, Name: v.Name, Fields: v.Fields, Choices: v.Choices, Priority: v.Priority, Warnings: v.Warnings,
 	}, append(append(unknown, probs...), v.SlotProblems...)
-}
-
-// decodeStrict decodes one JSON object, refusing trailing data, and turns
-// decoder errors into field problems. ok is false when the body could not
-// be decoded at all (then probs say why); an unknown field does not stop
-// it: probs name every unknown field, and the caller validates the rest,
-// so that one stray key does not hide the other problems.
-func decodeStrict(body []byte, v any) (probs []FieldProblem, ok bool) {
-	if !utf8.Valid(body) {
-		return []FieldProblem{{Field: "", Detail: "the body is not valid UTF-8"}}, false
-	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	err := dec.Decode(v)
-	if err == nil {
-		if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-			return []FieldProblem{{Field: "", Detail: "expected one JSON object and nothing after it"}}, false
-		}
-		return unknownFields(body, reflect.TypeOf(v), ""), true
-	}
-	var syn *json.SyntaxError
-	var typ *json.UnmarshalTypeError
-	switch {
-	case errors.Is(err, io.EOF):
-		return []FieldProblem{{Field: "", Detail: "the body is empty: expected a JSON object"}}, false
-	case errors.As(err, &syn):
-		return []FieldProblem{{Field: "", Detail: fmt.Sprintf("malformed JSON at byte %d: %s", syn.Offset, syn.Error())}}, false
-	case errors.As(err, &typ):
-		field := typ.Field
-		if field == "" {
-			return []FieldProblem{{Field: "", Detail: "expected a JSON object"}}, false
-		}
-		kind := jsonKind(typ.Type.Kind().String())
-		if typ.Type == flexType {
-			kind = "a string or a number"
-		}
-		return append(unknownFields(body, reflect.TypeOf(v), ""),
-			FieldProblem{Field: field, Detail: "expected " + kind + ", got " + typ.Value}), false
-	case errors.Is(err, io.ErrUnexpectedEOF):
-		return []FieldProblem{{Field: "", Detail: "malformed JSON: the body ends in the middle of a value"}}, false
-	}
-	// A field's own UnmarshalJSON failed (court).
-	msg := err.Error()
-	if i := strings.Index(msg, "Go struct field "); i >= 0 {
-		rest := msg[i+len("Go struct field "):]
-		if f, _, ok := strings.Cut(rest, " "); ok {
-			if _, name, ok := strings.Cut(f, "."); ok {
-				return append(unknownFields(body, reflect.TypeOf(v), ""),
-					FieldProblem{Field: strings.ToLower(name), Detail: "expected a string or a number"}), false
-			}
-		}
-	}
-	return []FieldProblem{{Field: "", Detail: "malformed JSON: " + msg}}, false
-}
-
-// unknownFields names every key of the JSON object raw that the struct t
-// (or a pointer to it) has no field for, as encoding/json matches keys
-// (case-insensitively), and the unknown keys of the objects nested in its
-// struct fields, as "account.x". A map field (fields) takes any key.
-func unknownFields(raw []byte, t reflect.Type, prefix string) []FieldProblem {
-	for t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
-	if t.Kind() == reflect.Slice {
-		// An array of objects (choices): each item's unknown keys, as
-		// "choices[1].x".
-		var items []json.RawMessage
-		if json.Unmarshal(raw, &items) != nil {
-			return nil
-		}
-		base := strings.TrimSuffix(prefix, ".")
-		var probs []FieldProblem
-		for i, it := range items {
-			probs = append(probs, unknownFields(it, t.Elem(), fmt.Sprintf("%s[%d].", base, i))...)
-		}
-		return probs
-	}
-	if t.Kind() != reflect.Struct {
-		return nil
-	}
-	var obj map[string]json.RawMessage
-	if json.Unmarshal(raw, &obj) != nil {
-		return nil
-	}
-	keys := make([]string, 0, len(obj))
-	for k := range obj {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	var probs []FieldProblem
-	for _, k := range keys {
-		f, found := structField(t, k)
-		if !found {
-			detail := "unknown field; site-specific values go inside \"fields\""
-			if prefix != "" {
-				detail = "unknown field"
-			}
-			probs = append(probs, FieldProblem{Field: prefix + k, Detail: detail})
-			continue
-		}
-		probs = append(probs, unknownFields(obj[k], f.Type, prefix+jsonName(f)+".")...)
-	}
-	return probs
-}
-
-// structField finds the field of t that the JSON key k decodes into.
-func structField(t reflect.Type, k string) (reflect.StructField, bool) {
-	for i := range t.NumField() {
-		f := t.Field(i)
-		if !f.IsExported() {
-			continue
-		}
-		if name := jsonName(f); name != "-" && strings.EqualFold(name, k) {
-			return f, true
-		}
-	}
-	return reflect.StructField{}, false
-}
-
-func jsonName(f reflect.StructField) string {
-	name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
-	return cmp.Or(name, f.Name)
-}
-
-func jsonKind(goKind string) string {
-	switch goKind {
-	case "string":
-		return "a string"
-	case "int", "int64", "int32":
-		return "an integer"
-	case "float64", "float32":
-		return "a number"
-	case "map", "struct":
-		return "an object"
-	case "slice":
-		return "an array"
-	case "ptr":
-		return "an object"
-	}
-	return goKind
 }
 
 func validate(req bookingRequest, sites Sites, lim Limits, now time.Time) (validBooking, []FieldProblem) {
@@ -631,73 +453,4 @@ func clock(s *string, field string, bad func(string, string)) (time.Duration, bo
 		return 0, false
 	}
 	return time.Duration(t.Hour())*time.Hour + time.Duration(t.Minute())*time.Minute, true
-}
-
-func scalar(raw json.RawMessage) (string, bool) {
-	var s string
-	if err := json.Unmarshal(raw, &s); err == nil {
-		return s, true
-	}
-	var n json.Number
-	if err := json.Unmarshal(raw, &n); err == nil {
-		return n.String(), true
-	}
-	var b bool
-	if err := json.Unmarshal(raw, &b); err == nil {
-		return strconv.FormatBool(b), true
-	}
-	return "", false
-}
-
-// requestHashInfo names the key RequestHashKey derives; a new version of
-// the canonical form gets a new name, so old and new hashes never match.
-const requestHashInfo = "reserver request hash v1"
-
-// RequestHashKey derives the key of the idempotency request hash from the
-// secret key that seals site passwords (RESERVER_SECRET_KEY), with HKDF, so
-// that every API instance computes the same hash and the sealing key itself
-// is used for nothing else.
-func RequestHashKey(secretKey []byte) ([]byte, error) {
-	return hkdf.Key(sha256.New, secretKey, nil, requestHashInfo, 32)
-}
-
-// requestHash is what bookings.request_hash stores to recognise a replayed
-// Idempotency-Key: HMAC-SHA-256 under key of the canonical request without
-// account.password, in hex. The password is left out so that a copy of the
-// database offers nothing to guess it against, and keyed so that the other
-// fields (a phone number, a name) cannot be confirmed by guessing either.
-// body must be a JSON object (decodeBooking accepted it).
-func requestHash(key, body []byte) (string, error) {
-	canon, err := canonicalRequest(body)
-	if err != nil {
-		return "", err
-	}
-	mac := hmac.New(sha256.New, key)
-	mac.Write(canon)
-	return hex.EncodeToString(mac.Sum(nil)), nil
-}
-
-// canonicalRequest re-encodes a booking request without account.password,
-// with object keys sorted and no insignificant whitespace, so that a
-// replay that only reformats the JSON (or changes the password) is the same
-// request. Numbers keep their literal text.
-func canonicalRequest(body []byte) ([]byte, error) {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	var req map[string]any
-	if err := dec.Decode(&req); err != nil {
-		return nil, fmt.Errorf("canonical request: %w", err)
-	}
-	if acct, ok := req["account"].(map[string]any); ok {
-		delete(acct, "password")
-	}
-	// encoding/json writes map keys sorted; SetEscapeHTML keeps the bytes
-	// of the values as they were sent.
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(req); err != nil {
-		return nil, fmt.Errorf("canonical request: %w", err)
-	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
