@@ -28,11 +28,12 @@ func (d *Daemon) scan(ctx context.Context) {
 		d.mu.Lock()
 		_, mine := d.runs[id]
 		stopping, pending := d.stopping, d.unjournaled[id]
+		yielded := d.yielded[id].After(now)
 		d.mu.Unlock()
 		if stopping {
 			return
 		}
-		if mine || pending {
+		if mine || pending || yielded {
 			continue
 		}
 		b, err := d.cfg.Store.Claim(ctx, id, d.cfg.Instance, now, now.Add(d.cfg.LeaseTTL))

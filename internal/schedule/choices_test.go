@@ -300,3 +300,55 @@ func TestLimitReachedAtTheSite(t *testing.T) {
 		require.Equal(t, sitesim.ResultLimit, led.Submits[0].Result)
 	})
 }
+
+// Two instances share one database and a site that allows one session
+// per account: the account's bookings all run on one instance (the holder
+// of its oldest booking), whatever the claims first gave each, so that
+// one login serves them all and no login kicks another's session out.
+func TestOneInstanceRunsAnAccount(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := setup(t, setupOpts{})
+		opensAt := b.site.Now().Add(28 * time.Second).Truncate(time.Second)
+		b.site.SetOpenAt(opensAt)
+		date := opensAt.In(b.prof.Location).AddDate(0, 0, 7).Format(time.DateOnly)
+		short := func(c *Config) { c.Lead = 20 * time.Second }
+		// i1 claims the account's first booking; then three more are
+		// queued and i2, started after, claims them at once.
+		ids := []int64{b.bookChoices(t, opensAt, "user001", courtChoices(date, "10:00", "11:00", "3")).ID}
+		d1 := b.daemon(t, "i1", short)
+		require.NoError(t, d1.Start(t.Context()))
+		synctest.Wait()
+		for _, court := range []string{"4", "5", "6"} {
+			ids = append(ids, b.bookChoices(t, opensAt, "user001", courtChoices(date, "10:00", "11:00", court)).ID)
+		}
+		d2 := b.daemon(t, "i2", short)
+		require.NoError(t, d2.Start(t.Context()))
+		synctest.Wait()
+		holders := map[string]int{}
+		for _, id := range ids {
+			holders[b.get(t, id).ClaimedBy]++
+		}
+		require.Equal(t, map[string]int{"i1": 1, "i2": 3}, holders, "the claims split the account")
+
+		for _, id := range ids {
+			got := b.waitTerminal(t, id, 4*time.Minute)
+			require.Equal(t, booking.Succeeded, got.State, "booking %d: %s", id, got.Reason)
+		}
+		d1.Stop()
+		d2.Stop()
+
+		instances := map[string]bool{}
+		logins := 0
+		for _, id := range ids {
+			for _, a := range b.attempts(t, id) {
+				instances[a.Instance] = true
+				if a.Step == profile.StepLogin {
+					logins++
+				}
+				require.NotEqual(t, string(profile.ClassSessionExpired), a.Class, "booking %d: a session was kicked out", id)
+			}
+		}
+		require.Equal(t, map[string]bool{"i1": true}, instances, "the instance of the account's oldest booking ran them all")
+		require.Equal(t, 1, logins, "one login served the account's bookings")
+	})
+}

@@ -132,6 +132,9 @@ type Daemon struct {
 	// unjournaled: bookings whose outcome waits in the journal; the scan
 	// leaves them alone until it is written.
 	unjournaled map[int64]bool
+	// yielded: bookings given back because another instance runs their
+	// site account (accounts.go), until when the scan leaves them to it.
+	yielded map[int64]time.Time
 
 	periodic  *periodic
 	scanEntry entryID
@@ -222,6 +225,7 @@ func New(cfg Config) (*Daemon, error) {
 		hosts:       map[string]*rate.Limiter{},
 		accounts:    map[string]*accountConns{},
 		unjournaled: map[int64]bool{},
+		yielded:     map[int64]time.Time{},
 		bgStop:      make(chan struct{}),
 	}
 	d.attempts = newAttemptLog(cfg.Store, log.Named("attempts"))

@@ -58,6 +58,44 @@ func (d *Daemon) heartbeat(ctx context.Context) {
 		r.log.Warn("lease lost (finished elsewhere or taken over): stopping this run")
 		r.cancel()
 	}
+	d.yieldAccounts(ctx, now)
+}
+
+// yieldAccounts gives back the bookings whose site account another
+// instance runs (booking.HeldElsewhere), while their run still waits for
+// its pre-warm: the account's bookings share one session, and the instance
+// running the account claims them on its next scan. A run that started
+// keeps its booking.
+func (d *Daemon) yieldAccounts(ctx context.Context, now time.Time) {
+	ids, err := d.cfg.Store.HeldElsewhere(ctx, d.cfg.Instance, now)
+	if err != nil {
+		if ctx.Err() == nil {
+			d.log.Warn("could not check which instance runs each site account", zap.Error(err))
+		}
+		return
+	}
+	for _, id := range ids {
+		d.mu.Lock()
+		r := d.runs[id]
+		d.mu.Unlock()
+		if r == nil {
+			continue
+		}
+		r.requeue.Store(true)
+		if !r.release() {
+			continue // its pre-warm started: it keeps the booking
+		}
+		d.mu.Lock()
+		d.yielded[id] = now.Add(d.cfg.LeaseTTL)
+		for k, until := range d.yielded {
+			if !until.After(now) {
+				delete(d.yielded, k)
+			}
+		}
+		d.mu.Unlock()
+		r.log.Info("another instance runs this booking's site account: given back to it")
+		d.event(id, "given back: another instance runs this site account (one session per account)")
+	}
 }
 
 // beat writes this instance's heartbeat row. A failed beat only makes the

@@ -82,6 +82,10 @@ type run struct {
 	// finished is set once the run writes its outcome: the heartbeat then
 	// leaves it alone (its lease ends with the terminal state).
 	finished atomic.Bool
+	// requeue: a release (before the pre-warm) puts the booking back in
+	// the queue instead of only giving up the lease — another instance runs
+	// its site account and claims it like any queued booking.
+	requeue atomic.Bool
 
 	prewarmAt time.Time // set by arm before main starts
 
@@ -214,6 +218,13 @@ func (r *run) main() {
 	if r.phase.Load() == phaseReleased {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
+		if r.requeue.Load() && r.state == booking.Armed {
+			err := r.d.cfg.Store.Transition(ctx, r.b.ID, booking.Armed, booking.Queued, booking.Change{Instance: r.d.cfg.Instance})
+			if err == nil || errors.Is(err, booking.ErrConflict) || errors.Is(err, booking.ErrNotFound) {
+				return
+			}
+			r.log.Warn("giving the booking back to the queue failed; releasing its lease", zap.Error(err))
+		}
 		if err := r.d.cfg.Store.Release(ctx, r.b.ID, r.d.cfg.Instance); err != nil {
 			r.log.Warn("release lease", zap.Error(err))
 		}

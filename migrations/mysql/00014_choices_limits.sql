@@ -9,6 +9,9 @@
 ALTER TABLE bookings ADD COLUMN choices TEXT NULL;
 ALTER TABLE bookings ADD COLUMN won_choice INT NULL;
 ALTER TABLE bookings ADD COLUMN priority INT NOT NULL DEFAULT 0;
+-- An account's bookings (the site's per-account limits count them, and one
+-- instance runs all of a site account's bookings) are found by the index
+-- InnoDB keeps for fk_bookings_account; SQLite gets one of its own.
 -- Which choice (1-based) a request was for; 0 for requests of no one
 -- choice (login, probes) and rows older than choices.
 ALTER TABLE attempts ADD COLUMN choice INT NOT NULL DEFAULT 0;

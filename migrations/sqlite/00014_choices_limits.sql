@@ -9,6 +9,9 @@
 ALTER TABLE bookings ADD COLUMN choices TEXT NULL;
 ALTER TABLE bookings ADD COLUMN won_choice INT NULL;
 ALTER TABLE bookings ADD COLUMN priority INT NOT NULL DEFAULT 0;
+-- An account's bookings: the site's per-account limits count them, and
+-- one instance runs all of a site account's bookings (its session).
+CREATE INDEX ix_bookings_account ON bookings (account_id, state);
 -- Which choice (1-based) a request was for; 0 for requests of no one
 -- choice (login, probes) and rows older than choices.
 ALTER TABLE attempts ADD COLUMN choice INT NOT NULL DEFAULT 0;
@@ -22,6 +25,7 @@ ALTER TABLE series ADD COLUMN notify_language VARCHAR(8) NOT NULL DEFAULT '';
 ALTER TABLE series DROP COLUMN notify_language;
 ALTER TABLE series DROP COLUMN notify_on;
 ALTER TABLE series DROP COLUMN choices;
+DROP INDEX ix_bookings_account;
 ALTER TABLE attempts DROP COLUMN choice;
 ALTER TABLE bookings DROP COLUMN priority;
 ALTER TABLE bookings DROP COLUMN won_choice;
