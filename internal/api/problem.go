@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 
 	"reserver/internal/booking"
@@ -129,4 +130,14 @@ func methodNotAllowed(path, allow string) http.HandlerFunc {
 		writeProblem(w, problem{Type: typeMethod, Title: "Method not allowed", Status: http.StatusMethodNotAllowed,
 			Detail: r.Method + " is not a method of " + path + "; it takes " + allow})
 	}
+}
+
+// accountOwned is the refusal of a site account that another tenant
+// registered first (booking.ErrAccountOwned), for a booking or a series.
+// Which tenant holds it is theirs to know, not the caller's: the detail
+// names only the caller's own request.
+func accountOwned(username, site string) problem {
+	return problem{Type: typeAccountOwned, Title: "Site account registered by another tenant", Status: http.StatusConflict,
+		Detail: "the account " + strconv.Quote(username) + " on site " + strconv.Quote(site) +
+			" is registered here by another tenant, and a site account serves one tenant only: book with a site account of your own, or ask the operator if this one is yours"}
 }

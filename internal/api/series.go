@@ -71,9 +71,7 @@ func (s *Server) createSeries(w http.ResponseWriter, r *http.Request) {
 	})
 	switch {
 	case errors.Is(err, booking.ErrAccountOwned):
-		writeProblem(w, problem{Type: typeAccountOwned, Title: "Site account registered by another tenant", Status: http.StatusConflict,
-			Detail: "the account " + strconv.Quote(b.Username) + " on site " + strconv.Quote(b.Site) +
-				" is registered here by another tenant, and a site account serves one tenant only: use a site account of your own"})
+		writeProblem(w, accountOwned(b.Username, b.Site))
 		return
 	case errors.Is(err, booking.ErrIdempotencyMismatch):
 		writeIdempotencyMismatch(w, err)

@@ -301,11 +301,7 @@ func (s *Server) createBooking(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, problem{Type: typeConflict, Title: "Duplicate booking", Status: http.StatusConflict, Detail: err.Error()})
 		return
 	case errors.Is(err, booking.ErrAccountOwned):
-		// Which tenant holds the account is theirs to know, not the
-		// caller's: the detail names only the caller's own request.
-		writeProblem(w, problem{Type: typeAccountOwned, Title: "Site account registered by another tenant", Status: http.StatusConflict,
-			Detail: "the account " + strconv.Quote(v.Username) + " on site " + strconv.Quote(v.Site) +
-				" is registered here by another tenant, and a site account serves one tenant only: book with a site account of your own, or ask the operator if this one is yours"})
+		writeProblem(w, accountOwned(v.Username, v.Site))
 		return
 	case errors.Is(err, booking.ErrIdempotencyMismatch):
 		writeIdempotencyMismatch(w, err)
