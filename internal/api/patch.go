@@ -17,6 +17,7 @@ import (
 	"reserver/internal/database"
 	"reserver/internal/notify/smstext"
 	"reserver/internal/sitetime"
+	"reserver/internal/tenant"
 )
 
 // typeStateForbids: the booking's state does not allow the change asked
@@ -320,6 +321,13 @@ func (s *Server) patchBooking(w http.ResponseWriter, r *http.Request) {
 		case err != nil:
 			s.internal(w, r, err)
 			return
+		}
+		if pr := principal(r.Context()); pr.IsOperator() {
+			// An operator's change is audited like a cancel: which fields,
+			// never their values (a phone number, a password).
+			id := b.ID
+			s.audit(r, tenant.AuditEntry{Actor: pr.Actor(clientAddr(r)), Action: tenant.ActionPatch, BookingID: &id,
+				Detail: "api: " + strings.Join(p.Fields(), ", ")})
 		}
 		v := s.view(got, principal(r.Context()))
 		if err := s.nameTenants(r.Context(), &v); err != nil {

@@ -175,6 +175,14 @@ func TestUIAuditTrail(t *testing.T) {
 		require.Equal(t, 201, r.status, r.raw)
 		own := int64(r.body["id"].(float64))
 		require.Equal(t, 200, b.do(t, "DELETE", fmt.Sprintf("/v1/bookings/%d", own), b.alice, "").status)
+		// An operator's PATCH is audited with the fields it changed, never
+		// their values; the tenant's own is not an operator action.
+		r = b.do(t, "POST", "/v1/bookings", b.alice, strings.Replace(validBody, `"court": 3`, `"court": 7`, 1))
+		require.Equal(t, 201, r.status, r.raw)
+		patched := int64(r.body["id"].(float64))
+		pr := b.do(t, "PATCH", fmt.Sprintf("/v1/bookings/%d", patched), b.op, `{"phone": "010-9999-8888", "name": "김철수"}`)
+		require.Equal(t, 200, pr.status, pr.raw)
+		require.Equal(t, 200, b.do(t, "PATCH", fmt.Sprintf("/v1/bookings/%d", patched), b.alice, `{"name": "홍길동"}`).status)
 
 		log, err := tenant.NewStore(db).AuditLog(context.Background(), time.Now().Add(-time.Hour), 100)
 		require.NoError(t, err)
@@ -203,6 +211,10 @@ func TestUIAuditTrail(t *testing.T) {
 			{ops, tenant.ActionLogout, 0, ""},
 			{tenant.Actor{Prefix: b.op[:tenant.PrefixLen], Remote: "127.0.0.1"}, tenant.ActionLoginRefused, 0, "unknown token"},
 			{ops, tenant.ActionCancel, byAPI, "api: cancelled"},
+			{ops, tenant.ActionPatch, patched, "api: phone, name"},
 		}, got)
+		for _, e := range log {
+			require.NotContains(t, e.Detail, "9999", "a patched value is never audited")
+		}
 	})
 }

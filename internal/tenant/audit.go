@@ -23,6 +23,9 @@ const (
 	// ActionCancel is a booking cancelled (or its cancel requested) from
 	// the operator page.
 	ActionCancel Action = "cancel"
+	// ActionPatch is a booking changed by an operator over the API
+	// (PATCH); the detail names the fields, never their values.
+	ActionPatch Action = "patch"
 	// ActionTokenCreate is a token created.
 	ActionTokenCreate Action = "token_create"
 	// ActionTokenRevoke is a token revoked.
