@@ -21,8 +21,9 @@ import (
 func checkCmd(c *common) *cobra.Command {
 	var site, account, passwordEnv, bookingArg, baseURL string
 	var submit bool
+	var choice int
 	cmd := &cobra.Command{
-		Use:   "check --booking FILE|ID [--site NAME] [--account USER] [--password-env VAR] [--submit]",
+		Use:   "check --booking FILE|ID [--site NAME] [--account USER] [--password-env VAR] [--choice N] [--submit]",
 		Short: "Rehearse a booking against its site: login, trace, (with --submit) submit, verify",
 		Long: "check prints the site profile's load warnings, replays its login and trace steps (and\n" +
 			"the submit with --submit, which really books), then its verify step, saying whether the\n" +
@@ -32,7 +33,8 @@ func checkCmd(c *common) *cobra.Command {
 			"and --account fill what it leaves out and must agree with what it says. The password is\n" +
 			"read from the variable named by --password-env (which wins) or the file's\n" +
 			"account.password, and is never printed. The file's opens_at is not checked: a rehearsal\n" +
-			"may be for a slot whose opening has passed.\n" +
+			"may be for a slot whose opening has passed. A booking with choices rehearses its\n" +
+			"first choice, or the one --choice N names (1-based).\n" +
 			"Exit status: 0 when the flow is healthy; 2 when it is not: a step failed, the submit\n" +
 			"(with --submit) did not succeed, or verify gave an answer the daemon could not act on;\n" +
 			"the last line it prints then says which (e.g. \"unhealthy: submit answered sold_out\").\n" +
@@ -48,6 +50,7 @@ func checkCmd(c *common) *cobra.Command {
 				return err
 			}
 			var data profile.Data
+			var choices []booking.Choice // the booking's, in order
 			acct := profile.AccountData{Username: account}
 			if passwordEnv != "" {
 				if acct.Password, err = c.secretFrom(passwordEnv); err != nil {
@@ -68,8 +71,9 @@ func checkCmd(c *common) *cobra.Command {
 					return fmt.Errorf("booking %d is for site %q, not %q", id, b.Site, site)
 				}
 				site = b.Site
-				if p, ok := profiles[site]; ok {
-					data = profile.Data{Booking: b.TemplateData(p.Location)}
+				choices = b.Choices()
+				if p, ok := profiles[site]; ok && choice >= 1 && choice <= len(choices) {
+					data = profile.Data{Booking: b.ChoiceTemplateData(p.Location, choices[choice-1])}
 				}
 				if acct.Username == "" {
 					acct.Username = b.Account.Username
@@ -95,7 +99,19 @@ func checkCmd(c *common) *cobra.Command {
 				// The environment wins over the file: it is where a password
 				// that must not sit in a file comes from.
 				acct.Password = cmp.Or(acct.Password, fb.Password)
-				data = profile.Data{Booking: templateData(fb, profiles[site].Location)}
+				choices = fb.Choices
+				if len(choices) == 0 {
+					choices = []booking.Choice{{Court: fb.Court, Date: fb.Date, Start: fb.Start, End: fb.End}}
+				}
+				if p, ok := profiles[site]; ok && choice >= 1 && choice <= len(choices) {
+					data = profile.Data{Booking: templateData(fb, choices[choice-1], p.Location)}
+				}
+			}
+			if choice < 1 || choice > len(choices) {
+				return fmt.Errorf("--choice %d: the booking has %d choice(s); give 1 to %d", choice, len(choices), len(choices))
+			}
+			if len(choices) > 1 {
+				fmt.Fprintf(cmd.OutOrStdout(), "rehearsing choice %d of %d: %s\n", choice, len(choices), choices[choice-1])
 			}
 			prof, ok := profiles[site]
 			switch {
@@ -132,6 +148,7 @@ func checkCmd(c *common) *cobra.Command {
 	f.StringVar(&bookingArg, "booking", "", "booking JSON file, or the id of a stored booking")
 	f.StringVar(&baseURL, "base-url", "", "send to this base URL instead of the profile's (a rehearsal site)")
 	f.BoolVar(&submit, "submit", false, "also send the submit step: this really books")
+	f.IntVar(&choice, "choice", 1, "which of the booking's choices to rehearse (1-based)")
 	_ = cmd.MarkFlagRequired("booking")
 	return cmd
 }
@@ -171,17 +188,17 @@ func readBookingFile(path string, def api.Defaults, sites api.Sites, lim api.Lim
 	return b, nil
 }
 
-// templateData is what a profile's templates see of a booking file, as
-// booking.Booking.TemplateData makes it of a stored booking: a missing or
-// invalid "people" field counts as one player.
-func templateData(b api.Booking, loc *time.Location) profile.BookingData {
+// templateData is what a profile's templates see of a booking file trying
+// choice c, as booking.Booking.ChoiceTemplateData makes it of a stored
+// booking: a missing or invalid "people" field counts as one player.
+func templateData(b api.Booking, c booking.Choice, loc *time.Location) profile.BookingData {
 	people, err := strconv.Atoi(b.Fields["people"])
 	if err != nil || people <= 0 {
 		people = 1
 	}
-	date, _ := time.ParseInLocation(time.DateOnly, b.Date, loc)
+	date, _ := time.ParseInLocation(time.DateOnly, c.Date, loc)
 	return profile.BookingData{
-		Court: b.Court, Date: date, Start: b.Start, End: b.End, Phone: b.Phone, Name: b.Name,
+		Court: c.Court, Date: date, Start: c.Start, End: c.End, Phone: b.Phone, Name: b.Name,
 		People: people, Fields: b.Fields, OpensAt: b.OpensAt,
 	}
 }

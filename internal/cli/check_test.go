@@ -182,3 +182,37 @@ func TestCheckSubmitThatDoesNotBookFails(t *testing.T) {
 	require.Equal(t, "unhealthy: submit answered sold_out", lines[len(lines)-1], out)
 	require.Contains(t, errOut, "unhealthy")
 }
+
+// A booking with choices rehearses its first choice, or the one --choice
+// names; a choice it does not have is refused saying how many it has.
+func TestCheckRehearsesAChoice(t *testing.T) {
+	t.Parallel()
+	doc := `{"site": "courtsim", "account": {"username": "user001"}, "date": "2026-12-01", "start": "09:00", "end": "10:00",
+		"choices": [{"court": 3}, {"court": 4, "start": "11:00", "end": "12:00"}], "name": "홍길동", "phone": "010-1234-5678", "fields": {"people": "2"}}`
+	for _, tc := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{nil, 0, "rehearsing choice 1 of 2: court 3, 2026-12-01 09:00-10:00"},
+		{[]string{"--choice", "2"}, 0, "rehearsing choice 2 of 2: court 4, 2026-12-01 11:00-12:00"},
+		{[]string{"--choice", "3"}, 1, "--choice 3: the booking has 2 choice(s); give 1 to 2"},
+	} {
+		s := setupCheck(t, "", "")
+		require.NoError(t, os.WriteFile(s.booking, []byte(doc), 0o600))
+		out, errOut, code := s.exec(t, append([]string{"--booking", s.booking, "--password-env", "SITE_PW"}, tc.args...)...)
+		require.Equal(t, tc.code, code, "stdout:\n%s\nstderr:\n%s", out, errOut)
+		if tc.code != 0 {
+			require.Contains(t, errOut, tc.want)
+			continue
+		}
+		require.Contains(t, out, tc.want)
+		require.Contains(t, out, "\nhealthy\n")
+		// The page visited is the rehearsed choice's (courtsim's timeNo is hour − 5).
+		court, timeNo := "3", "4"
+		if len(tc.args) > 0 {
+			court, timeNo = "4", "6"
+		}
+		require.Contains(t, out, "facilityNo="+court+"&useDate=20261201&timeNo="+timeNo)
+	}
+}

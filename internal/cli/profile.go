@@ -10,6 +10,7 @@ import (
 
 	"reserver/internal/api"
 	"reserver/internal/app"
+	"reserver/internal/booking"
 	"reserver/internal/profile"
 	"reserver/internal/session"
 )
@@ -82,7 +83,7 @@ func profileRenderCmd(c *common) *cobra.Command {
 			}
 			data := profile.Data{
 				X:       x,
-				Booking: templateData(fb, prof.Location),
+				Booking: templateData(fb, booking.Choice{Court: fb.Court, Date: fb.Date, Start: fb.Start, End: fb.End}, prof.Location),
 				Account: profile.AccountData{Username: fb.Username, Password: fb.Password},
 				Now:     time.Now().In(prof.Location),
 			}
