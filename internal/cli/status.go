@@ -13,6 +13,7 @@ import (
 	"reserver/internal/app"
 	"reserver/internal/booking"
 	"reserver/internal/sitetime"
+	"reserver/internal/stats"
 )
 
 func statusCmd(c *common) *cobra.Command {
@@ -124,7 +125,7 @@ func writeInstances(w io.Writer, now time.Time, st *booking.Status, loc *time.Lo
 // shows the edge of.
 const statusEdgeOpenings = 10
 
-// writeSiteEdges writes one line per site: the medians over its openings
+// writeSiteEdges writes one line per site: the medians (p50) over its openings
 // of the latest arrival answered not_open and of the earliest answered
 // open, the number of openings, the loosest precision, then each opening's
 // pair newest first. edges is Store.Edges' answer (newest first).
@@ -175,17 +176,14 @@ func signedMS(d *time.Duration) string {
 
 func edgeMS(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
-// edgeMedian is the median of ds (the mean of the middle two for an even
-// count), nil for none.
+// edgeMedian is the median of ds by stats.Percentile (nearest rank, the
+// one percentile of every figure reserver prints), nil for none.
 func edgeMedian(ds []time.Duration) *time.Duration {
 	if len(ds) == 0 {
 		return nil
 	}
 	s := slices.Clone(ds)
 	slices.Sort(s)
-	m := s[len(s)/2]
-	if len(s)%2 == 0 {
-		m = s[len(s)/2-1] + (s[len(s)/2]-s[len(s)/2-1])/2
-	}
+	m := stats.Percentile(s, 50)
 	return &m
 }
