@@ -85,7 +85,7 @@ func (s *Server) uiBooking(w http.ResponseWriter, r *http.Request, sess session)
 		Notice: cancelNotice(r.URL.Query().Get("cancel"), b), Refresh: refreshFor(b, now),
 		Opens: s.stamp(b.OpensAt, b.Site, true), Finished: s.stamp(deref(b.FinishedAt), b.Site, false),
 		CancelRequested: s.stamp(deref(b.CancelRequestedAt), b.Site, false),
-		Choices:         choiceRows(b), Won: wonChoice(b), Slot: shownSlot(b)}
+		Choices:         choiceRows(b), Won: b.BookedChoice(), Slot: b.Slot()}
 	body.Timeline = buildTimeline(b, all, s.location(b.Site), now)
 	body.Compact = buildTimelineIn(tlCompact, b, all, s.location(b.Site), now)
 	body.Clock = booking.SiteClockFor(b, all)

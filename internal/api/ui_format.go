@@ -102,7 +102,7 @@ func (s *Server) uiFuncs() template.FuncMap {
 		// shownSlot and choiceNote are a booking's slot in a list: the
 		// one booked, else its first choice, and how it stands among its
 		// choices.
-		"shownSlot":  shownSlot,
+		"shownSlot":  (*booking.Booking).Slot,
 		"choiceNote": choiceNote,
 	}
 }
@@ -143,7 +143,7 @@ type choiceRow struct {
 
 // choiceRows are b's choices in order, the winner marked.
 func choiceRows(b *booking.Booking) []choiceRow {
-	won := wonChoice(b)
+	won := b.BookedChoice()
 	cs := b.Choices()
 	out := make([]choiceRow, len(cs))
 	for i, c := range cs {
@@ -152,36 +152,12 @@ func choiceRows(b *booking.Booking) []choiceRow {
 	return out
 }
 
-// wonChoice is the 1-based choice the site booked for b: its won_choice
-// (also on a failed or cancelled booking that a late reservation was
-// recorded for, flagged for review), 1 for a success recorded without
-// one, 0 when nothing was booked.
-func wonChoice(b *booking.Booking) int {
-	if w := b.WonChoice; w != nil && *w >= 1 && *w <= len(b.Choices()) {
-		return *w
-	}
-	if _, ok := b.Won(); ok {
-		return 1
-	}
-	return 0
-}
-
-// shownSlot is the slot to show for b: the one booked, else its first
-// choice.
-func shownSlot(b *booking.Booking) booking.Choice {
-	cs := b.Choices()
-	if w := wonChoice(b); w > 0 {
-		return cs[w-1]
-	}
-	return cs[0]
-}
-
-// choiceNote is what a list adds to the slot it shows for b (shownSlot):
+// choiceNote is what a list adds to the slot it shows for b (Booking.Slot):
 // "choice 2 of 3" once one was booked, "+2 choices" before; empty for a
 // booking of one slot.
 func choiceNote(b *booking.Booking) string {
 	n := len(b.Choices())
-	switch w := wonChoice(b); {
+	switch w := b.BookedChoice(); {
 	case n <= 1:
 		return ""
 	case w > 0:

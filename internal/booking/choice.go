@@ -60,13 +60,28 @@ func (b *Booking) Won() (Choice, bool) {
 	return cs[i-1], true
 }
 
-// Slot is the slot to show for the booking: the one it won, else its
-// first choice.
-func (b *Booking) Slot() Choice {
-	if c, ok := b.Won(); ok {
-		return c
+// BookedChoice is the 1-based choice the site booked: won_choice (also
+// on a failed or cancelled booking that a late reservation was recorded
+// for, flagged for review), 1 for a success recorded without one, 0 when
+// nothing was booked.
+func (b *Booking) BookedChoice() int {
+	if w := b.WonChoice; w != nil && *w >= 1 && *w <= len(b.Choices()) {
+		return *w
 	}
-	return b.Choices()[0]
+	if _, ok := b.Won(); ok {
+		return 1
+	}
+	return 0
+}
+
+// Slot is the slot to show for the booking: the one booked
+// (BookedChoice), else its first choice.
+func (b *Booking) Slot() Choice {
+	cs := b.Choices()
+	if w := b.BookedChoice(); w > 0 {
+		return cs[w-1]
+	}
+	return cs[0]
 }
 
 // ChoiceTemplateData is what a site profile's templates see of the

@@ -83,9 +83,9 @@ func cancelOutcome(b *booking.Booking, before bool) (string, int) {
 	switch {
 	case b.State == booking.Succeeded:
 		// The slot booked, so that a person can find it on the site.
-		slot := shownSlot(b).String()
+		slot := b.Slot().String()
 		if n := len(b.Choices()); n > 1 {
-			slot = fmt.Sprintf("choice %d of %d, %s", wonChoice(b), n, slot)
+			slot = fmt.Sprintf("choice %d of %d, %s", b.BookedChoice(), n, slot)
 		}
 		return fmt.Sprintf("booking %d was booked before the cancel took effect: reservation %s (%s)", b.ID, b.ReservationNo, slot), exitBooked
 	case b.State == booking.Cancelled && before:

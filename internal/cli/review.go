@@ -110,34 +110,10 @@ func slotCell(c booking.Choice) string {
 // "3"), and which of them the site booked ("2 of 3").
 func choicesCell(b *booking.Booking) string {
 	n := len(b.Choices())
-	if won := wonChoice(b); won > 0 && n > 1 {
+	if won := b.BookedChoice(); won > 0 && n > 1 {
 		return fmt.Sprintf("%d of %d", won, n)
 	}
 	return strconv.Itoa(n)
-}
-
-// wonChoice is the 1-based choice the site booked for b: its won_choice
-// (also on a failed or cancelled booking that a late reservation was
-// recorded for, flagged for review), 1 for a success recorded without
-// one, 0 when nothing was booked.
-func wonChoice(b *booking.Booking) int {
-	if w := b.WonChoice; w != nil && *w >= 1 && *w <= len(b.Choices()) {
-		return *w
-	}
-	if _, ok := b.Won(); ok {
-		return 1
-	}
-	return 0
-}
-
-// shownSlot is the slot a table shows for b: the one booked, else its
-// first choice.
-func shownSlot(b *booking.Booking) booking.Choice {
-	cs := b.Choices()
-	if w := wonChoice(b); w > 0 {
-		return cs[w-1]
-	}
-	return cs[0]
 }
 
 // clip shortens s to n runes for a table cell, on one line.
@@ -239,7 +215,7 @@ func failuresCmd(c *common) *cobra.Command {
 					why = string(b.State) // flagged for review, shown below
 				}
 				// The slot booked (a success flagged for review), else the first choice.
-				slot := shownSlot(&b)
+				slot := b.Slot()
 				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n",
 					b.ID, finished, b.Site, user, slot.Court, slotCell(slot), choicesCell(&b),
 					why, it.Attempts, stepSummary(it.Steps), last)
@@ -394,8 +370,8 @@ func writeFailuresJSON(w io.Writer, items []booking.Failure, zones siteZones) er
 			Reservation: b.ReservationNo, Review: b.Review, ReviewNote: b.ReviewNote, Attempts: it.Attempts, Classes: it.Classes, Steps: it.Steps,
 			Choices: b.Choices(),
 		}
-		if w := wonChoice(&b); w > 0 {
-			c := shownSlot(&b)
+		if w := b.BookedChoice(); w > 0 {
+			c := b.Slot()
 			f.WonChoice, f.Booked = w, &c
 		}
 		if b.FinishedAt != nil {
@@ -480,7 +456,7 @@ func attemptsCmd(c *common) *cobra.Command {
 				state += ", reservation " + b.ReservationNo
 			}
 			if cs := b.Choices(); len(cs) > 1 {
-				won := wonChoice(b)
+				won := b.BookedChoice()
 				if won > 0 {
 					state += fmt.Sprintf(", booked choice %d", won)
 				}
