@@ -26,9 +26,7 @@ func (r *run) useChoice(i int) {
 	r.choice = i
 	r.doubt = false
 	r.data.Booking = r.b.ChoiceTemplateData(r.prof.Location, r.choices[i])
-	if r.first != nil {
-		r.first = nil
-	}
+	r.first = nil
 }
 
 // current is the choice being tried.

@@ -24,8 +24,7 @@ type turns struct {
 }
 
 func newTurns() *turns {
-	t := &turns{mu: make(chan struct{}, 1), want: map[*run]bool{}, due: map[*run]bool{}, changed: make(chan struct{})}
-	return t
+	return &turns{mu: make(chan struct{}, 1), want: map[*run]bool{}, due: map[*run]bool{}, changed: make(chan struct{})}
 }
 
 func (t *turns) lock()   { t.mu <- struct{}{} }
